@@ -1,0 +1,223 @@
+"""The ``beacon`` command. Heavy libraries (SQLAlchemy, litellm, pgserver) load inside the
+commands that need them, so ``beacon --help`` answers at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(
+    help="Beacon: formative feedback and project design for mastery-based schools.\n\n"
+    "Nothing Beacon drafts reaches a student without a teacher's approval.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+rubrics_app = typer.Typer(help="The competency rubric library.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(rubrics_app, name="rubrics")
+
+T = TypeVar("T")
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"beacon: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run an async command; a BeaconError becomes one clear line and a non-zero exit."""
+    from beacon.errors import BeaconError
+
+    try:
+        return asyncio.run(work())
+    except BeaconError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    raise AssertionError("unreachable")
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def demo() -> None:
+    """Set up the demo school and show Beacon matching sample work to rubrics."""
+    from beacon.demo.service import run_demo
+
+    run(run_demo)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the web app with an in-process worker (arrives with the review app)."""
+    fail("`beacon serve` is not built yet: the review-app issue brings it", 2)
+
+
+@app.command()
+def worker() -> None:
+    """Run a standalone drafting worker (arrives with the feedback workflow)."""
+    fail("`beacon worker` is not built yet: the feedback-workflow issue brings it", 2)
+
+
+@app.command()
+def draft(file: Annotated[str, typer.Argument(help="A .txt/.md file, or - for stdin.")]) -> None:
+    """Draft feedback on a piece of work (arrives with the feedback workflow)."""
+    fail("`beacon draft` is not built yet: the feedback-workflow issue brings it", 2)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema."""
+    from beacon.runtime import open_runtime
+
+    async def work() -> None:
+        from beacon.db.engine import redacted
+        from beacon.db.migrate import current_revision
+
+        async with open_runtime(rubrics=False) as rt:
+            typer.echo(f"database {redacted(rt.db.url)} at revision {await current_revision(rt.db)}")
+
+    run(work)
+
+
+@rubrics_app.command("validate")
+def rubrics_validate(
+    directory: Annotated[Path | None, typer.Argument(help="Defaults to the configured library.")] = None,
+) -> None:
+    """Check every rubric file; report each problem as file: field: reason."""
+    from beacon.config import get_settings
+    from beacon.rubrics.library import read_library
+
+    folder = directory or get_settings().rubrics_dir
+    library = read_library(folder)
+    for problem in library.problems:
+        typer.echo(str(problem), err=True)
+    if library.problems:
+        fail(f"{len(library.problems)} problem(s) in {folder}; nothing was loaded", 2)
+    typer.echo(f"{len(library.rubrics)} rubrics in {folder} are valid")
+
+
+@rubrics_app.command("list")
+def rubrics_list(as_json: JsonOption = False) -> None:
+    """List the competencies in the library."""
+    from beacon.runtime import open_runtime
+
+    async def work() -> list[dict]:
+        from beacon.rubrics import repository
+
+        async with open_runtime() as rt, rt.db.transaction() as session:
+            return [
+                {
+                    "id": v.competency_id,
+                    "title": v.title,
+                    "description": v.description,
+                    "subject": v.subject,
+                    "grade_band": v.grade_band,
+                    "version": v.version,
+                    "criteria": [c["id"] for c in v.definition["criteria"]],
+                    "mastery_threshold": v.mastery_threshold,
+                }
+                for v in await repository.current_versions(session)
+            ]
+
+    rows = run(work)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['id']:<32} v{row['version']:<3} {row['subject']:<22} {row['title']}")
+
+
+@rubrics_app.command("show")
+def rubrics_show(competency_id: str, as_json: JsonOption = False) -> None:
+    """Show one rubric: criteria and the descriptor of every level."""
+    from beacon.runtime import open_runtime
+
+    async def work():
+        from beacon.rubrics.service import get_rubric
+
+        async with open_runtime() as rt, rt.db.transaction() as session:
+            return await get_rubric(session, competency_id)
+
+    version = run(work)
+    rubric = version.definition
+    if as_json:
+        print_json({**rubric, "version": version.version, "rubric_version_id": version.id})
+        return
+    labels = {lv["level"]: lv["label"] for lv in rubric["levels"]}
+    typer.echo(f"{rubric['title']} ({rubric['id']} v{version.version}) · {rubric['subject']} · grades {rubric['grade_band']}")
+    typer.echo(rubric["description"].strip())
+    typer.echo(f"Mastery: {labels[rubric['mastery_threshold']]} (level {rubric['mastery_threshold']}) on every criterion\n")
+    for criterion in rubric["criteria"]:
+        typer.echo(f"  {criterion['title']} [{criterion['id']}]: {criterion['description']}")
+        for level, descriptor in sorted(criterion["levels"].items(), key=lambda kv: int(kv[0])):
+            typer.echo(f"    {level} {labels[int(level)]:<11} {descriptor}")
+        typer.echo("")
+
+
+@rubrics_app.command("match")
+def rubrics_match(
+    file: Annotated[str, typer.Argument(help="A .txt/.md file of student work, or - for stdin.")],
+    competency: Annotated[
+        list[str] | None, typer.Option("--competency", "-c", help="Only these competencies (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+    as_json: JsonOption = False,
+) -> None:
+    """Rank the competencies a piece of work gives evidence of, and say why."""
+    from beacon.config import get_settings
+    from beacon.feedback.intake import read_work
+    from beacon.runtime import open_runtime
+
+    settings = get_settings()
+
+    async def work():
+        from beacon.rubrics.service import match
+
+        _, text = read_work(file, settings.max_work_chars)
+        async with open_runtime(settings) as rt, rt.db.transaction() as session:
+            return await match(session, text, rt.embedder, competency_ids=competency, limit=limit)
+
+    matches = run(work)
+    if as_json:
+        print_json([m.model_dump() for m in matches])
+        return
+    for rank, m in enumerate(matches, 1):
+        typer.echo(f"{rank}. {m.title} ({m.id} v{m.rubric_version})  score {m.score:.2f}")
+        typer.echo(f"   criteria: {', '.join(c.title for c in m.criteria)}")
+        if m.why:
+            typer.echo(f"   shared words: {', '.join(m.why)}")
+
+
+@rubrics_app.command("reindex")
+def rubrics_reindex() -> None:
+    """Rebuild the rubric vectors for the configured embedding model."""
+    from beacon.runtime import open_runtime
+
+    async def work() -> tuple[str, int]:
+        from beacon.rubrics.service import reindex
+
+        async with open_runtime() as rt, rt.db.transaction() as session:
+            return rt.embedder.name, await reindex(session, rt.embedder)
+
+    model, count = run(work)
+    typer.echo(f"embedded {count} rubric passages with {model}")
+
+
+def main() -> None:
+    app(prog_name="beacon")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

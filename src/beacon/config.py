@@ -1,0 +1,52 @@
+"""One place for configuration: every setting is a ``BEACON_*`` environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_PACKAGED_LIBRARY = Path(__file__).resolve().parent / "_library"
+
+
+def _library_dir(name: str) -> Path:
+    """The checkout's folder when running from source, else the copy inside the wheel."""
+    in_checkout = PROJECT_ROOT / name
+    return in_checkout if in_checkout.is_dir() else _PACKAGED_LIBRARY / name
+
+
+def _default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("beacon", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BEACON_", extra="ignore")
+
+    # Unset: an embedded PostgreSQL (with pgvector) under data_dir.
+    database_url: str | None = None
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    rubrics_dir: Path = Field(default_factory=lambda: _library_dir("rubrics"))
+    prompts_dir: Path = Field(default_factory=lambda: _library_dir("prompts"))
+
+    # "offline" or any litellm model string.
+    model: str = "offline"
+    model_api_base: str | None = None
+    embed_model: str = "offline"
+    embed_api_base: str | None = None
+
+    # Largest student work Beacon accepts, in characters of text.
+    max_work_chars: int = 200_000
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

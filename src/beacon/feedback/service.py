@@ -1,0 +1,51 @@
+"""Storing student work. Drafting it is the feedback workflow's job (graph.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.feedback import repository
+from beacon.feedback.models import Submission
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    student_id: uuid.UUID,
+    title: str,
+    body: str,
+    assignment_id: uuid.UUID | None = None,
+    revision_of_id: uuid.UUID | None = None,
+    source_filename: str | None = None,
+) -> Submission:
+    if not body.strip():
+        raise InvalidInput("the work is empty: there is nothing to submit")
+    if revision_of_id is not None:
+        earlier = await repository.get(session, revision_of_id)
+        # Another student's work is "not found", never "forbidden": ids reveal nothing.
+        if earlier is None or earlier.student_id != student_id:
+            raise NotFound(f"no earlier submission {revision_of_id} to revise")
+        assignment_id = assignment_id or earlier.assignment_id
+    return await repository.add(
+        session,
+        Submission(
+            student_id=student_id,
+            title=title.strip()[:300] or "Untitled work",
+            body=body,
+            body_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+            assignment_id=assignment_id,
+            revision_of_id=revision_of_id,
+            source_filename=source_filename,
+        ),
+    )
+
+
+async def submit_once(session: AsyncSession, *, student_id: uuid.UUID, title: str, body: str, **kw) -> Submission:
+    """Submit unless this student already submitted exactly this text (re-running the demo)."""
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    existing = await repository.same_work(session, student_id, digest)
+    return existing or await submit(session, student_id=student_id, title=title, body=body, **kw)

@@ -1,0 +1,256 @@
+"""Every query the rubric domain makes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.rubrics.models import (
+    Competency,
+    Criterion,
+    CriterionLevel,
+    PassageEmbedding,
+    RubricPassage,
+    RubricVersion,
+)
+
+_SYNC_LOCK = 0x7275_6272  # "rubr": one library load at a time per database
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    passage_id: int
+    rubric_version_id: int
+    competency_id: str
+    criterion_key: str | None
+    score: float
+
+
+async def lock_library(session: AsyncSession) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SYNC_LOCK})
+
+
+async def current_versions(session: AsyncSession) -> Sequence[RubricVersion]:
+    rows = await session.scalars(
+        select(RubricVersion).where(RubricVersion.is_current).order_by(RubricVersion.competency_id)
+    )
+    return rows.all()
+
+
+async def current_version(session: AsyncSession, competency_id: str) -> RubricVersion | None:
+    return await session.scalar(
+        select(RubricVersion).where(
+            RubricVersion.competency_id == competency_id, RubricVersion.is_current
+        )
+    )
+
+
+async def version_by_id(session: AsyncSession, version_id: int) -> RubricVersion | None:
+    return await session.get(RubricVersion, version_id)
+
+
+async def version_with_hash(session: AsyncSession, competency_id: str, digest: str) -> RubricVersion | None:
+    return await session.scalar(
+        select(RubricVersion).where(
+            RubricVersion.competency_id == competency_id, RubricVersion.content_hash == digest
+        )
+    )
+
+
+async def version_count(session: AsyncSession, competency_id: str) -> int:
+    return await session.scalar(
+        select(func.coalesce(func.max(RubricVersion.version), 0)).where(
+            RubricVersion.competency_id == competency_id
+        )
+    )
+
+
+async def upsert_competency(session: AsyncSession, competency_id: str, title: str, subject: str) -> None:
+    existing = await session.get(Competency, competency_id)
+    if existing is None:
+        session.add(Competency(id=competency_id, title=title, subject=subject))
+    else:
+        existing.title, existing.subject = title, subject
+    await session.flush()
+
+
+async def make_current(session: AsyncSession, competency_id: str, version_id: int | None) -> None:
+    """Exactly one current version per competency (or none, for a retired one)."""
+    await session.execute(
+        update(RubricVersion)
+        .where(RubricVersion.competency_id == competency_id, RubricVersion.id != (version_id or -1))
+        .values(is_current=False)
+    )
+    if version_id is not None:
+        await session.execute(
+            update(RubricVersion).where(RubricVersion.id == version_id).values(is_current=True)
+        )
+
+
+async def add_version(
+    session: AsyncSession,
+    version: RubricVersion,
+    criteria: list[tuple[Criterion, list[CriterionLevel]]],
+) -> RubricVersion:
+    session.add(version)
+    await session.flush()
+    for criterion, levels in criteria:
+        criterion.rubric_version_id = version.id
+        session.add(criterion)
+        await session.flush()
+        for level in levels:
+            level.criterion_id = criterion.id
+        session.add_all(levels)
+    await session.flush()
+    return version
+
+
+async def add_passages(session: AsyncSession, passages: list[RubricPassage]) -> None:
+    session.add_all(passages)
+    await session.flush()
+
+
+async def criteria_of(session: AsyncSession, version_ids: Sequence[int]) -> Sequence[Criterion]:
+    rows = await session.scalars(
+        select(Criterion)
+        .where(Criterion.rubric_version_id.in_(version_ids))
+        .order_by(Criterion.rubric_version_id, Criterion.position)
+    )
+    return rows.all()
+
+
+async def passage_bodies(session: AsyncSession, version_ids: Sequence[int]) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(RubricPassage.rubric_version_id, RubricPassage.body).where(
+            RubricPassage.rubric_version_id.in_(version_ids)
+        )
+    )
+    bodies: dict[int, list[str]] = {}
+    for version_id, body in rows:
+        bodies.setdefault(version_id, []).append(body)
+    return bodies
+
+
+async def passages_without_embedding(session: AsyncSession, model: str) -> Sequence[RubricPassage]:
+    has_vector = select(PassageEmbedding.passage_id).where(
+        PassageEmbedding.embed_model == model, PassageEmbedding.passage_id == RubricPassage.id
+    )
+    rows = await session.scalars(
+        select(RubricPassage)
+        .join(RubricVersion, RubricVersion.id == RubricPassage.rubric_version_id)
+        .where(RubricVersion.is_current, ~has_vector.exists())
+        .order_by(RubricPassage.id)
+    )
+    return rows.all()
+
+
+async def delete_embeddings(session: AsyncSession, model: str) -> None:
+    await session.execute(delete(PassageEmbedding).where(PassageEmbedding.embed_model == model))
+
+
+async def add_embeddings(
+    session: AsyncSession, model: str, passage_ids: list[int], vectors: list[list[float]]
+) -> None:
+    session.add_all(
+        PassageEmbedding(passage_id=p, embed_model=model, dimensions=len(v), embedding=v)
+        for p, v in zip(passage_ids, vectors, strict=True)
+    )
+    await session.flush()
+
+
+def _index_name(model: str) -> str:
+    return "ix_passage_embeddings_hnsw_" + hashlib.sha1(model.encode()).hexdigest()[:12]
+
+
+def _literal(model: str) -> str:
+    return "'" + model.replace("'", "''") + "'"
+
+
+async def ensure_vector_index(session: AsyncSession, model: str, dimensions: int) -> None:
+    """One partial HNSW index per embedding model, over the column cast to that model's size."""
+    await session.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {_index_name(model)} ON passage_embeddings "
+            f"USING hnsw ((embedding::vector({int(dimensions)})) vector_cosine_ops) "
+            f"WHERE embed_model = {_literal(model)}"
+        )
+    )
+
+
+async def stored_dimensions(session: AsyncSession, model: str) -> int | None:
+    return await session.scalar(
+        select(PassageEmbedding.dimensions).where(PassageEmbedding.embed_model == model).limit(1)
+    )
+
+
+_SCOPE = "v.is_current AND (CAST(:competencies AS text[]) IS NULL OR v.competency_id = ANY(:competencies))"
+
+
+async def nearest_passages(
+    session: AsyncSession,
+    model: str,
+    dimensions: int,
+    vector: list[float],
+    competency_ids: list[str] | None,
+    limit: int,
+) -> list[PassageHit]:
+    """Cosine nearest passages through the model's HNSW index (the model name and size are
+    inlined, validated, so the planner can match the partial expression index)."""
+    cast = f"pe.embedding::vector({int(dimensions)})"
+    await session.execute(text("SET LOCAL hnsw.ef_search = 100"))
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT p.id, p.rubric_version_id, v.competency_id, c.key,
+                   1 - ({cast} <=> CAST(:q AS vector({int(dimensions)}))) AS similarity
+            FROM passage_embeddings pe
+            JOIN rubric_passages p ON p.id = pe.passage_id
+            JOIN rubric_versions v ON v.id = p.rubric_version_id
+            LEFT JOIN criteria c ON c.id = p.criterion_id
+            WHERE pe.embed_model = {_literal(model)} AND {_SCOPE}
+            ORDER BY {cast} <=> CAST(:q AS vector({int(dimensions)}))
+            LIMIT :limit
+            """
+        ),
+        {"q": str(vector), "competencies": competency_ids, "limit": limit},
+    )
+    return [PassageHit(*row) for row in rows]
+
+
+async def lexical_passages(
+    session: AsyncSession, work: str, competency_ids: list[str] | None, limit: int, max_terms: int = 300
+) -> list[PassageHit]:
+    """Full-text search with the work's own lexemes OR-ed together (the work is long; an AND
+    query would match nothing). Its most repeated lexemes are kept when it has very many."""
+    rows = await session.execute(
+        text(
+            f"""
+            WITH lexemes AS (
+                SELECT lexeme FROM unnest(to_tsvector('english', :work))
+                ORDER BY cardinality(positions) DESC, lexeme LIMIT :max_terms
+            ), q AS (
+                SELECT CAST(string_agg(quote_literal(lexeme), ' | ') AS tsquery) AS query FROM lexemes
+            )
+            SELECT p.id, p.rubric_version_id, v.competency_id, c.key,
+                   ts_rank(p.search, q.query, 1) AS rank
+            FROM q, rubric_passages p
+            JOIN rubric_versions v ON v.id = p.rubric_version_id
+            LEFT JOIN criteria c ON c.id = p.criterion_id
+            WHERE q.query IS NOT NULL AND p.search @@ q.query AND {_SCOPE}
+            ORDER BY rank DESC, p.id
+            LIMIT :limit
+            """
+        ),
+        {"work": work, "competencies": competency_ids, "limit": limit, "max_terms": max_terms},
+    )
+    return [PassageHit(*row) for row in rows]
+
+
+async def competencies_exist(session: AsyncSession, competency_ids: list[str]) -> set[str]:
+    rows = await session.scalars(select(Competency.id).where(Competency.id.in_(competency_ids)))
+    return set(rows.all())

@@ -1,0 +1,239 @@
+"""Loading the library into versions, indexing it, and matching student work to rubrics.
+
+Services flush but never commit: the command or request around them owns the transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.llm.embeddings import Embedder, model_key
+from beacon.llm.lexicon import surface_forms, term_counts, terms
+from beacon.rubrics import repository
+from beacon.rubrics.library import Library, content_hash
+from beacon.rubrics.models import Criterion, CriterionLevel, RubricPassage, RubricVersion
+from beacon.rubrics.schemas import CompetencyMatch, CriterionMatch, RubricDefinition
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: damps the weight of the very top ranks
+CANDIDATES = 60  # passages each search hands to fusion
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)  # "argument-writing v1"
+    unchanged: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # back to an earlier identical version
+    retired: list[str] = field(default_factory=list)  # file removed from the library
+    embedded_passages: int = 0
+
+
+def passages_for(rubric: RubricDefinition) -> list[tuple[str | None, str]]:
+    """The searchable texts of a rubric: an overview, then one per criterion."""
+    overview = (
+        f"{rubric.title}. {rubric.subject}. {rubric.description} "
+        f"Keywords: {', '.join(rubric.keywords)}. "
+        f"Criteria: {', '.join(c.title for c in rubric.criteria)}."
+    )
+    texts: list[tuple[str | None, str]] = [(None, overview)]
+    for c in rubric.criteria:
+        levels = " ".join(c.levels[n] for n in sorted(c.levels))
+        texts.append(
+            (c.id, f"{c.title}. {c.description} Look for: {'; '.join(c.look_fors)}. {levels}")
+        )
+    return texts
+
+
+async def _add_version(session: AsyncSession, rubric: RubricDefinition, digest: str, source: str) -> RubricVersion:
+    number = await repository.version_count(session, rubric.id) + 1
+    version = RubricVersion(
+        competency_id=rubric.id,
+        version=number,
+        content_hash=digest,
+        is_current=False,
+        title=rubric.title,
+        subject=rubric.subject,
+        grade_band=rubric.grade_band,
+        description=rubric.description,
+        mastery_threshold=rubric.mastery_threshold,
+        definition=rubric.model_dump(mode="json"),
+        source_file=source,
+    )
+    criteria = [
+        (
+            Criterion(key=c.id, title=c.title, description=c.description, position=i),
+            [
+                CriterionLevel(level=n, label=rubric.level_label(n), descriptor=c.levels[n])
+                for n in sorted(c.levels)
+            ],
+        )
+        for i, c in enumerate(rubric.criteria)
+    ]
+    await repository.add_version(session, version, criteria)
+    criterion_ids = {c.key: c.id for c, _ in criteria}
+    await repository.add_passages(
+        session,
+        [
+            RubricPassage(
+                rubric_version_id=version.id,
+                criterion_id=criterion_ids.get(key) if key else None,
+                kind="criterion" if key else "competency",
+                body=body,
+            )
+            for key, body in passages_for(rubric)
+        ],
+    )
+    return version
+
+
+async def sync_library(session: AsyncSession, library: Library, embedder: Embedder) -> SyncReport:
+    """Make the stored library equal the files: new versions for changed rubrics, nothing for
+    unchanged ones (idempotent), retire rubrics whose file is gone. All or nothing."""
+    if not library.ok:
+        problems = "; ".join(str(p) for p in library.problems[:3])
+        raise InvalidInput(f"the rubric library has {len(library.problems)} problem(s): {problems}")
+    await repository.lock_library(session)
+    report = SyncReport()
+    in_library = set()
+    for path, rubric in library.rubrics:
+        in_library.add(rubric.id)
+        digest = content_hash(rubric)
+        await repository.upsert_competency(session, rubric.id, rubric.title, rubric.subject)
+        current = await repository.current_version(session, rubric.id)
+        if current is not None and current.content_hash == digest:
+            report.unchanged.append(f"{rubric.id} v{current.version}")
+            continue
+        earlier = await repository.version_with_hash(session, rubric.id, digest)
+        if earlier is not None:
+            await repository.make_current(session, rubric.id, earlier.id)
+            report.restored.append(f"{rubric.id} v{earlier.version}")
+            continue
+        version = await _add_version(session, rubric, digest, path.name)
+        await repository.make_current(session, rubric.id, version.id)
+        report.created.append(f"{rubric.id} v{version.version}")
+    for version in await repository.current_versions(session):
+        if version.competency_id not in in_library:
+            await repository.make_current(session, version.competency_id, None)
+            report.retired.append(f"{version.competency_id} v{version.version}")
+    report.embedded_passages = await embed_missing(session, embedder)
+    return report
+
+
+async def embed_missing(session: AsyncSession, embedder: Embedder) -> int:
+    model = model_key(embedder)
+    passages = await repository.passages_without_embedding(session, model)
+    if not passages:
+        return 0
+    vectors = await embedder.embed([p.body for p in passages])
+    await repository.add_embeddings(session, model, [p.id for p in passages], vectors)
+    await repository.ensure_vector_index(session, model, len(vectors[0]))
+    return len(passages)
+
+
+async def reindex(session: AsyncSession, embedder: Embedder) -> int:
+    """Rebuild every current passage's vector for this embedding model."""
+    await repository.lock_library(session)
+    await repository.delete_embeddings(session, model_key(embedder))
+    return await embed_missing(session, embedder)
+
+
+async def get_rubric(session: AsyncSession, competency_id: str) -> RubricVersion:
+    version = await repository.current_version(session, competency_id)
+    if version is None:
+        raise NotFound(f"no rubric with id {competency_id!r} (see `beacon rubrics list`)")
+    return version
+
+
+def _ranks(hits: list[repository.PassageHit], key) -> dict:
+    """Rank of each key by its best passage score (hits arrive best first)."""
+    ranks: dict = {}
+    for hit in hits:
+        ranks.setdefault(key(hit), len(ranks) + 1)
+    return ranks
+
+
+def _rrf(*rank_maps: dict) -> Counter:
+    fused: Counter = Counter()
+    for ranks in rank_maps:
+        for item, rank in ranks.items():
+            fused[item] += 1.0 / (RRF_K + rank)
+    return fused
+
+
+async def match(
+    session: AsyncSession,
+    work: str,
+    embedder: Embedder,
+    *,
+    competency_ids: list[str] | None = None,
+    limit: int = 5,
+    criteria_per_competency: int = 3,
+) -> list[CompetencyMatch]:
+    """Rank the library's competencies for a piece of work: HNSW cosine search and full-text
+    search over rubric passages, each ranked per competency, fused by reciprocal rank."""
+    if not work.strip():
+        raise InvalidInput("the work is empty: there is nothing to match")
+    if competency_ids:
+        unknown = set(competency_ids) - await repository.competencies_exist(session, competency_ids)
+        if unknown:
+            raise NotFound(f"unknown competency id(s): {', '.join(sorted(unknown))}")
+    model = model_key(embedder)
+    dimensions = await repository.stored_dimensions(session, model)
+    if dimensions is None:
+        raise NotFound(
+            f"no rubric vectors for embedding model {model!r}: run `beacon rubrics reindex`"
+        )
+    [vector] = await embedder.embed([work])
+    semantic = await repository.nearest_passages(
+        session, model, dimensions, vector, competency_ids or None, CANDIDATES
+    )
+    lexical = await repository.lexical_passages(session, work, competency_ids or None, CANDIDATES)
+
+    by_competency = _rrf(
+        _ranks(semantic, lambda h: h.rubric_version_id), _ranks(lexical, lambda h: h.rubric_version_id)
+    )
+    by_criterion = _rrf(
+        _ranks([h for h in semantic if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)),
+        _ranks([h for h in lexical if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)),
+    )
+    best = [version_id for version_id, _ in by_competency.most_common(limit)]
+    versions = {v.id: v for v in await repository.current_versions(session) if v.id in best}
+    criteria = await repository.criteria_of(session, best)
+    bodies = await repository.passage_bodies(session, best)
+    work_terms = term_counts(work)
+    forms = surface_forms(work)
+    top_score = 2.0 / (RRF_K + 1)
+
+    results = []
+    for version_id in best:
+        version = versions[version_id]
+        ranked_criteria = sorted(
+            (c for c in criteria if c.rubric_version_id == version_id),
+            key=lambda c: (-by_criterion.get((version_id, c.key), 0.0), c.position),
+        )[:criteria_per_competency]
+        rubric_terms = set(terms(" ".join(bodies.get(version_id, []))))
+        shared = sorted(
+            (t for t in work_terms if t in rubric_terms), key=lambda t: (-work_terms[t], t)
+        )[:6]
+        results.append(
+            CompetencyMatch(
+                id=version.competency_id,
+                title=version.title,
+                subject=version.subject,
+                rubric_version=version.version,
+                rubric_version_id=version.id,
+                score=round(by_competency[version_id] / top_score, 4),
+                criteria=[
+                    CriterionMatch(
+                        criterion_id=c.key,
+                        title=c.title,
+                        score=round(by_criterion.get((version_id, c.key), 0.0) / top_score, 4),
+                    )
+                    for c in ranked_criteria
+                ],
+                why=[forms.get(t, t) for t in shared],
+            )
+        )
+    return results

@@ -1,0 +1,51 @@
+"""What every entry point (CLI command, web app, worker) opens first: settings, the database
+migrated to head, the rubric library loaded, the embedding model."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from beacon.config import Settings, get_settings
+from beacon.db.engine import Database, connect
+from beacon.llm.embeddings import Embedder, embedder_for
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    embedder: Embedder
+
+
+async def load_rubrics(runtime: Runtime):
+    from beacon.rubrics.library import read_library
+    from beacon.rubrics.service import sync_library
+
+    library = read_library(runtime.settings.rubrics_dir)
+    async with runtime.db.transaction() as session:
+        return await sync_library(session, library, runtime.embedder)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings | None = None, *, migrate: bool = True, rubrics: bool = True
+) -> AsyncIterator[Runtime]:
+    settings = settings or get_settings()
+    db = await connect(settings)
+    runtime = Runtime(settings, db, embedder_for(settings.embed_model, settings.embed_api_base))
+    try:
+        if migrate:
+            from beacon.db.migrate import upgrade
+
+            await upgrade(db)
+        if rubrics:
+            await load_rubrics(runtime)
+        yield runtime
+    finally:
+        await db.dispose()
+        if not settings.database_url:
+            from beacon.db.embedded import stop_embedded
+
+            stop_embedded()

@@ -1,0 +1,118 @@
+"""The school's people and structure: schools, classes, users, student profiles, assignments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from beacon.db.base import Base, created_at, uuid_pk
+
+ROLES = ("teacher", "student", "coach", "admin")
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # School-wide choices, e.g. {"score_language": false}: feedback is not a grade unless turned on.
+    settings: Mapped[dict] = mapped_column(JSONB, server_default="{}", default=dict)
+    created_at: Mapped[datetime] = created_at()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES}", name="role_known"),
+        # Target of composite foreign keys that pin a row to a user *in a given role*
+        # (a decision can only be made by a teacher: enforced by the schema).
+        UniqueConstraint("id", "role", name="uq_users_id_role"),
+        Index("uq_users_email_lower", func.lower("email"), unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+
+
+class SchoolClass(Base):
+    """A class (section) in a school: a teacher or more, and students."""
+
+    __tablename__ = "classes"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Enrollment(Base):
+    """Membership of a user in a class, as its teacher or as a student."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (CheckConstraint("role_in_class IN ('teacher', 'student')", name="role_in_class"),)
+
+    class_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role_in_class: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at()
+
+
+class StudentProfile(Base):
+    __tablename__ = "student_profiles"
+    __table_args__ = (CheckConstraint("grade BETWEEN 0 AND 13", name="grade_range"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    grade: Mapped[int] = mapped_column(Integer)
+    interests: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}", default=list)
+    preferred_language: Mapped[str] = mapped_column(String(16), server_default="en", default="en")
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    instructions: Mapped[str] = mapped_column(Text, server_default="", default="")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class AssignmentCompetency(Base):
+    """The competencies an assignment gives evidence of; they narrow rubric retrieval."""
+
+    __tablename__ = "assignment_competencies"
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    competency_id: Mapped[str] = mapped_column(
+        ForeignKey("competencies.id", ondelete="RESTRICT"), primary_key=True
+    )

