@@ -66,14 +66,51 @@ def serve() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run a standalone drafting worker (arrives with the feedback workflow)."""
-    fail("`beacon worker` is not built yet: the feedback-workflow issue brings it", 2)
+    """Run a drafting worker (as many as you like, on any machine with the database URL)."""
+    from beacon.runtime import open_feedback, open_runtime, run_jobs
+
+    async def work() -> None:
+        async with open_runtime() as rt, open_feedback(rt) as workflow:
+            typer.echo(f"beacon worker: feedback queue, concurrency {rt.settings.worker_concurrency}")
+            await run_jobs(rt, workflow, wait=True)
+
+    run(work)
 
 
 @app.command()
-def draft(file: Annotated[str, typer.Argument(help="A .txt/.md file, or - for stdin.")]) -> None:
-    """Draft feedback on a piece of work (arrives with the feedback workflow)."""
-    fail("`beacon draft` is not built yet: the feedback-workflow issue brings it", 2)
+def draft(
+    file: Annotated[str, typer.Argument(help="A .txt/.md file of student work, or - for stdin.")],
+    student: Annotated[str | None, typer.Option(help="Student id or email (default: a demo student).")] = None,
+    rubric: Annotated[str | None, typer.Option(help="Use this competency's rubric instead of retrieval.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title of the work (default: the file name).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a submission, draft feedback on it, and stop for the teacher's review."""
+    from beacon.config import get_settings
+    from beacon.feedback.intake import read_work
+    from beacon.runtime import open_feedback, open_runtime
+
+    settings = get_settings()
+
+    async def work() -> dict:
+        from beacon.feedback.cli_support import draft_from_cli
+
+        name, text = read_work(file, settings.max_work_chars)
+        async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
+            return await draft_from_cli(rt, workflow, text, name=title or name, student=student, rubric=rubric)
+
+    result = run(work)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"Draft {result['draft_id']} · {result['status']} · rubric {result['rubric_id']} · model {result['model']}")
+    for c in result["criteria"]:
+        quotes = "; ".join(f'"{e["quote"][:70]}"' for e in c["evidence"]) or "(no evidence found)"
+        typer.echo(f"  {c['criterion_id']:<28} level {c['level']}  {quotes}")
+    typer.echo("\n" + result["feedback"])
+    if result["flags"]:
+        typer.echo(f"\nflags: {', '.join(result['flags'])}")
+    typer.echo("\nWaiting for a teacher's review: nothing is shown to the student until it is approved.")
 
 
 @db_app.command("upgrade")
@@ -194,7 +231,10 @@ def rubrics_match(
         print_json([m.model_dump() for m in matches])
         return
     for rank, m in enumerate(matches, 1):
-        typer.echo(f"{rank}. {m.title} ({m.id} v{m.rubric_version})  score {m.score:.2f}")
+        typer.echo(
+            f"{rank}. {m.title} ({m.id} v{m.rubric_version})  score {m.score:.2f} "
+            f"(cosine {m.similarity:.2f}, text rank {m.text_rank:.3f})"
+        )
         typer.echo(f"   criteria: {', '.join(c.title for c in m.criteria)}")
         if m.why:
             typer.echo(f"   shared words: {', '.join(m.why)}")

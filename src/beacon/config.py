@@ -36,8 +36,19 @@ class Settings(BaseSettings):
     # "offline" or any litellm model string.
     model: str = "offline"
     model_api_base: str | None = None
+    # Tried in order when the model fails (after its retries) or keeps answering invalid output.
+    # "offline" is a valid last resort: a draft is always possible.
+    fallback_models: list[str] = Field(default_factory=list)
+    model_timeout_s: float = 60.0
+    model_retries: int = 2
+    model_max_tokens: int = 1500
     embed_model: str = "offline"
     embed_api_base: str | None = None
+
+    # Drafting jobs: at most this many at once per worker process (provider rate limits).
+    worker_concurrency: int = 4
+    # Feedback is not a grade: level names and scores stay out of student text unless enabled.
+    score_language: bool = False
 
     # Largest student work Beacon accepts, in characters of text.
     max_work_chars: int = 200_000

@@ -49,3 +49,38 @@ async def open_runtime(
             from beacon.db.embedded import stop_embedded
 
             stop_embedded()
+
+
+@asynccontextmanager
+async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[object]:
+    """The feedback workflow on this runtime, with the Postgres checkpointer unless given one."""
+    from beacon.feedback.drafters import drafter_for
+    from beacon.feedback.graph import FeedbackDeps
+    from beacon.feedback.workflow import FeedbackWorkflow, postgres_checkpointer
+
+    deps = FeedbackDeps(runtime.settings, runtime.db, runtime.embedder, drafter_for(runtime.settings))
+    if checkpointer is not None:
+        yield FeedbackWorkflow(deps, checkpointer)
+        return
+    async with postgres_checkpointer(runtime.db.url) as saver:
+        yield FeedbackWorkflow(deps, saver)
+
+
+async def run_jobs(runtime: Runtime, workflow, *, wait: bool) -> None:
+    """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty)."""
+    import logging
+
+    from beacon.jobs import FEEDBACK_QUEUE, make_app
+
+    if not wait:  # a one-shot run from a command: its outcome is reported, not logged
+        logging.getLogger("procrastinate").setLevel(logging.CRITICAL)
+
+    app = make_app(runtime.db.url)
+    async with app.open_async():
+        await app.run_worker_async(
+            queues=[FEEDBACK_QUEUE],
+            concurrency=runtime.settings.worker_concurrency,
+            wait=wait,
+            install_signal_handlers=wait,
+            additional_context={"feedback_workflow": workflow},
+        )

@@ -49,3 +49,12 @@ async def submit_once(session: AsyncSession, *, student_id: uuid.UUID, title: st
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     existing = await repository.same_work(session, student_id, digest)
     return existing or await submit(session, student_id=student_id, title=title, body=body, **kw)
+
+
+async def submit_for_feedback(session: AsyncSession, *, rubric_id: str | None = None, **submission) -> Submission:
+    """Store the work and queue its drafting job in the same transaction: both or neither."""
+    from beacon.jobs import DRAFT_TASK, defer_in, feedback_lock
+
+    stored = await submit(session, **submission)
+    await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), submission_id=str(stored.id), rubric_id=rubric_id)
+    return stored

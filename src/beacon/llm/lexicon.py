@@ -38,6 +38,15 @@ def stem(word: str) -> str:
     return word
 
 
+# Words every rubric uses: true but useless as an explanation of why a work matched one.
+RUBRIC_GENERIC = frozenset(
+    stem(w) for w in """use uses used show shows explain explains idea ideas work include includes
+    clear clearly detail details detailed level step steps student students try add adds piece
+    give gives help helps support supports make makes look looking good better best different
+    each every part parts way ways time""".split()
+)
+
+
 def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from pgvector.sqlalchemy import Vector
 
 from beacon.db.base import Base, created_at, uuid_pk
 
@@ -149,3 +150,21 @@ class AuditEvent(Base):
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(80))
     data: Mapped[dict] = mapped_column(JSONB, server_default="{}", default=dict)
+
+
+class FeedbackExample(Base):
+    """A teacher-approved comment, kept as an example of that teacher's voice. Its vector is the
+    (redacted) work it was written about, so a new work finds comments on similar work."""
+
+    __tablename__ = "feedback_examples"
+    __table_args__ = (Index("ix_feedback_examples_teacher_competency", "teacher_id", "competency_id"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    teacher_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    competency_id: Mapped[str] = mapped_column(ForeignKey("competencies.id", ondelete="CASCADE"))
+    criterion_key: Mapped[str | None] = mapped_column(String(80))
+    draft_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    comment: Mapped[str] = mapped_column(Text)
+    embed_model: Mapped[str] = mapped_column(String(200))
+    embedding = mapped_column(Vector(), nullable=False)
+    created_at: Mapped[datetime] = created_at()

@@ -110,6 +110,8 @@ class CompetencyMatch(BaseModel):
     rubric_version: int
     rubric_version_id: int
     score: float = Field(description="fused rank score, 1.0 = first in both searches")
+    similarity: float = Field(description="cosine similarity of the best-matching passage")
+    text_rank: float = Field(description="full-text rank of the best-matching passage")
     criteria: list[CriterionMatch]
     why: list[str] = Field(description="the work's words that the rubric shares, strongest first")
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.errors import InvalidInput, NotFound
 from beacon.llm.embeddings import Embedder, model_key
-from beacon.llm.lexicon import surface_forms, term_counts, terms
+from beacon.llm.lexicon import RUBRIC_GENERIC, surface_forms, term_counts, terms
 from beacon.rubrics import repository
 from beacon.rubrics.library import Library, content_hash
 from beacon.rubrics.models import Criterion, CriterionLevel, RubricPassage, RubricVersion
@@ -154,6 +154,13 @@ def _ranks(hits: list[repository.PassageHit], key) -> dict:
     return ranks
 
 
+def _best_scores(hits: list[repository.PassageHit]) -> dict[int, float]:
+    best: dict[int, float] = {}
+    for hit in hits:
+        best[hit.rubric_version_id] = max(best.get(hit.rubric_version_id, float("-inf")), hit.score)
+    return best
+
+
 def _rrf(*rank_maps: dict) -> Counter:
     fused: Counter = Counter()
     for ranks in rank_maps:
@@ -199,6 +206,8 @@ async def match(
         _ranks([h for h in lexical if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)),
     )
     best = [version_id for version_id, _ in by_competency.most_common(limit)]
+    cosine = _best_scores(semantic)
+    text_rank = _best_scores(lexical)
     versions = {v.id: v for v in await repository.current_versions(session) if v.id in best}
     criteria = await repository.criteria_of(session, best)
     bodies = await repository.passage_bodies(session, best)
@@ -215,7 +224,8 @@ async def match(
         )[:criteria_per_competency]
         rubric_terms = set(terms(" ".join(bodies.get(version_id, []))))
         shared = sorted(
-            (t for t in work_terms if t in rubric_terms), key=lambda t: (-work_terms[t], t)
+            (t for t in work_terms if t in rubric_terms and t not in RUBRIC_GENERIC),
+            key=lambda t: (-work_terms[t], t),
         )[:6]
         results.append(
             CompetencyMatch(
@@ -225,6 +235,8 @@ async def match(
                 rubric_version=version.version,
                 rubric_version_id=version.id,
                 score=round(by_competency[version_id] / top_score, 4),
+                similarity=round(cosine.get(version_id, 0.0), 4),
+                text_rank=round(text_rank.get(version_id, 0.0), 4),
                 criteria=[
                     CriterionMatch(
                         criterion_id=c.key,

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,7 +42,7 @@ class User(Base):
         # Target of composite foreign keys that pin a row to a user *in a given role*
         # (a decision can only be made by a teacher: enforced by the schema).
         UniqueConstraint("id", "role", name="uq_users_id_role"),
-        Index("uq_users_email_lower", func.lower("email"), unique=True),
+        Index("uq_users_email_lower", func.lower(literal_column("email")), unique=True),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

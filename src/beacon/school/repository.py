@@ -35,3 +35,45 @@ async def profile(session: AsyncSession, user_id: uuid.UUID) -> StudentProfile |
 async def add(session: AsyncSession, row) -> None:
     session.add(row)
     await session.flush()
+
+
+async def assignment_competencies(session: AsyncSession, assignment_id: uuid.UUID) -> list[str]:
+    from beacon.school.models import AssignmentCompetency
+
+    rows = await session.scalars(
+        select(AssignmentCompetency.competency_id).where(AssignmentCompetency.assignment_id == assignment_id)
+    )
+    return list(rows.all())
+
+
+async def roster_of(session: AsyncSession, student_id: uuid.UUID) -> list[tuple[User, str]]:
+    """Everyone sharing a class with the student: (user, role in class), teachers first."""
+    mine = select(Enrollment.class_id).where(Enrollment.user_id == student_id)
+    rows = await session.execute(
+        select(User, Enrollment.role_in_class)
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.class_id.in_(mine))
+        .order_by(Enrollment.role_in_class.desc(), Enrollment.created_at, User.id)
+    )
+    seen: dict[uuid.UUID, tuple[User, str]] = {}
+    for user, role in rows.all():  # a person in two shared classes appears once
+        seen.setdefault(user.id, (user, role))
+    return list(seen.values())
+
+
+async def teaches(session: AsyncSession, teacher_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+
+    t, s = aliased(Enrollment), aliased(Enrollment)
+    found = await session.scalar(
+        select(t.class_id)
+        .join(s, and_(s.class_id == t.class_id, s.user_id == student_id, s.role_in_class == "student"))
+        .where(t.user_id == teacher_id, t.role_in_class == "teacher")
+        .limit(1)
+    )
+    return found is not None
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)

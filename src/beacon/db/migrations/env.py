@@ -11,8 +11,22 @@ from beacon.db.models import metadata
 config = context.config
 
 
+# Objects Beacon creates at run time or that other libraries own (per-model vector indexes,
+# Procrastinate's queue, LangGraph's checkpoints): autogenerate must not try to drop them.
+_FOREIGN_PREFIXES = ("procrastinate_", "checkpoint", "ix_passage_embeddings_hnsw_")
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (reflected and compare_to is None and (name or "").startswith(_FOREIGN_PREFIXES))
+
+
 def run_on(connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('id', 'role', name='uq_users_id_role')
     )
-    op.create_index('uq_users_email_lower', 'users', [sa.literal_column("lower('email')")], unique=True)
+    op.create_index('uq_users_email_lower', 'users', [sa.literal_column("lower(email)")], unique=True)
     op.create_table('assignments',
     sa.Column('id', sa.Uuid(), server_default=sa.text('gen_random_uuid()'), nullable=False),
     sa.Column('class_id', sa.Uuid(), nullable=False),

@@ -1,0 +1,142 @@
+"""The two ways a draft gets written: a litellm model through prompts, or the offline model.
+Both return the same proposed assessment and feedback, which verification then checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from beacon.feedback.schemas import ProposedAssessment, ProposedFeedback
+from beacon.llm.client import ModelClient, Usage
+from beacon.llm.offline import _TEXTS, THRESHOLDS, OfflineDrafter
+from beacon.llm.prompts import content_hash, render
+from beacon.rubrics.schemas import RubricDefinition
+
+LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
+             "zh": "Chinese", "ar": "Arabic", "vi": "Vietnamese"}
+PROMPTS = ("system.j2", "assess.j2", "feedback.j2")
+_FENCE_TAGS = ("<student_work>", "</student_work>")
+
+
+@dataclass
+class DraftingContext:
+    work: str  # redacted: this is all a provider may see
+    rubric: RubricDefinition
+    grade: int
+    language: str = "en"
+    previous_levels: dict[str, int] | None = None
+    examples: list[str] = field(default_factory=list)  # teacher-approved comments, most similar first
+    bank: dict[str, str] = field(default_factory=dict)  # criterion id -> approved next step
+    instructions: str | None = None
+
+
+def requested_language(preferred: str, instructions: str | None) -> str:
+    """A teacher's "in Spanish" wins over the profile's preferred language."""
+    wanted = (instructions or "").lower()
+    for code, name in LANGUAGES.items():
+        if f"in {name.lower()}" in wanted or (code == "es" and "español" in wanted):
+            return code
+    return preferred if preferred in LANGUAGES else "en"
+
+
+def fenced(work: str) -> str:
+    """Student text cannot close its own delimiters."""
+    for tag in _FENCE_TAGS:
+        work = work.replace(tag, "[tag removed]")
+    return work
+
+
+class Drafter(Protocol):
+    name: str
+    offline: bool
+    prompt_hash: str
+
+    async def assess(self, ctx: DraftingContext, problems: list[str] | None = None) -> tuple[ProposedAssessment, Usage, str]: ...
+
+    async def write(self, ctx: DraftingContext, assessment: ProposedAssessment, problems: list[str] | None = None) -> tuple[ProposedFeedback, Usage, str]: ...
+
+
+class OfflineModel:
+    name = "offline"
+    offline = True
+    # The offline model's "prompt" is its templates and thresholds: hash those.
+    prompt_hash = hashlib.sha256(json.dumps([_TEXTS, THRESHOLDS], sort_keys=True).encode()).hexdigest()
+
+    def __init__(self) -> None:
+        self.model = OfflineDrafter()
+
+    async def assess(self, ctx, problems=None):
+        return self.model.assess(ctx.work, ctx.rubric, ctx.grade), Usage(), self.name
+
+    async def write(self, ctx, assessment, problems=None):
+        feedback = self.model.write(
+            ctx.rubric, assessment, grade=ctx.grade, language=requested_language(ctx.language, ctx.instructions),
+            previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
+        )
+        return feedback, Usage(), self.name
+
+
+class LLMModel:
+    offline = False
+
+    def __init__(self, client: ModelClient, prompts_dir: Path) -> None:
+        self.client = client
+        self.prompts_dir = prompts_dir
+        self.name = client.models[0]
+        self.prompt_hash = content_hash(prompts_dir, *PROMPTS)
+
+    def _messages(self, template: str, **values) -> list[dict]:
+        return [
+            {"role": "system", "content": render(self.prompts_dir, "system.j2")},
+            {"role": "user", "content": render(self.prompts_dir, template, **values)},
+        ]
+
+    async def assess(self, ctx, problems=None):
+        messages = self._messages(
+            "assess.j2", rubric=ctx.rubric, grade=ctx.grade, work=fenced(ctx.work),
+            previous=ctx.previous_levels or {}, problems=problems or [],
+        )
+        answer = await self.client.structured(messages, ProposedAssessment)
+        return answer.value, answer.usage, answer.model
+
+    async def write(self, ctx, assessment, problems=None):
+        rows = []
+        for proposed in assessment.criteria:
+            criterion = ctx.rubric.criterion(proposed.criterion_id)
+            if criterion is None:
+                continue
+            rows.append({
+                "criterion_id": criterion.id,
+                "title": criterion.title,
+                "descriptor": criterion.levels[proposed.level],
+                "next_descriptor": criterion.levels[proposed.level + 1] if proposed.level < 4 else "",
+                "quote": proposed.quotes[0] if proposed.quotes else "",
+            })
+        improved = [
+            r["title"] for r, p in zip(rows, assessment.criteria)
+            if ctx.previous_levels and p.level > ctx.previous_levels.get(p.criterion_id, 5)
+        ]
+        language = requested_language(ctx.language, ctx.instructions)
+        messages = self._messages(
+            "feedback.j2", grade=ctx.grade, language_name=LANGUAGES[language], rubric=ctx.rubric,
+            assessment=rows, improved=improved, examples=ctx.examples[:3],
+            instructions=ctx.instructions or "", problems=problems or [],
+        )
+        answer = await self.client.structured(messages, ProposedFeedback)
+        return answer.value, answer.usage, answer.model
+
+
+def drafter_for(settings) -> Drafter:
+    if settings.model == "offline":
+        return OfflineModel()
+    client = ModelClient(
+        [settings.model, *settings.fallback_models],
+        api_base=settings.model_api_base,
+        timeout_s=settings.model_timeout_s,
+        retries=settings.model_retries,
+        max_tokens=settings.model_max_tokens,
+    )
+    return LLMModel(client, settings.prompts_dir)

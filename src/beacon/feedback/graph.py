@@ -1,0 +1,395 @@
+"""The feedback workflow: one LangGraph thread per submission ("feedback:<id>"), checkpointed
+in Postgres, stopping at the teacher's review.
+
+    load_context → redact → retrieve → assess → draft → verify → save_draft → teacher_review
+                                                  ▲                              │
+                                                  └──── regenerate ◄── apply_decision → END
+
+Every node that writes to the database does it in its own transaction with deterministic ids
+and insert-once semantics, because LangGraph re-runs a node from its top when it resumes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from beacon.config import Settings
+from beacon.db.engine import Database
+from beacon.errors import NotFound
+from beacon.feedback import repository as submissions
+from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, requested_language
+from beacon.feedback.injection import find_injections
+from beacon.feedback.redact import Person, Redaction, redact
+from beacon.feedback.schemas import (
+    DraftContent,
+    ProposedAssessment,
+    ProposedFeedback,
+    Provenance,
+    ReviewPayload,
+    TeacherDecision,
+)
+from beacon.feedback.verify import verify
+from beacon.llm.client import ModelUnavailable, Usage
+from beacon.llm.embeddings import Embedder
+from beacon.review import repository as reviews
+from beacon.review.models import Decision, Draft, FeedbackExample, Release
+from beacon.rubrics import repository as rubrics
+from beacon.rubrics.schemas import RubricDefinition
+from beacon.rubrics.service import match
+from beacon.school import repository as school
+
+_IDS = uuid.UUID("6f1c8f0e-3b0a-4a57-9d2e-0b7f4c6a1e55")  # namespace for deterministic row ids
+
+
+def thread_id(submission_id: str | uuid.UUID) -> str:
+    return f"feedback:{submission_id}"
+
+
+def stable_id(*parts: object) -> uuid.UUID:
+    return uuid.uuid5(_IDS, ":".join(str(p) for p in parts))
+
+
+class FeedbackState(TypedDict, total=False):
+    submission_id: str
+    rubric_id: str | None  # forced by the caller (`beacon draft --rubric`)
+    attempt: int  # 0 for the first draft, +1 per regeneration
+    instructions: str | None
+    student_id: str
+    teacher_id: str | None
+    grade: int
+    language: str
+    assignment_competencies: list[str]
+    previous_levels: dict[str, int] | None
+    roster: list[dict]
+    work: str
+    redacted: str
+    replacements: dict
+    spans: list
+    injections: list
+    rubric_version_id: int
+    rubric: dict
+    rubric_version: int
+    retrieval: list[dict]
+    examples: list[str]
+    bank: dict[str, str]
+    assessment: dict
+    feedback: dict
+    model: str
+    offline: bool
+    usage: dict
+    prompt_hash: str
+    content: dict
+    flags: list[str]
+    problems: list[str]
+    repaired: bool
+    draft_id: str
+    decision: dict
+    outcome: str
+
+
+@dataclass
+class FeedbackDeps:
+    settings: Settings
+    db: Database
+    embedder: Embedder
+    drafter: Drafter
+
+
+def _redaction(state: FeedbackState) -> Redaction:
+    return Redaction(state["redacted"], state["replacements"], [tuple(s) for s in state["spans"]])
+
+
+def _context(state: FeedbackState) -> DraftingContext:
+    return DraftingContext(
+        work=state["redacted"],
+        rubric=RubricDefinition.model_validate(state["rubric"]),
+        grade=state["grade"],
+        language=state["language"],
+        previous_levels=state.get("previous_levels"),
+        examples=state.get("examples", []),
+        bank=state.get("bank", {}),
+        instructions=state.get("instructions"),
+    )
+
+
+def build_graph(deps: FeedbackDeps, checkpointer=None):
+    async def load_context(state: FeedbackState) -> dict:
+        submission_id = uuid.UUID(state["submission_id"])
+        async with deps.db.transaction() as session:
+            submission = await submissions.get(session, submission_id)
+            if submission is None:
+                raise NotFound(f"no submission {submission_id}")
+            profile = await school.profile(session, submission.student_id)
+            roster = await school.roster_of(session, submission.student_id)
+            competencies = (
+                await school.assignment_competencies(session, submission.assignment_id)
+                if submission.assignment_id else []
+            )
+            previous_levels = None
+            if submission.revision_of_id:
+                earlier = await reviews.latest_release_for_submission(session, submission.revision_of_id)
+                if earlier is not None:
+                    previous_levels = {c["criterion_id"]: c["level"] for c in earlier.content.get("criteria", [])}
+            if submission.status == "queued":
+                submission.status = "drafting"
+            teacher = next((u for u, role in roster if role == "teacher"), None)
+            return {
+                "attempt": state.get("attempt", 0),
+                "student_id": str(submission.student_id),
+                "teacher_id": str(teacher.id) if teacher else None,
+                "grade": profile.grade if profile else 8,
+                "language": profile.preferred_language if profile else "en",
+                "assignment_competencies": competencies,
+                "previous_levels": previous_levels,
+                "roster": [
+                    {"full_name": u.full_name,
+                     "role": "student" if u.id == submission.student_id else ("teacher" if role == "teacher" else "classmate")}
+                    for u, role in roster
+                ] or [],
+                "work": submission.body,
+            }
+
+    async def redact_names(state: FeedbackState) -> dict:
+        people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
+        redaction = redact(state["work"], people)
+        return {
+            "redacted": redaction.text,
+            "replacements": redaction.replacements,
+            "spans": [list(s) for s in redaction.spans],
+            "injections": [list(i) for i in find_injections(state["work"])],
+        }
+
+    async def retrieve(state: FeedbackState) -> dict:
+        async with deps.db.transaction() as session:
+            if state.get("rubric_id"):
+                version = await rubrics.current_version(session, state["rubric_id"])
+                if version is None:
+                    raise NotFound(f"no rubric with id {state['rubric_id']!r}")
+                retrieval = [{"id": version.competency_id, "forced": True}]
+            else:
+                matches = await match(
+                    session, state["redacted"], deps.embedder,
+                    competency_ids=state.get("assignment_competencies") or None, limit=3,
+                )
+                version = await rubrics.version_by_id(session, matches[0].rubric_version_id)
+                retrieval = [
+                    {"id": m.id, "rubric_version": m.rubric_version, "score": m.score,
+                     "criteria": [c.criterion_id for c in m.criteria], "why": m.why}
+                    for m in matches
+                ]
+            examples, bank = [], {}
+            if state.get("teacher_id"):
+                [vector] = await deps.embedder.embed([state["redacted"]])
+                for example in await reviews.similar_examples(
+                    session, uuid.UUID(state["teacher_id"]), version.competency_id, deps.embedder.name, vector
+                ):
+                    examples.append(example.comment)
+                    if example.criterion_key:
+                        bank.setdefault(example.criterion_key, example.comment.split("Try this:")[-1].strip())
+        return {
+            "rubric_version_id": version.id,
+            "rubric_version": version.version,
+            "rubric": version.definition,
+            "retrieval": retrieval,
+            "examples": examples,
+            "bank": bank,
+        }
+
+    async def _with_fallback(call, state: FeedbackState):
+        try:
+            return await call(deps.drafter), []
+        except ModelUnavailable:
+            if "offline" not in deps.settings.fallback_models:
+                raise  # the job stays queued and is retried later: nothing is lost
+            return await call(OfflineModel()), ["model_fallback:offline"]
+
+    async def assess(state: FeedbackState) -> dict:
+        ctx = _context(state)
+        (assessment, usage, model), flags = await _with_fallback(lambda d: d.assess(ctx), state)
+        return {
+            "assessment": assessment.model_dump(),
+            "usage": vars(usage),
+            "model": model,
+            "offline": model == "offline",
+            "flags": flags,
+            "problems": [],
+            "repaired": False,
+        }
+
+    async def draft(state: FeedbackState) -> dict:
+        ctx = _context(state)
+        assessment = ProposedAssessment.model_validate(state["assessment"])
+        (feedback, usage, model), flags = await _with_fallback(lambda d: d.write(ctx, assessment), state)
+        total = Usage(**state.get("usage", {}))
+        total.add(usage)
+        return {"feedback": feedback.model_dump(), "usage": vars(total),
+                "flags": [*state.get("flags", []), *flags]}
+
+    def _verify(state: FeedbackState, assessment: dict, feedback: dict):
+        rubric = RubricDefinition.model_validate(state["rubric"])
+        return verify(
+            work=state["redacted"], rubric=rubric, rubric_version=state["rubric_version"],
+            assessment=ProposedAssessment.model_validate(assessment),
+            feedback=ProposedFeedback.model_validate(feedback),
+            language=requested_language(state["language"], state.get("instructions")),
+            injections=state.get("injections", []),
+            score_language_allowed=deps.settings.score_language,
+        )
+
+    async def verify_draft(state: FeedbackState) -> dict:
+        result = _verify(state, state["assessment"], state["feedback"])
+        assessment, feedback, usage = state["assessment"], state["feedback"], Usage(**state["usage"])
+        repaired = False
+        if result.needs_repair and not deps.drafter.offline and state.get("model") != "offline":
+            # One repair round with the model, then accept what holds and flag the rest.
+            ctx = _context(state)
+            try:
+                fixed_assessment, u1, _ = await deps.drafter.assess(ctx, problems=result.problems)
+                fixed_feedback, u2, _ = await deps.drafter.write(ctx, fixed_assessment, problems=result.problems)
+                usage.add(u1)
+                usage.add(u2)
+                retry = _verify(state, fixed_assessment.model_dump(), fixed_feedback.model_dump())
+                if len(retry.problems) <= len(result.problems):
+                    result, assessment, feedback = retry, fixed_assessment.model_dump(), fixed_feedback.model_dump()
+                repaired = True
+            except ModelUnavailable:
+                pass  # keep the first draft and its flags
+        redaction = _redaction(state)
+        content = result.content.model_copy(deep=True)
+        for criterion in content.criteria:  # evidence offsets point into the student's own text
+            for evidence in criterion.evidence:
+                evidence.start, evidence.end = redaction.to_original(evidence.start, evidence.end)
+                evidence.quote = state["work"][evidence.start:evidence.end]
+        for name in ("strengths", "next_steps", "improvements"):
+            setattr(content, name, [redaction.restore(s) for s in getattr(content, name)])
+        content.question = redaction.restore(content.question)
+        content.feedback = redaction.restore(content.feedback)
+        flags = [*state.get("flags", []), *result.flags]
+        if state.get("offline") or state.get("model") == "offline":
+            flags.append("offline_model")
+        if repaired:
+            flags.append("repaired")
+        return {
+            "assessment": assessment, "feedback": feedback, "usage": vars(usage),
+            "content": content.model_dump(), "flags": sorted(set(flags), key=flags.index),
+            "repaired": repaired,
+        }
+
+    async def save_draft(state: FeedbackState) -> dict:
+        draft_id = stable_id(state["submission_id"], "draft", state.get("attempt", 0))
+        usage = state["usage"]
+        async with deps.db.transaction() as session:
+            await reviews.insert_once(
+                session, Draft,
+                id=draft_id, kind="feedback", student_id=uuid.UUID(state["student_id"]),
+                submission_id=uuid.UUID(state["submission_id"]),
+                rubric_version_id=state["rubric_version_id"],
+                regenerated_from_id=(
+                    stable_id(state["submission_id"], "draft", state["attempt"] - 1) if state.get("attempt") else None
+                ),
+                content=state["content"], flags=state["flags"],
+                model=state["model"], prompt_hash=deps.drafter.prompt_hash if state["model"] != "offline" else OfflineModel.prompt_hash,
+                retrieval=state["retrieval"],
+                prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
+            )
+            await reviews.supersede_pending(session, uuid.UUID(state["submission_id"]), keep=draft_id)
+            submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
+            submission.status = "pending_review"
+        return {"draft_id": str(draft_id)}
+
+    async def teacher_review(state: FeedbackState) -> dict:
+        # No side effects before interrupt(): this node runs again from its top on resume.
+        payload = review_payload(state, deps)
+        decision = interrupt(payload.model_dump(mode="json"))
+        return {"decision": TeacherDecision.model_validate(decision).model_dump(mode="json")}
+
+    async def apply_decision(state: FeedbackState) -> dict | Command:
+        decision = TeacherDecision.model_validate(state["decision"])
+        draft_id = uuid.UUID(state["draft_id"])
+        teacher_id = uuid.UUID(decision.teacher_id)
+        decision_id = stable_id(draft_id, "decision", decision.action)
+        async with deps.db.transaction() as session:
+            if await reviews.decision(session, decision_id) is None:
+                session.add(Decision(
+                    id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
+                    edited_content=decision.edited_content.model_dump() if decision.edited_content else None,
+                    reason=decision.reason, instructions=decision.instructions,
+                ))
+                await session.flush()
+            submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
+            if decision.action == "approve":
+                content = decision.edited_content or DraftContent.model_validate(state["content"])
+                if await reviews.release_of(session, draft_id) is None:
+                    session.add(Release(
+                        id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
+                        teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]),
+                        content=content.model_dump(),
+                    ))
+                    await _remember_voice(session, state, teacher_id, draft_id, content)
+                await reviews.set_draft_status(session, draft_id, "approved")
+                submission.status = "released"
+            elif decision.action == "reject":
+                await reviews.set_draft_status(session, draft_id, "rejected")
+                submission.status = "returned"
+            else:
+                await reviews.set_draft_status(session, draft_id, "superseded")
+        if decision.action == "regenerate":
+            return Command(
+                goto="draft",
+                update={"attempt": state.get("attempt", 0) + 1, "instructions": decision.instructions,
+                        "decision": None},
+            )
+        return {"outcome": decision.action}
+
+    async def _remember_voice(session, state, teacher_id, draft_id, content: DraftContent) -> None:
+        """Approved next steps become examples of this teacher's voice for similar work later."""
+        [vector] = await deps.embedder.embed([state["redacted"]])
+        titles = {c["id"]: c["title"] for c in state["rubric"]["criteria"]}
+        for i, step in enumerate(content.next_steps):
+            key = next((cid for cid, title in titles.items() if step.startswith(title)), None)
+            session.add(FeedbackExample(
+                id=stable_id(draft_id, "example", i), teacher_id=teacher_id,
+                competency_id=state["rubric"]["id"], criterion_key=key, draft_id=draft_id,
+                comment=step, embed_model=deps.embedder.name, embedding=vector,
+            ))
+        await session.flush()
+
+    graph = StateGraph(FeedbackState)
+    for name, node in [
+        ("load_context", load_context), ("redact", redact_names), ("retrieve", retrieve),
+        ("assess", assess), ("draft", draft), ("verify", verify_draft), ("save_draft", save_draft),
+        ("teacher_review", teacher_review),
+    ]:
+        graph.add_node(name, node)
+    graph.add_node("apply_decision", apply_decision, destinations=("draft", END))
+    graph.add_edge(START, "load_context")
+    for a, b in [("load_context", "redact"), ("redact", "retrieve"), ("retrieve", "assess"),
+                 ("assess", "draft"), ("draft", "verify"), ("verify", "save_draft"),
+                 ("save_draft", "teacher_review"), ("teacher_review", "apply_decision")]:
+        graph.add_edge(a, b)
+    graph.add_edge("apply_decision", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def review_payload(state: FeedbackState, deps: FeedbackDeps) -> ReviewPayload:
+    usage = state["usage"]
+    return ReviewPayload(
+        draft_id=state["draft_id"],
+        submission_id=state["submission_id"],
+        student_id=state["student_id"],
+        content=DraftContent.model_validate(state["content"]),
+        flags=state["flags"],
+        provenance=Provenance(
+            model=state["model"], offline=state["model"] == "offline",
+            prompt_hash=OfflineModel.prompt_hash if state["model"] == "offline" else deps.drafter.prompt_hash,
+            rubric_version_id=state["rubric_version_id"], retrieval=state["retrieval"],
+            prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+            cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
+        ),
+    )
+

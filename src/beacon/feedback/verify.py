@@ -1,0 +1,145 @@
+"""Grounding checks on a proposed draft, against the submission and the exact rubric version.
+
+Pure functions: they never call a model. What fails is removed and flagged, never silently
+kept; the workflow may ask the model for one repair round before accepting the flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from beacon.feedback.schemas import (
+    CriterionResult,
+    DraftContent,
+    Evidence,
+    ProposedAssessment,
+    ProposedFeedback,
+)
+from beacon.rubrics.schemas import RubricDefinition
+
+MIN_WORDS, MAX_WORDS = 40, 450
+_SCORE_LANGUAGE = re.compile(
+    r"\b(level\s*[1-4]|score[sd]?|grade[sd]?|points?|[1-4]\s*/\s*4|\d{1,3}\s*%|beginning|developing|proficient|extending|mastery)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Verification:
+    content: DraftContent
+    flags: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what a repair round should fix
+
+    @property
+    def needs_repair(self) -> bool:
+        return bool(self.problems)
+
+
+def locate(quote: str, work: str) -> tuple[int, int] | None:
+    """Offsets of ``quote`` in ``work``: exact, else ignoring differences in white space and
+    curly quotes. Never fuzzy beyond that: evidence must be the student's own words."""
+    quote = quote.strip().strip('"“”').strip()
+    if len(quote) < 3:
+        return None
+    at = work.find(quote)
+    if at != -1:
+        return at, at + len(quote)
+    pattern = r"\s+".join(
+        "".join(re.escape(ch) if ch not in "\"'“”‘’" else "[\"'“”‘’]" for ch in token)
+        for token in quote.split()
+    )
+    match = re.search(pattern, work)
+    return (match.start(), match.end()) if match else None
+
+
+def compose(feedback: ProposedFeedback, language: str) -> str:
+    heads = {
+        "en": ("What is working", "Next steps", "Since your last version", "A question for your revision"),
+        "es": ("Lo que funciona", "Próximos pasos", "Desde tu última versión", "Una pregunta para tu revisión"),
+    }.get(language) or ("What is working", "Next steps", "Since your last version", "A question for your revision")
+    parts = [heads[0] + ":\n" + "\n".join(f"- {s}" for s in feedback.strengths)]
+    if feedback.improvements:
+        parts.append(heads[2] + ":\n" + "\n".join(f"- {s}" for s in feedback.improvements))
+    parts.append(heads[1] + ":\n" + "\n".join(f"- {s}" for s in feedback.next_steps))
+    parts.append(f"{heads[3]}: {feedback.question}")
+    return "\n\n".join(parts)
+
+
+def verify(
+    *,
+    work: str,
+    rubric: RubricDefinition,
+    rubric_version: int,
+    assessment: ProposedAssessment,
+    feedback: ProposedFeedback,
+    language: str,
+    injections: list[tuple[int, int, str]],
+    score_language_allowed: bool = False,
+) -> Verification:
+    flags: list[str] = []
+    problems: list[str] = []
+    known = {c.id for c in rubric.criteria}
+    results: dict[str, CriterionResult] = {}
+    for proposed in assessment.criteria:
+        if proposed.criterion_id not in known:
+            flags.append(f"invented_criterion:{proposed.criterion_id}")
+            problems.append(f"criterion {proposed.criterion_id!r} is not in this rubric; use only {sorted(known)}")
+            continue
+        if proposed.criterion_id in results:
+            problems.append(f"criterion {proposed.criterion_id!r} was assessed twice")
+            continue
+        evidence = []
+        for quote in proposed.quotes:
+            span = locate(quote, work)
+            if span is None:
+                flags.append(f"quote_not_found:{proposed.criterion_id}")
+                problems.append(f"the quote {quote[:80]!r} for {proposed.criterion_id!r} is not in the work; quote it exactly")
+                continue
+            if any(e.start == span[0] for e in evidence):
+                continue
+            evidence.append(Evidence(quote=work[span[0]:span[1]], start=span[0], end=span[1]))
+        criterion = rubric.criterion(proposed.criterion_id)
+        results[proposed.criterion_id] = CriterionResult(
+            criterion_id=proposed.criterion_id,
+            title=criterion.title,
+            level=proposed.level,
+            level_label=rubric.level_label(proposed.level),
+            evidence=evidence,
+            rationale=proposed.rationale.strip(),
+            confidence=proposed.confidence,
+        )
+        if not evidence:
+            flags.append(f"no_evidence:{proposed.criterion_id}")
+    missing = [c.id for c in rubric.criteria if c.id not in results]
+    for cid in missing:
+        flags.append(f"missing_criterion:{cid}")
+        problems.append(f"criterion {cid!r} was not assessed")
+
+    text = compose(feedback, language)
+    words = len(text.split())
+    if words > MAX_WORDS:
+        flags.append("too_long")
+        problems.append(f"the feedback has {words} words; keep it under {MAX_WORDS}")
+    elif words < MIN_WORDS:
+        flags.append("too_short")
+        problems.append(f"the feedback has {words} words; write at least {MIN_WORDS}")
+    if not score_language_allowed and _SCORE_LANGUAGE.search(text):
+        flags.append("score_language")
+        problems.append("the student text mentions levels, scores or grades; describe the work instead")
+    if not feedback.question.strip().endswith("?"):
+        problems.append("the question must be a question")
+    if injections:
+        flags.append("prompt_injection")
+
+    content = DraftContent(
+        rubric_id=rubric.id,
+        rubric_version=rubric_version,
+        criteria=[results[c.id] for c in rubric.criteria if c.id in results],
+        strengths=feedback.strengths,
+        next_steps=feedback.next_steps,
+        question=feedback.question,
+        improvements=feedback.improvements,
+        feedback=text,
+        language=language,
+    )
+    return Verification(content, sorted(set(flags), key=flags.index), problems)

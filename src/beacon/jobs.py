@@ -1,0 +1,82 @@
+"""Background work on Procrastinate, in the same Postgres as everything else.
+
+A drafting job is deferred in the same transaction as its submission (``defer_in``), with a
+queueing lock per submission, so there is never a submission without its job nor two jobs for
+one submission. Provider outages raise ``ModelUnavailable``: the job is retried with backoff and
+the submission stays queued; only after the last attempt is it marked ``failed`` (and can be
+queued again)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import procrastinate
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.llm.client import ModelUnavailable
+
+FEEDBACK_QUEUE = "feedback"
+DRAFT_TASK = "beacon:draft_feedback"
+MAX_ATTEMPTS = 6
+RETRYABLE = (ModelUnavailable, OSError)
+
+blueprint = procrastinate.Blueprint()
+
+
+@blueprint.task(
+    name="draft_feedback",
+    queue=FEEDBACK_QUEUE,
+    pass_context=True,
+    retry=procrastinate.RetryStrategy(
+        max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(RETRYABLE)
+    ),
+)
+async def draft_feedback(context: procrastinate.JobContext, submission_id: str, rubric_id: str | None = None) -> None:
+    workflow = context.additional_context["feedback_workflow"]
+    try:
+        await workflow.run_to_review(submission_id, rubric_id)
+    except Exception as exc:
+        # The thread keeps its checkpoints either way; "failed" only tells people to look.
+        if not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS:
+            await mark_failed(workflow.deps.db, submission_id)
+        raise
+
+
+async def mark_failed(db, submission_id: str) -> None:
+    from beacon.feedback import repository
+
+    async with db.transaction() as session:
+        submission = await repository.get(session, uuid.UUID(submission_id))
+        if submission is not None and submission.status in ("queued", "drafting"):
+            submission.status = "failed"
+
+
+def make_app(url: str) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    app.add_tasks_from(blueprint, namespace="beacon")
+    return app
+
+
+async def defer_in(session: AsyncSession, task: str, queueing_lock: str, **args) -> bool:
+    """Defer a job inside the caller's transaction. False when one is already waiting."""
+    savepoint = await session.begin_nested()
+    try:
+        await session.execute(
+            text(
+                "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :lock, "
+                "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1])"
+            ),
+            {"queue": FEEDBACK_QUEUE, "task": task, "lock": queueing_lock, "args": json.dumps(args)},
+        )
+    except IntegrityError:
+        await savepoint.rollback()
+        return False
+    await savepoint.commit()
+    return True
+
+
+def feedback_lock(submission_id: str | uuid.UUID) -> str:
+    return f"feedback:{submission_id}"

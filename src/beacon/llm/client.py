@@ -1,0 +1,164 @@
+"""Model calls with structured output: litellm's Router for retries, timeouts and retry-after,
+then Beacon's own fallback chain, which also covers a model that keeps answering invalid JSON.
+
+Every call returns what it cost (tokens, dollars, milliseconds); a call that cannot succeed on
+any configured model raises ``ModelUnavailable``, which jobs treat as "retry later"."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from beacon.errors import BeaconError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ModelUnavailable(BeaconError):
+    """No configured model produced a valid answer now; the work stays queued for a retry."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: int = 0
+    calls: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd
+        self.latency_ms += other.latency_ms
+        self.calls += other.calls
+
+
+@dataclass
+class Answer(Generic[T]):
+    value: T
+    model: str
+    usage: Usage
+    repaired: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+def parse_json(text: str, schema: type[T]) -> T:
+    """Validate a model's reply; tolerate a Markdown code fence or prose around one object."""
+    cleaned = _FENCE.sub("", (text or "").strip())
+    try:
+        return schema.model_validate_json(cleaned)
+    except ValidationError:
+        start, end = cleaned.find("{"), cleaned.rfind("}")
+        if start == -1 or end <= start:
+            raise
+        return schema.model_validate_json(cleaned[start : end + 1])
+
+
+def _error_summary(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:8])
+    return str(exc)[:500]
+
+
+class ModelClient:
+    def __init__(
+        self,
+        models: list[str],
+        *,
+        api_base: str | None = None,
+        timeout_s: float = 60.0,
+        retries: int = 2,
+        max_tokens: int = 1500,
+    ) -> None:
+        self.models = [m for m in models if m != "offline"]
+        self.api_base = api_base
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.max_tokens = max_tokens
+        self._router = None
+
+    def router(self):
+        if self._router is None:
+            from beacon.llm.provider import litellm_module
+
+            litellm = litellm_module()
+            params = {"timeout": self.timeout_s, "max_tokens": self.max_tokens}
+            if self.api_base:
+                params["api_base"] = self.api_base
+            self._router = litellm.Router(
+                model_list=[{"model_name": m, "litellm_params": {"model": m, **params}} for m in self.models],
+                num_retries=self.retries,
+                timeout=self.timeout_s,
+                retry_after=0,  # wait what the provider's Retry-After says, no floor of our own
+            )
+        return self._router
+
+    async def _call(self, model: str, messages: list[dict]) -> tuple[str, Usage]:
+        from beacon.llm.provider import litellm_module
+
+        started = time.perf_counter()
+        response = await self.router().acompletion(
+            model=model, messages=messages, response_format={"type": "json_object"}, temperature=0
+        )
+        usage = Usage(calls=1, latency_ms=int((time.perf_counter() - started) * 1000))
+        if response.usage:
+            usage.prompt_tokens = response.usage.prompt_tokens or 0
+            usage.completion_tokens = response.usage.completion_tokens or 0
+        try:
+            usage.cost_usd = float(litellm_module().completion_cost(completion_response=response) or 0.0)
+        except Exception:  # unknown price for a local or new model: cost is recorded as 0
+            usage.cost_usd = 0.0
+        return response.choices[0].message.content or "", usage
+
+    async def structured(self, messages: list[dict], schema: type[T]) -> Answer[T]:
+        """Ask each configured model in turn for JSON matching ``schema``; one repair round each."""
+        total = Usage()
+        notes: list[str] = []
+        retry_after: float | None = None
+        for model in self.models:
+            try:
+                reply, usage = await self._call(model, messages)
+                total.add(usage)
+                try:
+                    return Answer(parse_json(reply, schema), model, total, notes=notes)
+                except ValidationError as invalid:
+                    notes.append(f"{model}: invalid output, asked to repair")
+                    repair = [
+                        *messages,
+                        {"role": "assistant", "content": reply[:4000]},
+                        {"role": "user", "content": (
+                            "That reply did not match the required JSON schema: "
+                            f"{_error_summary(invalid)}. Reply again with only the corrected JSON object."
+                        )},
+                    ]
+                    reply, usage = await self._call(model, repair)
+                    total.add(usage)
+                    try:
+                        return Answer(parse_json(reply, schema), model, total, repaired=True, notes=notes)
+                    except ValidationError:
+                        notes.append(f"{model}: still invalid after repair")
+            except Exception as exc:  # provider errors after the Router's own retries
+                header = getattr(getattr(exc, "response", None), "headers", None) or {}
+                try:
+                    retry_after = max(retry_after or 0.0, float(header.get("retry-after", "")))
+                except (TypeError, ValueError):
+                    pass
+                notes.append(f"{model}: {type(exc).__name__}: {str(exc)[:200]}")
+        raise ModelUnavailable(
+            "no model produced a valid answer: " + " | ".join(notes), retry_after_s=retry_after
+        )

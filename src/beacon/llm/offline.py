@@ -1,0 +1,229 @@
+"""Beacon's built-in ``offline`` model: deterministic, no network, honest about what it is.
+
+It reads the work the way a rubric asks: for each criterion it looks for sentences that show the
+criterion's look-fors, and weighs how developed, specific, reasoned and controlled the writing is.
+Levels come from those signals (so weak and strong work on one rubric get different levels);
+feedback comes from the rubric itself: the student's level descriptor for strengths, the next
+level's descriptor and a revision move for next steps, and the teacher's own approved comments
+where the feedback bank has one. Confidence stays modest: it is a first reader, not a rater."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from beacon.feedback.schemas import ProposedAssessment, ProposedCriterion, ProposedFeedback
+from beacon.llm.lexicon import RUBRIC_GENERIC, stem, terms, words
+from beacon.rubrics.schemas import CriterionDefinition, RubricDefinition
+
+MODEL_NAME = "offline"
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
+_CONNECTIVES = re.compile(
+    r"\b(because|therefore|however|although|so that|for example|for instance|as a result|this shows|"
+    r"which means|in contrast|on the other hand|since|evidence|according to|this suggests|consequently|"
+    r"porque|pero|también|parce que|mais|aussi|donc)\b",
+    re.IGNORECASE,
+)
+_INFORMAL = re.compile(r"\b(gonna|wanna|kinda|sorta|lol|idk|u|ur|cuz|dont|cant|wont|im|thats|alot|stuff)\b")
+_LOWER_I = re.compile(r"(?:^|\s)i(?:\s|')")
+_SPECIFIC = re.compile(r"\d|\"[^\"]{3,}\"|“[^”]{3,}”")
+
+# Which kind of signal a criterion mostly rewards, read from its id and title.
+_ASPECTS = {
+    "specificity": ("evidence", "data", "source", "detail", "support", "citation", "measure", "research"),
+    "control": ("convention", "language", "grammar", "control", "style", "accuracy", "precision",
+                "vocabulary", "craft", "technique", "comprehensib"),
+    "organization": ("organization", "structure", "sequence", "pacing", "plan", "format"),
+    "reasoning": ("reason", "analysis", "analy", "justif", "interpret", "reflect", "explain", "argument",
+                  "conclusion", "validat", "corroborat", "context"),
+}
+THRESHOLDS = (0.34, 0.52, 0.72)  # signal strength at which levels 2, 3 and 4 begin
+
+_TEXTS = {
+    "en": {
+        "working": "{title}: {descriptor}",
+        "example": ' For example: "{quote}"',
+        "next": "{title}: the next step is this: {descriptor}",
+        "try": " Try this: {move}",
+        "question": "Which part of your work could you revise so that this is true of it: {descriptor}",
+        "improved": "Since your last version, {title} has moved forward.",
+    },
+    "es": {
+        "working": "{title}: {descriptor}",
+        "example": ' Por ejemplo: "{quote}"',
+        "next": "{title}: el siguiente paso es este: {descriptor}",
+        "try": " Prueba esto: {move}",
+        "question": "¿Qué parte de tu trabajo podrías revisar para que esto sea cierto: {descriptor}",
+        "improved": "Desde tu última versión, has avanzado en {title}.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int
+    stems: frozenset[str]
+
+
+@dataclass(frozen=True)
+class WorkSignals:
+    """Whole-work qualities every criterion draws on, each scaled to 0..1."""
+
+    development: float
+    reasoning: float
+    specificity: float
+    control: float
+    organization: float
+
+
+def sentences(text: str) -> list[Sentence]:
+    found = []
+    for m in _SENTENCE.finditer(text):
+        raw = m.group(0)
+        stripped = raw.strip()
+        if len(stripped) < 12:
+            continue
+        start = m.start() + raw.index(stripped)
+        found.append(Sentence(stripped, start, frozenset(terms(stripped))))
+    return found
+
+
+def expected_words(grade: int) -> int:
+    return 120 + 35 * max(0, min(grade, 12))
+
+
+def signals(text: str, grade: int) -> WorkSignals:
+    tokens = words(text)
+    n = max(1, len(tokens))
+    sents = [s for s in _SENTENCE.findall(text) if s.strip()]
+    per_100 = 100.0 / n
+    informal = len(_INFORMAL.findall(text.lower())) + len(_LOWER_I.findall(text))
+    lower_starts = sum(1 for s in sents if s.strip()[:1].islower())
+    paragraphs = len([p for p in re.split(r"\n\s*\n", text) if p.strip()])
+    content = [stem(w) for w in tokens if len(w) > 3]
+    variety = len(set(content)) / max(1, len(content))
+    return WorkSignals(
+        development=min(1.0, n / expected_words(grade)) * (0.6 + 0.4 * min(1.0, variety / 0.6)),
+        reasoning=min(1.0, len(_CONNECTIVES.findall(text)) * per_100 / 2.5),
+        specificity=min(1.0, len(_SPECIFIC.findall(text)) * per_100 / 3.0),
+        control=max(0.0, 1.0 - (informal * 2 + lower_starts) * per_100 / 3.0),
+        organization=min(1.0, paragraphs / 4) * 0.6 + 0.4 * min(1.0, len(sents) / 8),
+    )
+
+
+def _aspect(criterion: CriterionDefinition) -> str | None:
+    name = f"{criterion.id} {criterion.title}".lower()
+    for aspect, cues in _ASPECTS.items():
+        if any(cue in name for cue in cues):
+            return aspect
+    return None
+
+
+def _criterion_terms(criterion: CriterionDefinition, rubric: RubricDefinition) -> tuple[set[str], list[set[str]]]:
+    own = set(terms(" ".join([criterion.title, criterion.description, *criterion.look_fors]))) - RUBRIC_GENERIC
+    look_fors = [set(terms(lf)) - RUBRIC_GENERIC for lf in criterion.look_fors]
+    return own | (set(terms(" ".join(rubric.keywords))) - RUBRIC_GENERIC), look_fors
+
+
+def _level(strength: float) -> int:
+    return 1 + sum(strength >= t for t in THRESHOLDS)
+
+
+def _clip_quote(sentence: Sentence, limit: int = 240) -> str:
+    text = sentence.text
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut[: cut.rfind(" ")] if " " in cut else cut
+
+
+class OfflineDrafter:
+    name = MODEL_NAME
+
+    def assess(self, work: str, rubric: RubricDefinition, grade: int) -> ProposedAssessment:
+        sents = sentences(work)
+        sig = signals(work, grade)
+        base = (sig.development + sig.reasoning + sig.specificity + sig.control + sig.organization) / 5
+        results = []
+        for criterion in rubric.criteria:
+            vocabulary, look_fors = _criterion_terms(criterion, rubric)
+            scored = sorted(
+                ((len(s.stems & vocabulary), -s.start, s) for s in sents if s.stems & vocabulary),
+                key=lambda t: (t[0], t[1]),
+                reverse=True,
+            )
+            shown = [lf for lf in look_fors if lf and any(len(s.stems & lf) >= max(1, math.ceil(len(lf) / 3)) for s in sents)]
+            coverage = len(shown) / max(1, len(look_fors))
+            aspect = _aspect(criterion)
+            focus = getattr(sig, aspect) if aspect else base
+            strength = 0.35 * coverage + 0.35 * focus + 0.30 * base
+            if not scored:
+                strength = min(strength, THRESHOLDS[0] - 0.01)  # no evidence at all: beginning
+            level = _level(strength)
+            margin = min(abs(strength - t) for t in THRESHOLDS)
+            evidence = [_clip_quote(s) for _, _, s in sorted(scored[:2], key=lambda t: t[2].start)]
+            notes = [f"{len(shown)} of {len(look_fors)} look-fors found in the work"]
+            if aspect:
+                notes.append(f"{aspect} signal {focus:.2f}")
+            notes.append(f"overall development {sig.development:.2f}")
+            results.append(
+                ProposedCriterion(
+                    criterion_id=criterion.id,
+                    level=level,
+                    quotes=evidence,
+                    rationale=f"{criterion.levels[level]} ({'; '.join(notes)}.)",
+                    confidence=round(min(0.65, 0.35 + margin), 2),
+                )
+            )
+        return ProposedAssessment(criteria=results)
+
+    def write(
+        self,
+        rubric: RubricDefinition,
+        assessment: ProposedAssessment,
+        *,
+        grade: int,
+        language: str = "en",
+        previous_levels: dict[str, int] | None = None,
+        bank: dict[str, str] | None = None,
+        instructions: str | None = None,
+    ) -> ProposedFeedback:
+        t = _TEXTS.get(language, _TEXTS["en"])
+        wanted = (instructions or "").lower()
+        short = grade <= 5 or "short" in wanted or "brief" in wanted
+        by_id = {c.criterion_id: c for c in assessment.criteria}
+        order = [c.id for c in rubric.criteria]
+        strongest = sorted(order, key=lambda cid: (-by_id[cid].level, -len(by_id[cid].quotes), order.index(cid)))
+        weakest = sorted(order, key=lambda cid: (by_id[cid].level, order.index(cid)))
+
+        strengths = []
+        for cid in strongest[: 1 if short else 2]:
+            criterion, proposed = rubric.criterion(cid), by_id[cid]
+            line = t["working"].format(title=criterion.title, descriptor=criterion.levels[proposed.level])
+            if proposed.quotes:
+                line += t["example"].format(quote=proposed.quotes[0])
+            strengths.append(line)
+
+        next_steps = []
+        for cid in weakest[: 1 if short else 2]:
+            criterion, proposed = rubric.criterion(cid), by_id[cid]
+            target = min(4, proposed.level + 1)
+            line = t["next"].format(title=criterion.title, descriptor=criterion.levels[target])
+            move = (bank or {}).get(cid) or criterion.revision_moves[proposed.level % len(criterion.revision_moves)]
+            next_steps.append(line + t["try"].format(move=move))
+
+        focus = rubric.criterion(weakest[0])
+        question = t["question"].format(
+            descriptor=focus.levels[min(4, by_id[focus.id].level + 1)].rstrip(".") + "?"
+        )
+        improvements = [
+            t["improved"].format(title=rubric.criterion(cid).title)
+            for cid in order
+            if previous_levels and by_id[cid].level > previous_levels.get(cid, 5)
+        ]
+        return ProposedFeedback(
+            strengths=strengths, next_steps=next_steps, question=question, improvements=improvements[:3]
+        )

@@ -1,0 +1,56 @@
+"""Teacher decisions on drafts. Scope is checked here (and again by the schema): a teacher may
+decide only on drafts of students they teach; anything else is "not found"."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.feedback.schemas import TeacherDecision
+from beacon.review import repository
+from beacon.review.models import Draft
+from beacon.school import repository as school
+
+
+async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID) -> Draft:
+    draft = await repository.get_draft(session, draft_id)
+    teacher = await school.get_user(session, teacher_id)
+    if (
+        draft is None
+        or teacher is None
+        or teacher.role != "teacher"
+        or not await school.teaches(session, teacher_id, draft.student_id)
+    ):
+        raise NotFound(f"no draft {draft_id}")
+    return draft
+
+
+def check_decision(draft: Draft, decision: TeacherDecision) -> None:
+    if draft.status != "pending_review":
+        raise InvalidInput(f"draft {draft.id} is {draft.status.replace('_', ' ')}, not waiting for review")
+    if decision.action == "reject" and not (decision.reason or "").strip():
+        raise InvalidInput("a rejection needs a reason")
+    if decision.action == "regenerate" and not (decision.instructions or "").strip():
+        raise InvalidInput("a regeneration needs instructions (e.g. 'shorter', 'focus on evidence')")
+    if decision.edited_content is not None and decision.action != "approve":
+        raise InvalidInput("edits are approved with the approve action")
+
+
+async def decide(db, workflow, draft_id: uuid.UUID, decision: TeacherDecision):
+    """Check the teacher may decide on this draft now, then resume its workflow thread with the
+    decision. Returns the next draft's review payload after a regeneration, else None."""
+    async with db.transaction() as session:
+        draft = await draft_for_teacher(session, draft_id, uuid.UUID(decision.teacher_id))
+        check_decision(draft, decision)
+        if decision.edited_content is not None:
+            proposed = {c["criterion_id"] for c in draft.content["criteria"]}
+            edited = {c.criterion_id for c in decision.edited_content.criteria}
+            if edited != proposed:
+                raise InvalidInput("an edit may change levels and text, not which criteria are assessed")
+        submission_id = draft.submission_id
+    waiting = await workflow.pending_review(submission_id)
+    if waiting is None or waiting.draft_id != str(draft_id):
+        raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
+    return await workflow.decide(submission_id, decision)
