@@ -53,3 +53,9 @@ async def session(runtime):
 @pytest.fixture
 def embedder(runtime):
     return runtime.embedder
+
+
+# litellm's retry backoff, read when it is imported: fast in tests (Retry-After is still honoured).
+os.environ.setdefault("INITIAL_RETRY_DELAY", "0.01")
+os.environ.setdefault("MAX_RETRY_DELAY", "0.05")
+os.environ.setdefault("JITTER", "0")

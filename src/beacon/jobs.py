@@ -40,24 +40,31 @@ async def draft_feedback(context: procrastinate.JobContext, submission_id: str, 
         await workflow.run_to_review(submission_id, rubric_id)
     except Exception as exc:
         # The thread keeps its checkpoints either way; "failed" only tells people to look.
-        if not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS:
-            await mark_failed(workflow.deps.db, submission_id)
+        final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
+        await mark_waiting(workflow.deps.db, submission_id, "failed" if final else "queued")
         raise
 
 
-async def mark_failed(db, submission_id: str) -> None:
+async def mark_waiting(db, submission_id: str, status: str) -> None:
+    """After a failed attempt: "queued" (a retry is scheduled) or "failed" (no more retries)."""
     from beacon.feedback import repository
 
     async with db.transaction() as session:
         submission = await repository.get(session, uuid.UUID(submission_id))
         if submission is not None and submission.status in ("queued", "drafting"):
-            submission.status = "failed"
+            submission.status = status
+
+
+_apps: dict[str, procrastinate.App] = {}
 
 
 def make_app(url: str) -> procrastinate.App:
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-    app.add_tasks_from(blueprint, namespace="beacon")
-    return app
+    """One App per database per process: a blueprint's tasks can be bound to one app only."""
+    if url not in _apps:
+        app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+        app.add_tasks_from(blueprint, namespace="beacon")
+        _apps[url] = app
+    return _apps[url]
 
 
 async def defer_in(session: AsyncSession, task: str, queueing_lock: str, **args) -> bool:

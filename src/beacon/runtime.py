@@ -68,12 +68,8 @@ async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[ob
 
 async def run_jobs(runtime: Runtime, workflow, *, wait: bool) -> None:
     """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty)."""
-    import logging
-
     from beacon.jobs import FEEDBACK_QUEUE, make_app
 
-    if not wait:  # a one-shot run from a command: its outcome is reported, not logged
-        logging.getLogger("procrastinate").setLevel(logging.CRITICAL)
 
     app = make_app(runtime.db.url)
     async with app.open_async():

@@ -97,7 +97,8 @@ class ModelClient:
             from beacon.llm.provider import litellm_module
 
             litellm = litellm_module()
-            params = {"timeout": self.timeout_s, "max_tokens": self.max_tokens}
+            # Retries happen once, in the Router (which honours Retry-After), not also in SDKs.
+            params = {"timeout": self.timeout_s, "max_tokens": self.max_tokens, "max_retries": 0}
             if self.api_base:
                 params["api_base"] = self.api_base
             self._router = litellm.Router(
@@ -105,6 +106,8 @@ class ModelClient:
                 num_retries=self.retries,
                 timeout=self.timeout_s,
                 retry_after=0,  # wait what the provider's Retry-After says, no floor of our own
+                # One deployment per model: cooling it down would only turn a retry into a failure.
+                disable_cooldowns=True,
             )
         return self._router
 

@@ -1,0 +1,149 @@
+"""The feedback workflow with the offline model, against both checkpointers: it stops for the
+teacher, and every teacher decision does exactly what it should and nothing else."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from sqlalchemy import func, select
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.feedback.models import Submission
+from beacon.feedback.schemas import TeacherDecision
+from beacon.review import service as review
+from beacon.review.models import AuditEvent, Decision, Draft, FeedbackExample, Release
+from beacon.runtime import open_feedback
+from tests.feedback.conftest import ESSAY
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def workflow(request, runtime):
+    saver = InMemorySaver() if request.param == "memory" else None
+    async with open_feedback(runtime, saver) as wf:
+        yield wf
+
+
+async def _rows(runtime, model, *where):
+    async with runtime.db.transaction() as session:
+        return (await session.scalars(select(model).where(*where))).all()
+
+
+async def test_runs_to_the_review_stop_with_a_grounded_offline_draft(runtime, workflow, submission_id):
+    payload = await workflow.run_to_review(submission_id)
+    assert payload is not None and payload.content.rubric_id == "argument-writing"
+    rubric_criteria = [c["id"] for c in (await _rubric(runtime, "argument-writing"))["criteria"]]
+    assert [c.criterion_id for c in payload.content.criteria] == rubric_criteria
+    for criterion in payload.content.criteria:
+        for evidence in criterion.evidence:
+            assert ESSAY[evidence.start:evidence.end] == evidence.quote
+    assert "offline_model" in payload.flags
+    assert payload.provenance.model == "offline" and payload.provenance.prompt_hash
+    [draft] = await _rows(runtime, Draft, Draft.submission_id == submission_id)
+    assert (draft.status, draft.model, draft.rubric_version_id) == ("pending_review", "offline", payload.provenance.rubric_version_id)
+    [sub] = await _rows(runtime, Submission, Submission.id == submission_id)
+    assert sub.status == "pending_review"
+    assert await _rows(runtime, Release, Release.draft_id == draft.id) == []
+
+    # Running it again (a retried job) changes nothing.
+    again = await workflow.run_to_review(submission_id)
+    assert again.draft_id == payload.draft_id
+    assert len(await _rows(runtime, Draft, Draft.submission_id == submission_id)) == 1
+
+
+async def test_approve_with_edits_releases_exactly_the_edited_text(runtime, workflow, classroom, submission_id):
+    payload = await workflow.run_to_review(submission_id)
+    edited = payload.content.model_copy(deep=True)
+    edited.feedback = "Strong start, Maya. Add a source for your cost claim."
+    edited.criteria[0].level = 4
+    done = await review.decide(runtime.db, workflow, uuid.UUID(payload.draft_id), TeacherDecision(
+        action="approve", teacher_id=str(classroom.teacher_id), edited_content=edited))
+    assert done is None
+    [release] = await _rows(runtime, Release, Release.draft_id == uuid.UUID(payload.draft_id))
+    assert release.content["feedback"] == edited.feedback
+    assert release.content["criteria"][0]["level"] == 4
+    assert release.student_id == classroom.student_id and release.teacher_id == classroom.teacher_id
+    [sub] = await _rows(runtime, Submission, Submission.id == submission_id)
+    assert sub.status == "released"
+    actions = [e.action for e in await _rows(runtime, AuditEvent, AuditEvent.subject_id == payload.draft_id)]
+    assert actions == ["decision.approve", "release.created"]
+    assert await _rows(runtime, FeedbackExample, FeedbackExample.draft_id == uuid.UUID(payload.draft_id))
+
+    with pytest.raises(InvalidInput, match="not waiting for review"):  # a second verdict
+        await review.decide(runtime.db, workflow, uuid.UUID(payload.draft_id), TeacherDecision(
+            action="reject", teacher_id=str(classroom.teacher_id), reason="again"))
+
+
+async def test_reject_records_the_reason_and_releases_nothing(runtime, workflow, classroom, submission_id):
+    payload = await workflow.run_to_review(submission_id)
+    draft_id = uuid.UUID(payload.draft_id)
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        await review.decide(runtime.db, workflow, draft_id, TeacherDecision(action="reject", teacher_id=str(classroom.teacher_id)))
+    await review.decide(runtime.db, workflow, draft_id, TeacherDecision(
+        action="reject", teacher_id=str(classroom.teacher_id), reason="Levels are too generous"))
+    [decision] = await _rows(runtime, Decision, Decision.draft_id == draft_id)
+    assert (decision.action, decision.reason) == ("reject", "Levels are too generous")
+    assert await _rows(runtime, Release, Release.draft_id == draft_id) == []
+    [sub] = await _rows(runtime, Submission, Submission.id == submission_id)
+    assert sub.status == "returned"
+
+
+async def test_regenerate_follows_instructions_then_comes_back_for_review(runtime, workflow, classroom, submission_id):
+    first = await workflow.run_to_review(submission_id)
+    second = await review.decide(runtime.db, workflow, uuid.UUID(first.draft_id), TeacherDecision(
+        action="regenerate", teacher_id=str(classroom.teacher_id), instructions="shorter, and in Spanish"))
+    assert second is not None and second.draft_id != first.draft_id
+    assert second.content.language == "es" and "Próximos pasos" in second.content.feedback
+    assert len(second.content.next_steps) < len(first.content.next_steps)
+    drafts = {d.id: d.status for d in await _rows(runtime, Draft, Draft.submission_id == submission_id)}
+    assert drafts == {uuid.UUID(first.draft_id): "superseded", uuid.UUID(second.draft_id): "pending_review"}
+    await review.decide(runtime.db, workflow, uuid.UUID(second.draft_id), TeacherDecision(
+        action="approve", teacher_id=str(classroom.teacher_id)))
+    releases = await _rows(runtime, Release, Release.student_id == classroom.student_id)
+    assert [r.draft_id for r in releases] == [uuid.UUID(second.draft_id)]
+
+
+async def test_only_the_students_teacher_can_decide(runtime, workflow, classroom, submission_id):
+    payload = await workflow.run_to_review(submission_id)
+    for intruder in (classroom.other_teacher_id, classroom.classmate_id, classroom.student_id, uuid.uuid4()):
+        with pytest.raises(NotFound):
+            await review.decide(runtime.db, workflow, uuid.UUID(payload.draft_id), TeacherDecision(
+                action="approve", teacher_id=str(intruder)))
+    assert await _rows(runtime, Release, Release.draft_id == uuid.UUID(payload.draft_id)) == []
+
+
+async def test_resumes_in_a_new_process(runtime, classroom, submission_id):
+    """Run to the review stop in another process; decide here, on the same Postgres thread."""
+    script = (
+        "import asyncio, sys\n"
+        "from beacon.runtime import open_runtime, open_feedback\n"
+        "async def main():\n"
+        "    async with open_runtime() as rt, open_feedback(rt) as wf:\n"
+        "        print((await wf.run_to_review(sys.argv[1])).draft_id)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(submission_id)], capture_output=True, text=True,
+                          env=os.environ, timeout=120)
+    assert done.returncode == 0, done.stderr
+    draft_id = done.stdout.strip().splitlines()[-1]
+    async with open_feedback(runtime) as workflow:
+        waiting = await workflow.pending_review(submission_id)
+        assert waiting.draft_id == draft_id
+        await review.decide(runtime.db, workflow, uuid.UUID(draft_id), TeacherDecision(
+            action="approve", teacher_id=str(classroom.teacher_id)))
+    [release] = await _rows(runtime, Release, Release.draft_id == uuid.UUID(draft_id))
+    assert release.content["feedback"] == waiting.content.feedback
+    async with runtime.db.transaction() as session:
+        drafts = await session.scalar(select(func.count()).select_from(Draft).where(Draft.submission_id == submission_id))
+    assert drafts == 1
+
+
+async def _rubric(runtime, competency):
+    from beacon.rubrics import repository
+
+    async with runtime.db.transaction() as session:
+        return (await repository.current_version(session, competency)).definition
