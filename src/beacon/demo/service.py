@@ -70,7 +70,7 @@ async def run_demo() -> None:
     from beacon.feedback import service as feedback
     from beacon.rubrics import repository as rubrics_repo
     from beacon.rubrics.service import match
-    from beacon.runtime import load_rubrics, open_runtime
+    from beacon.runtime import load_rubrics, open_feedback, open_runtime, run_jobs
 
     settings = get_settings()
     seeds, samples = load_samples()
@@ -91,16 +91,17 @@ async def run_demo() -> None:
                 students = await setup_school(session, seeds)
             echo(f"Demo school: teacher Rosa Alvarez ({TEACHER_EMAIL}), class Crossroads Studio, {len(students)} students\n")
 
-            right = 0
+            right, submitted = 0, []
             for sample in samples:
                 student = students[sample["student"]]
                 body = (SAMPLES / sample["file"]).read_text(encoding="utf-8")
                 async with rt.db.transaction() as session:
-                    await feedback.submit_once(
+                    submission = await feedback.submit_once(
                         session, student_id=student.id, title=sample["title"], body=body,
                         source_filename=sample["file"],
                     )
                     matches = await match(session, body, rt.embedder, limit=3)
+                submitted.append((student, sample, submission.id))
                 top = matches[0]
                 ok = top.id == sample.get("expected_competency", top.id)
                 right += ok
@@ -112,5 +113,21 @@ async def run_demo() -> None:
                     echo(f"  because  the work and the rubric share: {', '.join(top.why)}")
                 others = ", ".join(f"{m.id} {m.score:.2f}" for m in matches[1:])
                 echo(f"  also     {others}\n")
-            echo(f"{right}/{len(samples)} samples matched the competency their teacher would pick.")
-            echo("Next: `beacon rubrics show <id>` for a rubric, `beacon rubrics match FILE` for your own work.")
+            echo(f"{right}/{len(samples)} samples matched the competency their teacher would pick.\n")
+
+            async with open_feedback(rt) as workflow:
+                echo(f"Drafting feedback with the {rt.settings.model} model (through the job queue)...\n")
+                await run_jobs(rt, workflow, wait=False)
+                for student, sample, submission_id in submitted:
+                    payload = await workflow.pending_review(submission_id)
+                    if payload is None:
+                        echo(f"{student.full_name}: no draft waiting (already reviewed, or still queued)")
+                        continue
+                    levels = ", ".join(f"{c.criterion_id} {c.level}" for c in payload.content.criteria)
+                    echo(f"{student.full_name} · draft {payload.draft_id[:8]} · {payload.content.rubric_id} · {levels}")
+                    echo(f"  next step  {payload.content.next_steps[0]}")
+                    flags = [f for f in payload.flags if f != "offline_model"]
+                    if flags:
+                        echo(f"  flags      {', '.join(flags)}")
+                echo("\nEvery draft waits for the teacher: nothing above is visible to a student yet.")
+            echo("Next: `beacon draft FILE` for your own work, `beacon rubrics show <id>` for a rubric.")

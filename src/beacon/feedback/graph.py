@@ -164,6 +164,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         }
 
     async def retrieve(state: FeedbackState) -> dict:
+        [vector] = await deps.embedder.embed([state["redacted"]])
         async with deps.db.transaction() as session:
             if state.get("rubric_id"):
                 version = await rubrics.current_version(session, state["rubric_id"])
@@ -173,7 +174,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             else:
                 matches = await match(
                     session, state["redacted"], deps.embedder,
-                    competency_ids=state.get("assignment_competencies") or None, limit=3,
+                    competency_ids=state.get("assignment_competencies") or None, limit=3, vector=vector,
                 )
                 version = await rubrics.version_by_id(session, matches[0].rubric_version_id)
                 retrieval = [
@@ -183,7 +184,6 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 ]
             examples, bank = [], {}
             if state.get("teacher_id"):
-                [vector] = await deps.embedder.embed([state["redacted"]])
                 for example in await reviews.similar_examples(
                     session, uuid.UUID(state["teacher_id"]), version.competency_id, deps.embedder.name, vector
                 ):

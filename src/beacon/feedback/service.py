@@ -45,10 +45,11 @@ async def submit(
 
 
 async def submit_once(session: AsyncSession, *, student_id: uuid.UUID, title: str, body: str, **kw) -> Submission:
-    """Submit unless this student already submitted exactly this text (re-running the demo)."""
+    """Submit for feedback unless this student already submitted exactly this text (re-running
+    the demo): the same work is not drafted twice."""
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     existing = await repository.same_work(session, student_id, digest)
-    return existing or await submit(session, student_id=student_id, title=title, body=body, **kw)
+    return existing or await submit_for_feedback(session, student_id=student_id, title=title, body=body, **kw)
 
 
 async def submit_for_feedback(session: AsyncSession, *, rubric_id: str | None = None, **submission) -> Submission:

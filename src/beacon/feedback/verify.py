@@ -19,9 +19,10 @@ from beacon.rubrics.schemas import RubricDefinition
 
 MIN_WORDS, MAX_WORDS = 40, 450
 _SCORE_LANGUAGE = re.compile(
-    r"\b(level\s*[1-4]|score[sd]?|grade[sd]?|points?|[1-4]\s*/\s*4|\d{1,3}\s*%|beginning|developing|proficient|extending|mastery)\b",
+    r"\b(level\s*[1-4]|scores?|scored|grades?|graded|[1-4]\s*/\s*4|\d{1,3}\s*%|proficient)\b|\d{1,3}\s*%",
     re.IGNORECASE,
 )
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
 
 
 @dataclass
@@ -123,7 +124,7 @@ def verify(
     elif words < MIN_WORDS:
         flags.append("too_short")
         problems.append(f"the feedback has {words} words; write at least {MIN_WORDS}")
-    if not score_language_allowed and _SCORE_LANGUAGE.search(text):
+    if not score_language_allowed and _SCORE_LANGUAGE.search(_QUOTED.sub("", text)):
         flags.append("score_language")
         problems.append("the student text mentions levels, scores or grades; describe the work instead")
     if not feedback.question.strip().endswith("?"):

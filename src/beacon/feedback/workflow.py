@@ -14,6 +14,10 @@ from langgraph.types import Command
 from beacon.feedback.graph import FeedbackDeps, build_graph, thread_id
 from beacon.feedback.schemas import ReviewPayload, TeacherDecision
 
+# Checkpoints are written while the next node runs, not before it starts: a crash can lose at
+# most the step in flight, which re-runs (every node is idempotent).
+DURABILITY = "async"
+
 
 @asynccontextmanager
 async def postgres_checkpointer(url: str) -> AsyncIterator[object]:
@@ -55,13 +59,17 @@ class FeedbackWorkflow:
             waiting = await self.pending_review(submission_id)
             if waiting is not None or not snapshot.next:
                 return waiting  # already at the review stop, or finished
-            await self.graph.ainvoke(None, config)
+            await self.graph.ainvoke(None, config, durability=DURABILITY)
         else:
-            await self.graph.ainvoke({"submission_id": str(submission_id), "rubric_id": rubric_id}, config)
+            await self.graph.ainvoke(
+                {"submission_id": str(submission_id), "rubric_id": rubric_id}, config, durability=DURABILITY
+            )
         return await self.pending_review(submission_id)
 
     async def decide(self, submission_id: str | uuid.UUID, decision: TeacherDecision) -> ReviewPayload | None:
         """Resume with the teacher's decision. Returns the next review payload after a
         regeneration, or None once the thread has ended (approved or rejected)."""
-        await self.graph.ainvoke(Command(resume=decision.model_dump(mode="json")), self._config(submission_id))
+        await self.graph.ainvoke(
+            Command(resume=decision.model_dump(mode="json")), self._config(submission_id), durability=DURABILITY
+        )
         return await self.pending_review(submission_id)

@@ -181,10 +181,24 @@ async def ensure_vector_index(session: AsyncSession, model: str, dimensions: int
     )
 
 
+_dimensions: dict[str, int] = {}
+
+
 async def stored_dimensions(session: AsyncSession, model: str) -> int | None:
-    return await session.scalar(
-        select(PassageEmbedding.dimensions).where(PassageEmbedding.embed_model == model).limit(1)
-    )
+    """A model's vector size never changes, so it is looked up once per process."""
+    if model not in _dimensions:
+        found = await session.scalar(
+            select(PassageEmbedding.dimensions).where(PassageEmbedding.embed_model == model).limit(1)
+        )
+        if found is None:
+            return None
+        _dimensions[model] = found
+    return _dimensions[model]
+
+
+async def versions_by_ids(session: AsyncSession, version_ids: Sequence[int]) -> Sequence[RubricVersion]:
+    rows = await session.scalars(select(RubricVersion).where(RubricVersion.id.in_(version_ids)))
+    return rows.all()
 
 
 _SCOPE = "v.is_current AND (CAST(:competencies AS text[]) IS NULL OR v.competency_id = ANY(:competencies))"

@@ -177,6 +177,7 @@ async def match(
     competency_ids: list[str] | None = None,
     limit: int = 5,
     criteria_per_competency: int = 3,
+    vector: list[float] | None = None,
 ) -> list[CompetencyMatch]:
     """Rank the library's competencies for a piece of work: HNSW cosine search and full-text
     search over rubric passages, each ranked per competency, fused by reciprocal rank."""
@@ -192,7 +193,8 @@ async def match(
         raise NotFound(
             f"no rubric vectors for embedding model {model!r}: run `beacon rubrics reindex`"
         )
-    [vector] = await embedder.embed([work])
+    if vector is None:
+        [vector] = await embedder.embed([work])
     semantic = await repository.nearest_passages(
         session, model, dimensions, vector, competency_ids or None, CANDIDATES
     )
@@ -208,7 +210,7 @@ async def match(
     best = [version_id for version_id, _ in by_competency.most_common(limit)]
     cosine = _best_scores(semantic)
     text_rank = _best_scores(lexical)
-    versions = {v.id: v for v in await repository.current_versions(session) if v.id in best}
+    versions = {v.id: v for v in await repository.versions_by_ids(session, best)}
     criteria = await repository.criteria_of(session, best)
     bodies = await repository.passage_bodies(session, best)
     work_terms = term_counts(work)
