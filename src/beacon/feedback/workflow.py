@@ -14,9 +14,10 @@ from langgraph.types import Command
 from beacon.feedback.graph import FeedbackDeps, build_graph, thread_id
 from beacon.feedback.schemas import ReviewPayload, TeacherDecision
 
-# Checkpoints are written while the next node runs, not before it starts: a crash can lose at
-# most the step in flight, which re-runs (every node is idempotent).
-DURABILITY = "async"
+# Checkpoint when a run stops (at the review interrupt, at the end, or on an error such as a
+# provider outage), not after every node: a third of a draft's overhead otherwise. A crash
+# mid-run re-runs the thread from its last stop, which is safe because every node is idempotent.
+DURABILITY = "exit"
 
 
 @asynccontextmanager
@@ -59,17 +60,23 @@ class FeedbackWorkflow:
             waiting = await self.pending_review(submission_id)
             if waiting is not None or not snapshot.next:
                 return waiting  # already at the review stop, or finished
-            await self.graph.ainvoke(None, config, durability=DURABILITY)
+            result = await self.graph.ainvoke(None, config, durability=DURABILITY)
         else:
-            await self.graph.ainvoke(
-                {"submission_id": str(submission_id), "rubric_id": rubric_id}, config, durability=DURABILITY
-            )
-        return await self.pending_review(submission_id)
+            start = {"submission_id": str(submission_id), "rubric_id": rubric_id}
+            result = await self.graph.ainvoke(start, config, durability=DURABILITY)
+        return _interrupt_payload(result)
 
     async def decide(self, submission_id: str | uuid.UUID, decision: TeacherDecision) -> ReviewPayload | None:
         """Resume with the teacher's decision. Returns the next review payload after a
         regeneration, or None once the thread has ended (approved or rejected)."""
-        await self.graph.ainvoke(
+        result = await self.graph.ainvoke(
             Command(resume=decision.model_dump(mode="json")), self._config(submission_id), durability=DURABILITY
         )
-        return await self.pending_review(submission_id)
+        return _interrupt_payload(result)
+
+
+def _interrupt_payload(result: dict) -> ReviewPayload | None:
+    """The review payload a run stopped at (LangGraph returns pending interrupts with the state)."""
+    for pending in result.get("__interrupt__", ()):
+        return ReviewPayload.model_validate(pending.value)
+    return None

@@ -114,27 +114,6 @@ async def add_passages(session: AsyncSession, passages: list[RubricPassage]) -> 
     await session.flush()
 
 
-async def criteria_of(session: AsyncSession, version_ids: Sequence[int]) -> Sequence[Criterion]:
-    rows = await session.scalars(
-        select(Criterion)
-        .where(Criterion.rubric_version_id.in_(version_ids))
-        .order_by(Criterion.rubric_version_id, Criterion.position)
-    )
-    return rows.all()
-
-
-async def passage_bodies(session: AsyncSession, version_ids: Sequence[int]) -> dict[int, list[str]]:
-    rows = await session.execute(
-        select(RubricPassage.rubric_version_id, RubricPassage.body).where(
-            RubricPassage.rubric_version_id.in_(version_ids)
-        )
-    )
-    bodies: dict[int, list[str]] = {}
-    for version_id, body in rows:
-        bodies.setdefault(version_id, []).append(body)
-    return bodies
-
-
 async def passages_without_embedding(session: AsyncSession, model: str) -> Sequence[RubricPassage]:
     has_vector = select(PassageEmbedding.passage_id).where(
         PassageEmbedding.embed_model == model, PassageEmbedding.passage_id == RubricPassage.id

@@ -154,6 +154,17 @@ def _ranks(hits: list[repository.PassageHit], key) -> dict:
     return ranks
 
 
+_terms_by_version: dict[int, frozenset[str]] = {}
+
+
+def _version_terms(version: RubricVersion) -> frozenset[str]:
+    """The stems of a version's searchable text (versions never change, so computed once)."""
+    if version.id not in _terms_by_version:
+        rubric = RubricDefinition.model_validate(version.definition)
+        _terms_by_version[version.id] = frozenset(terms(" ".join(body for _, body in passages_for(rubric))))
+    return _terms_by_version[version.id]
+
+
 def _best_scores(hits: list[repository.PassageHit]) -> dict[int, float]:
     best: dict[int, float] = {}
     for hit in hits:
@@ -211,8 +222,6 @@ async def match(
     cosine = _best_scores(semantic)
     text_rank = _best_scores(lexical)
     versions = {v.id: v for v in await repository.versions_by_ids(session, best)}
-    criteria = await repository.criteria_of(session, best)
-    bodies = await repository.passage_bodies(session, best)
     work_terms = term_counts(work)
     forms = surface_forms(work)
     top_score = 2.0 / (RRF_K + 1)
@@ -220,11 +229,12 @@ async def match(
     results = []
     for version_id in best:
         version = versions[version_id]
+        criteria = version.definition["criteria"]  # a version is immutable: its definition is the truth
         ranked_criteria = sorted(
-            (c for c in criteria if c.rubric_version_id == version_id),
-            key=lambda c: (-by_criterion.get((version_id, c.key), 0.0), c.position),
+            range(len(criteria)),
+            key=lambda i: (-by_criterion.get((version_id, criteria[i]["id"]), 0.0), i),
         )[:criteria_per_competency]
-        rubric_terms = set(terms(" ".join(bodies.get(version_id, []))))
+        rubric_terms = _version_terms(version)
         shared = sorted(
             (t for t in work_terms if t in rubric_terms and t not in RUBRIC_GENERIC),
             key=lambda t: (-work_terms[t], t),
@@ -241,11 +251,11 @@ async def match(
                 text_rank=round(text_rank.get(version_id, 0.0), 4),
                 criteria=[
                     CriterionMatch(
-                        criterion_id=c.key,
-                        title=c.title,
-                        score=round(by_criterion.get((version_id, c.key), 0.0) / top_score, 4),
+                        criterion_id=criteria[i]["id"],
+                        title=criteria[i]["title"],
+                        score=round(by_criterion.get((version_id, criteria[i]["id"]), 0.0) / top_score, 4),
                     )
-                    for c in ranked_criteria
+                    for i in ranked_criteria
                 ],
                 why=[forms.get(t, t) for t in shared],
             )
