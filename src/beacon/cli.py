@@ -43,7 +43,26 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except Exception as exc:  # a bug or an unexpected failure: one line here, the trace in a file
+        fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+             f"(details in {_save_trace()})", 70)
     raise AssertionError("unreachable")
+
+
+def _save_trace() -> str:
+    import tempfile
+    import traceback
+
+    from beacon.config import get_settings
+
+    try:
+        folder = get_settings().data_dir
+        folder.mkdir(parents=True, exist_ok=True)
+    except Exception:
+        folder = Path(tempfile.gettempdir())
+    path = folder / "last-error.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return str(path)
 
 
 def print_json(data: Any) -> None:

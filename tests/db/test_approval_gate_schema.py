@@ -71,19 +71,26 @@ async def test_release_of_an_approval_for_another_draft_or_student_is_refused(se
 
 
 async def test_only_a_teacher_of_the_student_can_decide(session):
-    _, _, teacher, [student] = await make_class(session)
-    _, _, other_teacher, [other_student] = await make_class(session)
+    from beacon.school.service import ensure_class, enroll
+
+    school, _, teacher, [student, classmate] = await make_class(session, students=2)
+    _, _, other_teacher, _ = await make_class(session)
     draft = await make_draft(session, student)
 
     async def student_approves_self():
         await decide(session, draft, student, "approve")
 
-    assert "fk_decisions" in await _refused(session, student_approves_self)
+    assert "does not teach" in await _refused(session, student_approves_self)
 
-    async def student_claims_teacher_role():
-        await decide(session, draft, other_student, "approve", teacher_role="teacher")
+    # Even enrolled "as a teacher" by mistake, a user whose role is student cannot decide.
+    club = await ensure_class(session, school, "Debate club")
+    await enroll(session, club, student, "student")
+    await enroll(session, club, classmate, "teacher")
 
-    assert "fk_decisions" in await _refused(session, student_claims_teacher_role)
+    async def student_with_a_teacher_enrollment():
+        await decide(session, draft, classmate, "approve")
+
+    assert "fk_decisions" in await _refused(session, student_with_a_teacher_enrollment)
 
     async def teacher_of_another_class():
         await decide(session, draft, other_teacher, "approve")

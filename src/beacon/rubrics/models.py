@@ -107,9 +107,13 @@ class RubricPassage(Base):
     )
     criterion_id: Mapped[int | None] = mapped_column(ForeignKey("criteria.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
+    # The words student work on this competency tends to contain (keywords, look-fors): they
+    # weigh most in full-text search (weight A) and lead the embedded text.
+    emphasis: Mapped[str] = mapped_column(Text, server_default="", default="")
     body: Mapped[str] = mapped_column(Text)
     search: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english', body)", persisted=True)
+        TSVECTOR,
+        Computed("setweight(to_tsvector('english', emphasis), 'A') || setweight(to_tsvector('english', body), 'D')", persisted=True),
     )
 
 

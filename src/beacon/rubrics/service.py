@@ -19,6 +19,7 @@ from beacon.rubrics.schemas import CompetencyMatch, CriterionMatch, RubricDefini
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: damps the weight of the very top ranks
 CANDIDATES = 60  # passages each search hands to fusion
+COMPETENCY_PASSAGES = 2  # a competency's rank in each search sums its best two passages
 
 
 @dataclass
@@ -30,20 +31,20 @@ class SyncReport:
     embedded_passages: int = 0
 
 
-def passages_for(rubric: RubricDefinition) -> list[tuple[str | None, str]]:
-    """The searchable texts of a rubric: an overview, then one per criterion."""
-    overview = (
-        f"{rubric.title}. {rubric.subject}. {rubric.description} "
-        f"Keywords: {', '.join(rubric.keywords)}. "
-        f"Criteria: {', '.join(c.title for c in rubric.criteria)}."
-    )
-    texts: list[tuple[str | None, str]] = [(None, overview)]
+def passages_for(rubric: RubricDefinition) -> list[tuple[str | None, str, str]]:
+    """The searchable texts of a rubric as (criterion id, emphasis, body): an overview, then one
+    per criterion. Emphasis is what student work itself would say; body is the rubric's prose."""
+    overview_emphasis = f"{rubric.title}. {', '.join(rubric.keywords)}."
+    overview = f"{rubric.subject}. {rubric.description} Criteria: {', '.join(c.title for c in rubric.criteria)}."
+    texts: list[tuple[str | None, str, str]] = [(None, overview_emphasis, overview)]
     for c in rubric.criteria:
         levels = " ".join(c.levels[n] for n in sorted(c.levels))
-        texts.append(
-            (c.id, f"{c.title}. {c.description} Look for: {'; '.join(c.look_fors)}. {levels}")
-        )
+        texts.append((c.id, f"{c.title}. {'; '.join(c.look_fors)}.", f"{c.description} {levels}"))
     return texts
+
+
+def embedded_text(passage: RubricPassage) -> str:
+    return passage.emphasis
 
 
 async def _add_version(session: AsyncSession, rubric: RubricDefinition, digest: str, source: str) -> RubricVersion:
@@ -80,9 +81,10 @@ async def _add_version(session: AsyncSession, rubric: RubricDefinition, digest: 
                 rubric_version_id=version.id,
                 criterion_id=criterion_ids.get(key) if key else None,
                 kind="criterion" if key else "competency",
+                emphasis=emphasis,
                 body=body,
             )
-            for key, body in passages_for(rubric)
+            for key, emphasis, body in passages_for(rubric)
         ],
     )
     return version
@@ -126,7 +128,7 @@ async def embed_missing(session: AsyncSession, embedder: Embedder) -> int:
     passages = await repository.passages_without_embedding(session, model)
     if not passages:
         return 0
-    vectors = await embedder.embed([p.body for p in passages])
+    vectors = await embedder.embed([embedded_text(p) for p in passages])
     await repository.add_embeddings(session, model, [p.id for p in passages], vectors)
     await repository.ensure_vector_index(session, model, len(vectors[0]))
     return len(passages)
@@ -146,12 +148,18 @@ async def get_rubric(session: AsyncSession, competency_id: str) -> RubricVersion
     return version
 
 
-def _ranks(hits: list[repository.PassageHit], key) -> dict:
-    """Rank of each key by its best passage score (hits arrive best first)."""
-    ranks: dict = {}
+def _ranks(hits: list[repository.PassageHit], key, top: int = 1) -> dict:
+    """Rank of each key by the summed score of its ``top`` best passages (hits arrive best
+    first). A competency ranks by several passages, so one lucky criterion does not decide."""
+    scores: dict = {}
+    taken: Counter = Counter()
     for hit in hits:
-        ranks.setdefault(key(hit), len(ranks) + 1)
-    return ranks
+        k = key(hit)
+        if taken[k] < top:
+            scores[k] = scores.get(k, 0.0) + hit.score
+            taken[k] += 1
+    ordered = sorted(scores, key=lambda k: -scores[k])
+    return {k: i + 1 for i, k in enumerate(ordered)}
 
 
 _terms_by_version: dict[int, frozenset[str]] = {}
@@ -161,7 +169,9 @@ def _version_terms(version: RubricVersion) -> frozenset[str]:
     """The stems of a version's searchable text (versions never change, so computed once)."""
     if version.id not in _terms_by_version:
         rubric = RubricDefinition.model_validate(version.definition)
-        _terms_by_version[version.id] = frozenset(terms(" ".join(body for _, body in passages_for(rubric))))
+        _terms_by_version[version.id] = frozenset(
+            terms(" ".join(f"{emphasis} {body}" for _, emphasis, body in passages_for(rubric)))
+        )
     return _terms_by_version[version.id]
 
 
@@ -172,11 +182,12 @@ def _best_scores(hits: list[repository.PassageHit]) -> dict[int, float]:
     return best
 
 
-def _rrf(*rank_maps: dict) -> Counter:
+def _rrf(*weighted: tuple[dict, float]) -> Counter:
+    """Weighted reciprocal rank fusion of (ranks, weight) lists."""
     fused: Counter = Counter()
-    for ranks in rank_maps:
+    for ranks, weight in weighted:
         for item, rank in ranks.items():
-            fused[item] += 1.0 / (RRF_K + rank)
+            fused[item] += weight / (RRF_K + rank)
     return fused
 
 
@@ -211,12 +222,14 @@ async def match(
     )
     lexical = await repository.lexical_passages(session, work, competency_ids or None, CANDIDATES)
 
+    weight = getattr(embedder, "fusion_weight", 1.0)
     by_competency = _rrf(
-        _ranks(semantic, lambda h: h.rubric_version_id), _ranks(lexical, lambda h: h.rubric_version_id)
+        (_ranks(semantic, lambda h: h.rubric_version_id, top=COMPETENCY_PASSAGES), weight),
+        (_ranks(lexical, lambda h: h.rubric_version_id, top=COMPETENCY_PASSAGES), 1.0),
     )
     by_criterion = _rrf(
-        _ranks([h for h in semantic if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)),
-        _ranks([h for h in lexical if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)),
+        (_ranks([h for h in semantic if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)), weight),
+        (_ranks([h for h in lexical if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)), 1.0),
     )
     best = [version_id for version_id, _ in by_competency.most_common(limit)]
     cosine = _best_scores(semantic)
@@ -224,7 +237,7 @@ async def match(
     versions = {v.id: v for v in await repository.versions_by_ids(session, best)}
     work_terms = term_counts(work)
     forms = surface_forms(work)
-    top_score = 2.0 / (RRF_K + 1)
+    top_score = (1.0 + weight) / (RRF_K + 1)
 
     results = []
     for version_id in best:
