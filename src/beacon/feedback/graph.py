@@ -271,6 +271,8 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         flags = [*state.get("flags", []), *result.flags]
         if state.get("offline") or state.get("model") == "offline":
             flags.append("offline_model")
+            if content.language != "en":  # the offline model frames in the language, quotes the rubric in English
+                flags.append("rubric_text_in_english")
         if repaired:
             flags.append("repaired")
         return {

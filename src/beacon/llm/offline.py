@@ -33,8 +33,9 @@ _SPECIFIC = re.compile(r"\d|\"[^\"]{3,}\"|“[^”]{3,}”")
 # Which kind of signal a criterion mostly rewards, read from its id and title.
 _ASPECTS = {
     "specificity": ("evidence", "data", "source", "detail", "support", "citation", "measure", "research"),
-    "control": ("convention", "language", "grammar", "control", "style", "accuracy", "precision",
-                "vocabulary", "craft", "technique", "comprehensib"),
+    "control": ("convention", "grammar", "control", "style", "accuracy", "precision", "craft",
+                "technique", "comprehensib"),
+    "vocabulary": ("vocabulary", "language", "word choice", "detail", "descriptive"),
     "organization": ("organization", "structure", "sequence", "pacing", "plan", "format"),
     "reasoning": ("reason", "analysis", "analy", "justif", "interpret", "reflect", "explain", "argument",
                   "conclusion", "validat", "corroborat", "context"),
@@ -77,6 +78,7 @@ class WorkSignals:
     specificity: float
     control: float
     organization: float
+    vocabulary: float
 
 
 def sentences(text: str) -> list[Sentence]:
@@ -105,12 +107,17 @@ def signals(text: str, grade: int) -> WorkSignals:
     paragraphs = len([p for p in re.split(r"\n\s*\n", text) if p.strip()])
     content = [stem(w) for w in tokens if len(w) > 3]
     variety = len(set(content)) / max(1, len(content))
+    # Longer words and a varied vocabulary go with more developed writing at every grade.
+    mean_length = sum(len(w) for w in tokens) / n
+    runs_on = sum(1 for sentence in sents if len(sentence.split()) > 40)
+    marks = len(re.findall(r"[!?]{2,}|\.{3,}|\b[A-Z]{4,}\b", text))
     return WorkSignals(
         development=min(1.0, n / expected_words(grade)) * (0.6 + 0.4 * min(1.0, variety / 0.6)),
         reasoning=min(1.0, len(_CONNECTIVES.findall(text)) * per_100 / 2.5),
         specificity=min(1.0, len(_SPECIFIC.findall(text)) * per_100 / 3.0),
-        control=max(0.0, 1.0 - (informal * 2 + lower_starts) * per_100 / 3.0),
+        control=max(0.0, 1.0 - (informal * 2 + lower_starts + runs_on * 2 + marks) * per_100 / 3.0),
         organization=min(1.0, paragraphs / 4) * 0.6 + 0.4 * min(1.0, len(sents) / 8),
+        vocabulary=max(0.0, min(1.0, (mean_length - 3.9) / 1.2)) * 0.7 + 0.3 * min(1.0, variety / 0.7),
     )
 
 
@@ -146,7 +153,8 @@ class OfflineDrafter:
     def assess(self, work: str, rubric: RubricDefinition, grade: int) -> ProposedAssessment:
         sents = sentences(work)
         sig = signals(work, grade)
-        base = (sig.development + sig.reasoning + sig.specificity + sig.control + sig.organization) / 5
+        base = (sig.development + sig.reasoning + sig.specificity + sig.control + sig.organization
+                + 2 * sig.vocabulary) / 7
         results = []
         for criterion in rubric.criteria:
             vocabulary, look_fors = _criterion_terms(criterion, rubric)

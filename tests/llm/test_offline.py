@@ -1,0 +1,58 @@
+"""The offline model reads work the way the rubric asks: it must tell stronger work from weaker
+work on the same rubric, ground what it says in the work, and never be moved by instructions."""
+
+from __future__ import annotations
+
+import yaml
+
+from beacon.llm.offline import OfflineDrafter
+from beacon.rubrics.schemas import RubricDefinition
+from tests.conftest import PROJECT
+
+SUITE = PROJECT / "evals" / "retrieval"
+WORKS = yaml.safe_load((SUITE / "suite.yaml").read_text(encoding="utf-8"))["works"]
+
+
+def _rubric(competency: str) -> RubricDefinition:
+    return RubricDefinition.model_validate(
+        yaml.safe_load((PROJECT / "rubrics" / f"{competency}.yaml").read_text(encoding="utf-8"))
+    )
+
+
+def _total(work: dict) -> int:
+    text = (SUITE / work["file"]).read_text(encoding="utf-8")
+    assessment = OfflineDrafter().assess(text, _rubric(work["expected_competency"]), work["grade"])
+    return sum(c.level for c in assessment.criteria)
+
+
+def test_strong_work_gets_higher_levels_than_developing_work_on_the_same_rubric():
+    pairs: dict[str, dict[str, int]] = {}
+    for work in WORKS:
+        pairs.setdefault(work["expected_competency"], {})[work["quality"]] = _total(work)
+    ordered = sum(p["strong"] > p["developing"] for p in pairs.values())
+    assert ordered / len(pairs) >= 0.75, pairs
+    assert sum(p["strong"] for p in pairs.values()) > sum(p["developing"] for p in pairs.values()) + len(pairs)
+
+
+def test_evidence_is_verbatim_and_feedback_comes_from_the_rubric():
+    work = next(w for w in WORKS if w["expected_competency"] == "scientific-investigation")
+    text = (SUITE / work["file"]).read_text(encoding="utf-8")
+    rubric = _rubric("scientific-investigation")
+    drafter = OfflineDrafter()
+    assessment = drafter.assess(text, rubric, work["grade"])
+    assert [c.criterion_id for c in assessment.criteria] == [c.id for c in rubric.criteria]
+    for criterion in assessment.criteria:
+        assert all(quote in text for quote in criterion.quotes)
+        assert 0 < criterion.confidence <= 0.65  # a first reader, not a rater
+    feedback = drafter.write(rubric, assessment, grade=work["grade"])
+    weakest = min(assessment.criteria, key=lambda c: c.level)
+    target = rubric.criterion(weakest.criterion_id).levels[min(4, weakest.level + 1)]
+    assert any(target in step for step in feedback.next_steps)
+    assert feedback.question.endswith("?")
+    assert drafter.assess(text, rubric, work["grade"]) == assessment  # deterministic
+
+
+def test_empty_of_evidence_means_beginning():
+    rubric = _rubric("performing-arts")
+    assessment = OfflineDrafter().assess("The quick brown fox jumps over the lazy dog near the river bank.", rubric, 8)
+    assert {c.level for c in assessment.criteria} == {1}
