@@ -32,6 +32,10 @@ TOPICS = {
     "team": "group role listen decide conflict share plan contribute feedback meeting",
     "language": "hola familia escuela bonjour famille amigo porque aussi comida ciudad",
 }
+# Every synthetic version carries a real rubric definition, as stored ones do.
+TEMPLATE = json.dumps(
+    __import__("yaml").safe_load((Path(__file__).resolve().parents[1] / "rubrics" / "argument-writing.yaml").read_text())
+)
 FILLER = "student shows explains uses clear detailed work level next step revise strong idea".split()
 
 
@@ -71,8 +75,8 @@ async def fill(db, embedder, size: int, rng: random.Random) -> float:
                 await cur.execute(
                     "INSERT INTO rubric_versions (competency_id, version, content_hash, is_current, title, subject, grade_band, "
                     "description, mastery_threshold, definition, source_file) "
-                    "SELECT c, 1, md5(c), true, 'Bench', 'Science', '6-12', 'synthetic', 3, '{}', 'bench' FROM unnest(%s::text[]) c "
-                    "RETURNING id", (ids,))
+                    "SELECT c, 1, md5(c), true, 'Bench', 'Science', '6-12', 'synthetic', 3, %s::jsonb, 'bench' "
+                    "FROM unnest(%s::text[]) c RETURNING id", (TEMPLATE, ids))
                 version_ids = [r[0] for r in await cur.fetchall()]
                 texts = [synthetic_text(rng) for _ in range(len(version_ids) * 10)]
                 await cur.execute(

@@ -78,9 +78,17 @@ def demo() -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Serve the web app with an in-process worker (arrives with the review app)."""
-    fail("`beacon serve` is not built yet: the review-app issue brings it", 2)
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    worker: Annotated[bool, typer.Option(help="Run a drafting worker in this process.")] = True,
+) -> None:
+    """Serve Beacon over HTTP with an in-process drafting worker."""
+    import uvicorn
+
+    from beacon.web.app import create_app
+
+    uvicorn.run(create_app(worker=worker), host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -18,7 +18,7 @@ from beacon.feedback.schemas import TeacherDecision
 from beacon.review import service as review
 from beacon.review.models import AuditEvent, Decision, Draft, FeedbackExample, Release
 from beacon.runtime import open_feedback
-from tests.feedback.conftest import ESSAY
+from tests.classroom import ESSAY
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -147,3 +147,27 @@ async def _rubric(runtime, competency):
 
     async with runtime.db.transaction() as session:
         return (await repository.current_version(session, competency)).definition
+
+
+async def test_an_unenrolled_students_own_name_is_still_redacted(runtime):
+    from beacon.feedback.service import submit
+    from beacon.school import service as school
+    from beacon.school.schemas import StudentSeed
+
+    tag = uuid.uuid4().hex[:8]
+    async with runtime.db.transaction() as session:
+        sch = await school.ensure_school(session, f"solo-{tag}", "Solo")
+        klass = await school.ensure_class(session, sch, "Temporary")
+        student = await school.ensure_student(session, sch, klass, StudentSeed(
+            first_name="Zanele", last_name="Dube", email=f"z-{tag}@example.org", grade=9))
+        from sqlalchemy import delete
+
+        from beacon.school.models import Enrollment
+        await session.execute(delete(Enrollment).where(Enrollment.user_id == student.id))
+        sub = await submit(session, student_id=student.id, title="Essay",
+                           body="My name is Zanele Dube and I think our school should plant trees because shade matters.")
+    async with open_feedback(runtime, InMemorySaver()) as workflow:
+        await workflow.run_to_review(sub.id)
+        state = (await workflow.graph.aget_state({"configurable": {"thread_id": f"feedback:{sub.id}"}})).values
+    assert "Zanele" not in state["redacted"] and "Dube" not in state["redacted"]
+    assert "[STUDENT]" in state["redacted"]

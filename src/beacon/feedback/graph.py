@@ -125,6 +125,8 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 raise NotFound(f"no submission {submission_id}")
             profile = await school.profile(session, submission.student_id)
             roster = await school.roster_of(session, submission.student_id)
+            if not any(u.id == submission.student_id for u, _ in roster):  # not enrolled anywhere
+                roster.append((await school.get_user(session, submission.student_id), "student"))
             competencies = (
                 await school.assignment_competencies(session, submission.assignment_id)
                 if submission.assignment_id else []
@@ -149,7 +151,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                     {"full_name": u.full_name,
                      "role": "student" if u.id == submission.student_id else ("teacher" if role == "teacher" else "classmate")}
                     for u, role in roster
-                ] or [],
+                ],
                 "work": submission.body,
             }
 

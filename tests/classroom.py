@@ -1,4 +1,4 @@
-"""Committed fixtures for the feedback workflow: its nodes run their own transactions, so the
+"""Committed fixtures (a class with a teacher and students, a submission) for the workflow: its nodes run their own transactions, so the
 rows they read must really exist (each test makes its own school, so tests stay independent)."""
 
 from __future__ import annotations

@@ -1,0 +1,43 @@
+"""The web process: the FastAPI app plus an in-process drafting worker. The review app's pages
+and JSON API (issue: teacher review app) mount here; today it serves health only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from beacon.config import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from beacon.runtime import open_feedback, open_runtime, run_jobs
+
+        async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
+            app.state.runtime, app.state.workflow = rt, workflow
+            task = asyncio.create_task(run_jobs(rt, workflow, wait=True)) if worker else None
+            try:
+                yield
+            finally:
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def health() -> dict:
+        from sqlalchemy import text
+
+        async with app.state.runtime.db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return {"status": "ok", "model": settings.model, "worker": worker}
+
+    return app

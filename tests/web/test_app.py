@@ -1,0 +1,28 @@
+"""`beacon serve`: the app starts with its in-process worker, which drafts queued work."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from beacon.feedback.service import submit_for_feedback
+from beacon.web.app import create_app
+from tests.classroom import ESSAY
+
+
+async def test_serve_drafts_queued_work_in_process(runtime, classroom):
+    app = create_app(runtime.settings)
+    async with app.router.lifespan_context(app):
+        async with runtime.db.transaction() as session:
+            sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://beacon.test") as client:
+            health = await client.get("/healthz")
+        assert health.json() == {"status": "ok", "model": "offline", "worker": True}
+        for _ in range(100):  # the worker picks the job up by itself
+            payload = await app.state.workflow.pending_review(sub.id)
+            if payload is not None:
+                break
+            await asyncio.sleep(0.1)
+    assert payload is not None and payload.submission_id == str(sub.id)
