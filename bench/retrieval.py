@@ -92,6 +92,9 @@ async def fill(db, embedder, size: int, rng: random.Random) -> float:
             missing -= len(passage_ids)
     async with db.transaction() as session:
         await repository.ensure_vector_index(session, embedder.name, 384)
+    async with db.engine.connect() as conn:  # fresh statistics, as autovacuum would soon give
+        await conn.execute(text("ANALYZE passage_embeddings, rubric_passages, rubric_versions"))
+        await conn.commit()
     return time.perf_counter() - started
 
 

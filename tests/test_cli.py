@@ -119,3 +119,31 @@ def test_demo_runs_end_to_end_and_again(runtime):
     again = beacon("demo", timeout=300)
     assert again.returncode == 0, again.stderr.decode()
     assert "0 new versions" in again.stdout.decode()
+
+
+def test_draft_json_contract(runtime, tmp_path):
+    work = tmp_path / "essay.txt"
+    work.write_text((PROJECT / "evals/retrieval/works/argument-writing--2.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    done = beacon("draft", str(work), "--json", timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    draft = json.loads(done.stdout)
+    assert {"draft_id", "status", "rubric_id", "criteria", "feedback", "flags", "model", "prompt_hash",
+            "tokens", "cost_usd", "latency_ms"} <= draft.keys()
+    assert (draft["status"], draft["rubric_id"], draft["model"]) == ("pending_review", "argument-writing", "offline")
+    text = work.read_text(encoding="utf-8")
+    for criterion in draft["criteria"]:
+        assert {"criterion_id", "level", "evidence"} <= criterion.keys()
+        for evidence in criterion["evidence"]:
+            assert text[evidence["start"]:evidence["end"]] == evidence["quote"]
+    assert "offline_model" in draft["flags"] and draft["feedback"].strip()
+
+
+def test_draft_with_a_chosen_rubric_and_bad_ids(runtime, tmp_path):
+    work = tmp_path / "essay.txt"
+    work.write_text("We tested three paper towels and measured how much water each held in ml.", encoding="utf-8")
+    chosen = json.loads(beacon("draft", str(work), "--rubric", "scientific-investigation", "--json").stdout)
+    assert chosen["rubric_id"] == "scientific-investigation"
+    unknown = beacon("draft", str(work), "--rubric", "no-such-rubric")
+    assert unknown.returncode == 3 and "no rubric with id 'no-such-rubric'" in unknown.stderr.decode()
+    nobody = beacon("draft", str(work), "--student", "nobody@example.org")
+    assert nobody.returncode == 3 and "no student" in nobody.stderr.decode()

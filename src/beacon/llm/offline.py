@@ -46,7 +46,7 @@ _TEXTS = {
     "en": {
         "working": "{title}: {descriptor}",
         "example": ' For example: "{quote}"',
-        "next": "{title}: the next step is this: {descriptor}",
+        "next": "{title}: here is what the next step looks like: {descriptor}",
         "try": " Try this: {move}",
         "question": "Which part of your work could you revise so that this is true of it: {descriptor}",
         "improved": "Since your last version, {title} has moved forward.",
@@ -54,7 +54,7 @@ _TEXTS = {
     "es": {
         "working": "{title}: {descriptor}",
         "example": ' Por ejemplo: "{quote}"',
-        "next": "{title}: el siguiente paso es este: {descriptor}",
+        "next": "{title}: así se ve el siguiente paso: {descriptor}",
         "try": " Prueba esto: {move}",
         "question": "¿Qué parte de tu trabajo podrías revisar para que esto sea cierto: {descriptor}",
         "improved": "Desde tu última versión, has avanzado en {title}.",
@@ -139,6 +139,11 @@ def _level(strength: float) -> int:
     return 1 + sum(strength >= t for t in THRESHOLDS)
 
 
+def _lower_first(text: str) -> str:
+    """'You state...' reads on after a colon as 'you state...'."""
+    return text[:1].lower() + text[1:] if text.startswith(("You ", "Your ")) else text
+
+
 def _clip_quote(sentence: Sentence, limit: int = 240) -> str:
     text = sentence.text
     if len(text) <= limit:
@@ -219,13 +224,13 @@ class OfflineDrafter:
         for cid in weakest[: 1 if short else 2]:
             criterion, proposed = rubric.criterion(cid), by_id[cid]
             target = min(4, proposed.level + 1)
-            line = t["next"].format(title=criterion.title, descriptor=criterion.levels[target])
+            line = t["next"].format(title=criterion.title, descriptor=_lower_first(criterion.levels[target]))
             move = (bank or {}).get(cid) or criterion.revision_moves[proposed.level % len(criterion.revision_moves)]
             next_steps.append(line + t["try"].format(move=move))
 
         focus = rubric.criterion(weakest[0])
         question = t["question"].format(
-            descriptor=focus.levels[min(4, by_id[focus.id].level + 1)].rstrip(".") + "?"
+            descriptor=_lower_first(focus.levels[min(4, by_id[focus.id].level + 1)]).rstrip(".") + "?"
         )
         improvements = [
             t["improved"].format(title=rubric.criterion(cid).title)

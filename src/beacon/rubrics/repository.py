@@ -191,26 +191,48 @@ async def nearest_passages(
     competency_ids: list[str] | None,
     limit: int,
 ) -> list[PassageHit]:
-    """Cosine nearest passages through the model's HNSW index (the model name and size are
-    inlined, validated, so the planner can match the partial expression index)."""
+    """Cosine-nearest passages. Over the whole library: the model's HNSW index alone finds the
+    nearest vectors first (a materialized CTE, so the planner cannot trade the index for a scan
+    and sort once joins are involved), then current versions are kept. Narrowed to a few
+    competencies: an exact search over just their passages, which is small and always right.
+    The model name and size are inlined, validated, so the partial expression index matches."""
     cast = f"pe.embedding::vector({int(dimensions)})"
-    await session.execute(text("SET LOCAL hnsw.ef_search = 100"))
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    rows = await session.execute(
-        text(
-            f"""
-            SELECT p.id, p.rubric_version_id, v.competency_id, c.key,
-                   1 - ({cast} <=> CAST(:q AS vector({int(dimensions)}))) AS similarity
-            FROM passage_embeddings pe
-            JOIN rubric_passages p ON p.id = pe.passage_id
+    query_vector = f"CAST(:q AS vector({int(dimensions)}))"
+    if competency_ids:
+        sql = f"""
+            SELECT p.id, p.rubric_version_id, v.competency_id, c.key, 1 - ({cast} <=> {query_vector})
+            FROM rubric_versions v
+            JOIN rubric_passages p ON p.rubric_version_id = v.id
+            JOIN passage_embeddings pe ON pe.passage_id = p.id AND pe.embed_model = {_literal(model)}
+            LEFT JOIN criteria c ON c.id = p.criterion_id
+            WHERE v.is_current AND v.competency_id = ANY(:competencies)
+            ORDER BY {cast} <=> {query_vector}
+            LIMIT :limit
+        """
+    else:
+        # HNSW returns at most ef_search rows: keep it at least the oversampled limit.
+        await session.execute(text(f"SET LOCAL hnsw.ef_search = {max(100, int(limit) * 2)}"))
+        sql = f"""
+            WITH nearest AS MATERIALIZED (
+                SELECT pe.passage_id, {cast} <=> {query_vector} AS distance
+                FROM passage_embeddings pe
+                WHERE pe.embed_model = {_literal(model)}
+                ORDER BY {cast} <=> {query_vector}
+                LIMIT :oversample
+            )
+            SELECT p.id, p.rubric_version_id, v.competency_id, c.key, 1 - n.distance
+            FROM nearest n
+            JOIN rubric_passages p ON p.id = n.passage_id
             JOIN rubric_versions v ON v.id = p.rubric_version_id
             LEFT JOIN criteria c ON c.id = p.criterion_id
-            WHERE pe.embed_model = {_literal(model)} AND {_SCOPE}
-            ORDER BY {cast} <=> CAST(:q AS vector({int(dimensions)}))
+            WHERE v.is_current
+            ORDER BY n.distance
             LIMIT :limit
-            """
-        ),
-        {"q": str(vector), "competencies": competency_ids, "limit": limit},
+        """
+    rows = await session.execute(
+        text(sql),
+        # Retired versions' passages keep their vectors; oversampling leaves room to drop them.
+        {"q": str(vector), "competencies": competency_ids, "limit": limit, "oversample": limit * 2},
     )
     return [PassageHit(*row) for row in rows]
 
