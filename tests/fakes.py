@@ -68,7 +68,7 @@ class FakeProvider:
     answers: list[Callable] = field(default_factory=list)
 
     def reply(self, prompt: str) -> dict:
-        if "Assess the student's work" in prompt:
+        if "Assess the work against the rubric" in prompt:
             return assessment_for(prompt, hallucinate=self.hallucinate, invent=self.invent)
         return FEEDBACK
 

@@ -107,22 +107,24 @@ class LLMModel:
         for proposed in assessment.criteria:
             criterion = ctx.rubric.criterion(proposed.criterion_id)
             if criterion is None:
-                continue
+                continue  # verification flags it; the student text must not build on it
             rows.append({
                 "criterion_id": criterion.id,
                 "title": criterion.title,
+                "level": proposed.level,
                 "descriptor": criterion.levels[proposed.level],
-                "next_descriptor": criterion.levels[proposed.level + 1] if proposed.level < 4 else "",
+                "next_descriptor": criterion.levels[min(4, proposed.level + 1)],
                 "quote": proposed.quotes[0] if proposed.quotes else "",
             })
-        improved = [
-            r["title"] for r, p in zip(rows, assessment.criteria)
-            if ctx.previous_levels and p.level > ctx.previous_levels.get(p.criterion_id, 5)
-        ]
+        # Only what the feedback is built from: the two strongest and the two weakest criteria.
+        strongest = sorted(rows, key=lambda r: (-r["level"], not r["quote"]))[:2]
+        weakest = sorted(rows, key=lambda r: r["level"])[:2]
+        previous = ctx.previous_levels or {}
+        improved = [r["title"] for r in rows if r["level"] > previous.get(r["criterion_id"], 5)]
         language = requested_language(ctx.language, ctx.instructions)
         messages = self._messages(
             "feedback.j2", grade=ctx.grade, language_name=LANGUAGES[language], rubric=ctx.rubric,
-            assessment=rows, improved=improved, examples=ctx.examples[:3],
+            strengths=strongest, next_steps=weakest, improved=improved, examples=ctx.examples[:3],
             instructions=ctx.instructions or "", problems=problems or [],
         )
         answer = await self.client.structured(messages, ProposedFeedback)
