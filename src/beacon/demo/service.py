@@ -118,7 +118,7 @@ async def run_demo() -> None:
             async with open_feedback(rt) as workflow:
                 echo(f"Drafting feedback with the {rt.settings.model} model (through the job queue)...\n")
                 await run_jobs(rt, workflow, wait=False)
-                for student, sample, submission_id in submitted:
+                for student, _, submission_id in submitted:
                     payload = await workflow.pending_review(submission_id)
                     if payload is None:
                         echo(f"{student.full_name}: no draft waiting (already reviewed, or still queued)")

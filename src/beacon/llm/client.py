@@ -6,7 +6,6 @@ any configured model raises ``ModelUnavailable``, which jobs treat as "retry lat
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
