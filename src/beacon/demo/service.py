@@ -18,6 +18,7 @@ from beacon.school.schemas import StudentSeed
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 TEACHER_EMAIL = "ms.alvarez@beacon-demo.org"
+DEMO_PASSWORD = "beacon-demo"  # demo accounts only; real accounts set their own
 
 
 @contextmanager
@@ -59,10 +60,16 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
     teacher = await school.ensure_user(session, demo_school, TEACHER_EMAIL, "Rosa Alvarez", "teacher")
     klass = await school.ensure_class(session, demo_school, "Crossroads Studio", "Interdisciplinary")
     await school.enroll(session, klass, teacher, "teacher")
-    return {
+    students = {
         seed.first_name.lower(): await school.ensure_student(session, demo_school, klass, seed)
         for seed in seeds
     }
+    from beacon.web.auth import hash_password, password_matches
+
+    for user in (teacher, *students.values()):
+        if not password_matches(user.password_hash, DEMO_PASSWORD):
+            user.password_hash = hash_password(DEMO_PASSWORD)
+    return students
 
 
 async def run_demo() -> None:
@@ -131,3 +138,5 @@ async def run_demo() -> None:
                         echo(f"  flags      {', '.join(flags)}")
                 echo("\nEvery draft waits for the teacher: nothing above is visible to a student yet.")
             echo("Next: `beacon draft FILE` for your own work, `beacon rubrics show <id>` for a rubric.")
+            echo(f"API: `beacon serve`, then POST /api/v1/auth/token with {TEACHER_EMAIL} (or a student's "
+                 f"email) and password {DEMO_PASSWORD!r}; docs at http://127.0.0.1:8000/docs")

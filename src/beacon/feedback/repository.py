@@ -27,3 +27,10 @@ async def add(session: AsyncSession, submission: Submission) -> Submission:
     session.add(submission)
     await session.flush()
     return submission
+
+
+async def submissions_of(session: AsyncSession, student_id: uuid.UUID) -> list[Submission]:
+    rows = await session.scalars(
+        select(Submission).where(Submission.student_id == student_id).order_by(Submission.created_at.desc())
+    )
+    return list(rows.all())

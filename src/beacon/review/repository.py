@@ -86,3 +86,38 @@ async def similar_examples(
         .limit(limit)
     )
     return list(rows.all())
+
+
+async def releases_of_student(session: AsyncSession, student_id: uuid.UUID) -> list[Release]:
+    rows = await session.scalars(
+        select(Release).where(Release.student_id == student_id).order_by(Release.released_at.desc())
+    )
+    return list(rows.all())
+
+
+async def release_for_student(session: AsyncSession, release_id: uuid.UUID, student_id: uuid.UUID) -> Release | None:
+    return await session.scalar(
+        select(Release).where(Release.id == release_id, Release.student_id == student_id)
+    )
+
+
+async def queue_for_teacher(session: AsyncSession, teacher_id: uuid.UUID, limit: int = 200) -> list[Draft]:
+    """Drafts waiting for review, of students in this teacher's classes, oldest first."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+
+    from beacon.school.models import Enrollment
+
+    taught, teaching = aliased(Enrollment), aliased(Enrollment)
+    students = (
+        select(taught.user_id)
+        .join(teaching, and_(teaching.class_id == taught.class_id, teaching.role_in_class == "teacher"))
+        .where(teaching.user_id == teacher_id, taught.role_in_class == "student")
+    )
+    rows = await session.scalars(
+        select(Draft)
+        .where(Draft.status == "pending_review", Draft.student_id.in_(students))
+        .order_by(Draft.created_at)
+        .limit(limit)
+    )
+    return list(rows.all())

@@ -1,5 +1,5 @@
-"""The web process: the FastAPI app plus an in-process drafting worker. The review app's pages
-and JSON API (issue: teacher review app) mount here; today it serves health only."""
+"""The web process: the FastAPI app (JSON API under /api/v1) plus an in-process drafting worker.
+The server-rendered review pages (issue: teacher review app) mount here next."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                         await task
 
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan)
+    from beacon.feedback.router import router as submissions
+    from beacon.review.router import router as review
+    from beacon.school.router import router as accounts
+
+    for router in (accounts, submissions, review):
+        app.include_router(router)
 
     @app.get("/healthz")
     async def health() -> dict:

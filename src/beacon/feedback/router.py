@@ -1,0 +1,60 @@
+"""Students' own work: submit it, see where it stands. Drafts never appear here."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.feedback import repository
+from beacon.feedback.service import submit_for_feedback
+from beacon.school.models import User
+from beacon.web.auth import require, session
+
+router = APIRouter(prefix="/api/v1", tags=["student work"])
+student = require("student")
+
+# What a student is told, in their words: never a draft's content.
+STATUS_FOR_STUDENT = {
+    "queued": "with your teacher",
+    "drafting": "with your teacher",
+    "pending_review": "with your teacher",
+    "failed": "with your teacher",
+    "released": "feedback ready",
+    "returned": "returned by your teacher",
+}
+
+
+class NewSubmission(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+    body: str = Field(min_length=1)
+    revision_of_id: uuid.UUID | None = None
+
+
+def _view(row) -> dict:
+    return {"id": str(row.id), "title": row.title, "status": STATUS_FOR_STUDENT[row.status],
+            "revision_of_id": str(row.revision_of_id) if row.revision_of_id else None,
+            "submitted_at": row.created_at.isoformat()}
+
+
+@router.post("/submissions", status_code=status.HTTP_202_ACCEPTED)
+async def create_submission(new: NewSubmission, request: Request, user: User = Depends(student), db=Depends(session)) -> dict:
+    limit = request.app.state.runtime.settings.max_work_chars
+    if len(new.body) > limit:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the work is over {limit:,} characters")
+    try:
+        row = await submit_for_feedback(db, student_id=user.id, title=new.title, body=new.body,
+                                        revision_of_id=new.revision_of_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    await db.refresh(row)
+    return _view(row)
+
+
+@router.get("/submissions")
+async def my_submissions(user: User = Depends(student), db=Depends(session)) -> list[dict]:
+    return [_view(row) for row in await repository.submissions_of(db, user.id)]

@@ -1,0 +1,82 @@
+"""Teachers review drafts; students read releases, and nothing else Beacon generated."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.feedback.schemas import DraftContent, TeacherDecision
+from beacon.review import repository, service
+from beacon.school.models import User
+from beacon.web.auth import require, session
+
+router = APIRouter(prefix="/api/v1", tags=["review"])
+teacher = require("teacher")
+student = require("student")
+
+
+def _draft_view(draft) -> dict:
+    return {"id": str(draft.id), "kind": draft.kind, "student_id": str(draft.student_id),
+            "submission_id": str(draft.submission_id), "status": draft.status, "content": draft.content,
+            "flags": draft.flags, "provenance": {
+                "model": draft.model, "offline": draft.model == "offline", "prompt_hash": draft.prompt_hash,
+                "rubric_version_id": draft.rubric_version_id, "retrieval": draft.retrieval,
+                "prompt_tokens": draft.prompt_tokens, "completion_tokens": draft.completion_tokens,
+                "cost_usd": float(draft.cost_usd), "latency_ms": draft.latency_ms},
+            "created_at": draft.created_at.isoformat()}
+
+
+@router.get("/review/queue")
+async def queue(user: User = Depends(teacher), db=Depends(session)) -> list[dict]:
+    return [_draft_view(d) for d in await repository.queue_for_teacher(db, user.id)]
+
+
+@router.get("/drafts/{draft_id}")
+async def draft(draft_id: uuid.UUID, user: User = Depends(teacher), db=Depends(session)) -> dict:
+    try:
+        return _draft_view(await service.draft_for_teacher(db, draft_id, user.id))
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+
+
+class DecisionIn(BaseModel):
+    """A teacher's decision as sent; who decides is the signed-in teacher, never the body."""
+
+    action: Literal["approve", "reject", "regenerate"]
+    edited_content: DraftContent | None = None
+    reason: str | None = None
+    instructions: str | None = None
+
+
+@router.post("/drafts/{draft_id}/decision")
+async def decide(draft_id: uuid.UUID, decision: DecisionIn, request: Request, user: User = Depends(teacher)) -> dict:
+    state = request.app.state
+    try:
+        verdict = TeacherDecision(teacher_id=str(user.id), **decision.model_dump())
+        following = await service.decide(state.runtime.db, state.workflow, draft_id, verdict)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except (InvalidInput, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"decision": decision.action, "next_draft_id": following.draft_id if following else None}
+
+
+def _release_view(release) -> dict:
+    return {"id": str(release.id), "released_at": release.released_at.isoformat(), "content": release.content}
+
+
+@router.get("/releases")
+async def my_releases(user: User = Depends(student), db=Depends(session)) -> list[dict]:
+    return [_release_view(r) for r in await repository.releases_of_student(db, user.id)]
+
+
+@router.get("/releases/{release_id}")
+async def my_release(release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)) -> dict:
+    found = await repository.release_for_student(db, release_id, user.id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return _release_view(found)

@@ -1,0 +1,133 @@
+"""The JSON API end to end over ASGI: sign-in, roles in one place, the approval gate from the
+student's side (only releases, only their own), and 404 for anything out of scope."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+
+from beacon.school import service as school
+from beacon.school.models import User
+from beacon.school.schemas import StudentSeed
+from beacon.web.app import create_app
+from beacon.web.auth import hash_password
+from tests.classroom import ESSAY
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def api(runtime):
+    app = create_app(runtime.settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://beacon.test") as client:
+            yield app, client
+
+
+@pytest.fixture
+async def people(runtime):
+    tag = uuid.uuid4().hex[:8]
+    async with runtime.db.transaction() as session:
+        sch = await school.ensure_school(session, f"api-{tag}", "API School")
+        klass = await school.ensure_class(session, sch, "Seminar")
+        other_class = await school.ensure_class(session, sch, "Other")
+        teacher = await school.ensure_user(session, sch, f"t-{tag}@example.org", "Tia Teacher", "teacher")
+        stranger = await school.ensure_user(session, sch, f"x-{tag}@example.org", "Xavier Teacher", "teacher")
+        await school.enroll(session, klass, teacher, "teacher")
+        await school.enroll(session, other_class, stranger, "teacher")
+        alice = await school.ensure_student(session, sch, klass, StudentSeed(first_name="Alice", last_name="A", email=f"a-{tag}@example.org", grade=8))
+        bob = await school.ensure_student(session, sch, klass, StudentSeed(first_name="Bob", last_name="B", email=f"b-{tag}@example.org", grade=8))
+        for user in (teacher, stranger, alice, bob):
+            (await session.get(User, user.id)).password_hash = hash_password(PASSWORD)
+    return {"teacher": teacher.email, "stranger": stranger.email, "alice": alice.email, "bob": bob.email}
+
+
+async def _sign_in(client, email) -> dict:
+    done = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+    assert done.status_code == 200, done.text
+    return {"Authorization": f"Bearer {done.json()['token']}"}
+
+
+async def _wait_for_queue(client, headers, n=1):
+    for _ in range(100):
+        queue = (await client.get("/api/v1/review/queue", headers=headers)).json()
+        if len(queue) >= n:
+            return queue
+        await asyncio.sleep(0.1)
+    raise AssertionError("the in-process worker drafted nothing")
+
+
+async def test_sign_in_and_roles(api, people):
+    _, client = api
+    assert (await client.post("/api/v1/auth/token", json={"email": people["alice"], "password": "nope"})).status_code == 401
+    assert (await client.get("/api/v1/me")).status_code == 401
+    assert (await client.get("/api/v1/me", headers={"Authorization": "Bearer forged.token"})).status_code == 401
+    alice = await _sign_in(client, people["alice"])
+    assert (await client.get("/api/v1/me", headers=alice)).json()["role"] == "student"
+    # A student on teacher routes learns nothing: 404, not 403.
+    assert (await client.get("/api/v1/review/queue", headers=alice)).status_code == 404
+
+
+async def test_students_see_only_their_own_released_feedback(api, people):
+    _, client = api
+    alice, bob = await _sign_in(client, people["alice"]), await _sign_in(client, people["bob"])
+    teacher, stranger = await _sign_in(client, people["teacher"]), await _sign_in(client, people["stranger"])
+
+    created = await client.post("/api/v1/submissions", headers=alice, json={"title": "Wind", "body": ESSAY})
+    assert created.status_code == 202 and created.json()["status"] == "with your teacher"
+    [pending] = await _wait_for_queue(client, teacher)
+    draft_id = pending["id"]
+    secret = pending["content"]["feedback"]
+
+    # Before approval: nothing of the draft anywhere a student can look.
+    for headers in (alice, bob):
+        for path in ("/api/v1/releases", "/api/v1/submissions", f"/api/v1/drafts/{draft_id}", "/api/v1/review/queue"):
+            response = await client.get(path, headers=headers)
+            assert secret not in response.text and draft_id not in response.text
+    assert (await client.get(f"/api/v1/drafts/{draft_id}", headers=stranger)).status_code == 404
+    assert (await client.post(f"/api/v1/drafts/{draft_id}/decision", headers=stranger, json={"action": "approve"})).status_code == 404
+    assert (await client.post(f"/api/v1/drafts/{draft_id}/decision", headers=alice, json={"action": "approve"})).status_code == 404
+
+    edited = dict(pending["content"], feedback="Approved by Tia: add a source for your second reason.")
+    decided = await client.post(f"/api/v1/drafts/{draft_id}/decision", headers=teacher,
+                                json={"action": "approve", "edited_content": edited})
+    assert decided.status_code == 200, decided.text
+
+    [release] = (await client.get("/api/v1/releases", headers=alice)).json()
+    assert release["content"]["feedback"] == "Approved by Tia: add a source for your second reason."
+    assert (await client.get(f"/api/v1/releases/{release['id']}", headers=alice)).status_code == 200
+    assert (await client.get("/api/v1/releases", headers=bob)).json() == []
+    assert (await client.get(f"/api/v1/releases/{release['id']}", headers=bob)).status_code == 404
+    assert (await client.get(f"/api/v1/releases/{uuid.uuid4()}", headers=alice)).status_code == 404
+    [mine] = (await client.get("/api/v1/submissions", headers=alice)).json()
+    assert mine["status"] == "feedback ready"
+
+
+async def test_a_rejected_draft_never_reaches_the_student(api, people):
+    _, client = api
+    bob, teacher = await _sign_in(client, people["bob"]), await _sign_in(client, people["teacher"])
+    await client.post("/api/v1/submissions", headers=bob, json={"title": "Lab", "body": ESSAY})
+    [pending] = await _wait_for_queue(client, teacher)
+    no_reason = await client.post(f"/api/v1/drafts/{pending['id']}/decision", headers=teacher, json={"action": "reject"})
+    assert no_reason.status_code == 422
+    done = await client.post(f"/api/v1/drafts/{pending['id']}/decision", headers=teacher,
+                             json={"action": "reject", "reason": "Let's talk first"})
+    assert done.status_code == 200
+    assert (await client.get("/api/v1/releases", headers=bob)).json() == []
+    assert (await client.get("/api/v1/submissions", headers=bob)).json()[0]["status"] == "returned by your teacher"
+
+
+async def test_bad_submissions_are_refused_and_nothing_is_stored(api, people):
+    _, client = api
+    alice = await _sign_in(client, people["alice"])
+    for body in ({"title": "Empty", "body": ""}, {"title": "", "body": "text"}, {"body": "no title"}):
+        assert (await client.post("/api/v1/submissions", headers=alice, json=body)).status_code == 422
+    blank = await client.post("/api/v1/submissions", headers=alice, json={"title": "Blank", "body": "   "})
+    assert blank.status_code == 422
+    someone_elses = await client.post("/api/v1/submissions", headers=alice,
+                                      json={"title": "Rev", "body": "text", "revision_of_id": str(uuid.uuid4())})
+    assert someone_elses.status_code == 404
+    assert (await client.get("/api/v1/submissions", headers=alice)).json() == []
