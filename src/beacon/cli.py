@@ -99,7 +99,7 @@ def worker() -> None:
     async def work() -> None:
         async with open_runtime() as rt, open_feedback(rt) as workflow:
             typer.echo(f"beacon worker: feedback queue, concurrency {rt.settings.worker_concurrency}")
-            await run_jobs(rt, workflow, wait=True)
+            await run_jobs(rt, workflow, wait=True, own_signals=True)
 
     run(work)
 

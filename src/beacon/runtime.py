@@ -66,7 +66,7 @@ async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[ob
         yield FeedbackWorkflow(deps, saver)
 
 
-async def run_jobs(runtime: Runtime, workflow, *, wait: bool) -> None:
+async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False) -> None:
     """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty)."""
     from beacon.jobs import FEEDBACK_QUEUE, make_app
 
@@ -77,6 +77,7 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool) -> None:
             queues=[FEEDBACK_QUEUE],
             concurrency=runtime.settings.worker_concurrency,
             wait=wait,
-            install_signal_handlers=wait,
+            # Only a standalone worker owns SIGTERM/SIGINT; inside `beacon serve` uvicorn does.
+            install_signal_handlers=own_signals,
             additional_context={"feedback_workflow": workflow},
         )

@@ -35,8 +35,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     from beacon.review.router import router as review
     from beacon.school.router import router as accounts
 
-    for router in (accounts, submissions, review):
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    from beacon.web.pages import router as pages
+
+    for router in (accounts, submissions, review, pages):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 
     @app.get("/healthz")
     async def health() -> dict:

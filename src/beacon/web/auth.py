@@ -17,6 +17,8 @@ from beacon.school.models import User
 
 _hasher = PasswordHasher()
 _TOKEN_SALT = "beacon.api-token"
+_SESSION_SALT = "beacon.session"
+SESSION_COOKIE = "beacon_session"
 
 
 def hash_password(password: str) -> str:
@@ -50,16 +52,52 @@ async def session(request: Request):
         yield db_session
 
 
+def _session_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.runtime.settings.signing_key(), salt=_SESSION_SALT)
+
+
+def session_cookie(request: Request, user: User) -> str:
+    """A signed cookie value carrying the user and this session's CSRF token."""
+    import secrets
+
+    return _session_serializer(request).dumps({"uid": str(user.id), "csrf": secrets.token_urlsafe(24)})
+
+
+def read_session(request: Request) -> dict | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        return _session_serializer(request).loads(raw, max_age=request.app.state.runtime.settings.token_max_age_s)
+    except BadSignature:
+        return None
+
+
 async def current_user(request: Request, db=Depends(session)) -> User:
+    """A bearer token (API) or a session cookie (pages). A cookie-authenticated request that
+    changes anything must carry the session's CSRF token (form field or X-CSRF-Token header)."""
+    settings = request.app.state.runtime.settings
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized()
-    settings = request.app.state.runtime.settings
-    try:
-        user_id = uuid.UUID(_serializer(request).loads(token, max_age=settings.token_max_age_s))
-    except (BadSignature, ValueError):
-        raise _unauthorized() from None
+    if scheme.lower() == "bearer" and token:
+        try:
+            user_id = uuid.UUID(_serializer(request).loads(token, max_age=settings.token_max_age_s))
+        except (BadSignature, ValueError):
+            raise _unauthorized() from None
+    else:
+        data = read_session(request)
+        if data is None:
+            raise _unauthorized()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            sent = request.headers.get("x-csrf-token")
+            if sent is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
+                sent = (await request.form()).get("csrf")
+            if not sent or sent != data.get("csrf"):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page")
+        request.state.csrf = data.get("csrf")
+        user_id = uuid.UUID(data["uid"])
     user = await db.get(User, user_id)
     if user is None:
         raise _unauthorized()

@@ -1,0 +1,196 @@
+"""Server-rendered pages (Jinja2 + HTMX, no JavaScript build). They call the same services as
+the JSON API; roles come from the same dependency; out of scope is 404."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from beacon.errors import BeaconError, InvalidInput, NotFound
+from beacon.feedback import repository as submissions
+from beacon.feedback.intake import decode_work
+from beacon.feedback.router import STATUS_FOR_STUDENT
+from beacon.feedback.schemas import DraftContent, TeacherDecision
+from beacon.feedback.service import submit_for_feedback
+from beacon.review import repository as reviews
+from beacon.review import service as review
+from beacon.rubrics import repository as rubrics
+from beacon.school import repository as school
+from beacon.school.models import User
+from beacon.web.auth import SESSION_COOKIE, current_user, password_matches, session, session_cookie
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+router = APIRouter(include_in_schema=False)
+UPLOAD_SUFFIXES = {".txt", ".md"}
+
+
+async def page_user(request: Request, db=Depends(session)) -> User:
+    try:
+        return await current_user(request, db)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
+        raise
+
+
+def page_role(role: str):
+    async def dependency(user: User = Depends(page_user)) -> User:
+        if user.role != role:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        return user
+
+    return dependency
+
+
+teacher, student = page_role("teacher"), page_role("student")
+
+
+def render(request: Request, name: str, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
+
+
+def marked(text: str, content: dict) -> list[dict]:
+    """The work cut into plain and evidence segments (escaped by the template, never raw)."""
+    spans = sorted(
+        {(e["start"], e["end"], c["title"]) for c in content.get("criteria", []) for e in c.get("evidence", [])}
+    )
+    segments, cursor = [], 0
+    for start, end, title in spans:
+        if start < cursor or end > len(text):
+            continue  # overlapping evidence: keep the first
+        segments.append({"text": text[cursor:start], "criterion": None})
+        segments.append({"text": text[start:end], "criterion": title})
+        cursor = end
+    segments.append({"text": text[cursor:], "criterion": None})
+    return segments
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, error: str | None = None):
+    return render(request, "login.html", error=error)
+
+
+@router.post("/login")
+async def login(request: Request, email: str = Form(...), password: str = Form(...), db=Depends(session)):
+    user = await school.user_by_email(db, email)
+    if user is None or not password_matches(user.password_hash, password):
+        return render(request, "login.html", error="Wrong email or password.")
+    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    response.set_cookie(SESSION_COOKIE, session_cookie(request, user), httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", max_age=request.app.state.runtime.settings.token_max_age_s)
+    return response
+
+
+@router.post("/logout")
+async def logout(user: User = Depends(page_user)):
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def home(user: User = Depends(page_user)):
+    return RedirectResponse("/teacher" if user.role == "teacher" else "/student", status.HTTP_303_SEE_OTHER)
+
+
+# --- Teacher ---------------------------------------------------------------------------------
+
+@router.get("/teacher", response_class=HTMLResponse)
+async def queue(request: Request, flag: str | None = None, user: User = Depends(teacher), db=Depends(session)):
+    drafts = await reviews.queue_for_teacher(db, user.id)
+    if flag:
+        drafts = [d for d in drafts if any(f.startswith(flag) for f in d.flags)]
+    names = {d.student_id: (await school.get_user(db, d.student_id)).full_name for d in drafts}
+    return render(request, "teacher_queue.html", user=user, drafts=drafts, names=names, flag=flag or "")
+
+
+@router.get("/teacher/drafts/{draft_id}", response_class=HTMLResponse)
+async def review_screen(request: Request, draft_id: uuid.UUID, user: User = Depends(teacher), db=Depends(session)):
+    try:
+        draft = await review.draft_for_teacher(db, draft_id, user.id)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    work = await submissions.get(db, draft.submission_id)
+    version = await rubrics.version_by_id(db, draft.rubric_version_id)
+    trail = await reviews.audit_trail(db, "draft", str(draft.id))
+    return render(request, "teacher_review.html", user=user, draft=draft, work=work,
+                  segments=marked(work.body, draft.content), rubric=version.definition,
+                  student=await school.get_user(db, draft.student_id), trail=trail)
+
+
+@router.post("/teacher/drafts/{draft_id}/decision")
+async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(teacher)):
+    form = await request.form()
+    action = form.get("action")
+    state = request.app.state
+    try:
+        async with state.runtime.db.transaction() as db:
+            draft = await review.draft_for_teacher(db, draft_id, user.id)
+            content = DraftContent.model_validate(draft.content)
+        edited = None
+        if action == "approve":
+            edited = content.model_copy(deep=True)
+            edited.feedback = str(form.get("feedback", content.feedback)).strip() or content.feedback
+            for criterion in edited.criteria:
+                chosen = form.get(f"level:{criterion.criterion_id}")
+                if chosen and str(chosen).isdigit() and 1 <= int(chosen) <= 4:
+                    criterion.level = int(chosen)
+            edited = None if edited == content else edited
+        decision = TeacherDecision(action=action, teacher_id=str(user.id), edited_content=edited,
+                                   reason=form.get("reason") or None, instructions=form.get("instructions") or None)
+        following = await review.decide(state.runtime.db, state.workflow, draft_id, decision)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except (InvalidInput, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    target = f"/teacher/drafts/{following.draft_id}" if following else "/teacher"
+    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+
+
+# --- Student ---------------------------------------------------------------------------------
+
+@router.get("/student", response_class=HTMLResponse)
+async def student_home(request: Request, error: str | None = None, user: User = Depends(student), db=Depends(session)):
+    mine = await submissions.submissions_of(db, user.id)
+    releases = await reviews.releases_of_student(db, user.id)
+    return render(request, "student_home.html", user=user, submissions=mine, releases=releases,
+                  status_for=STATUS_FOR_STUDENT, error=error)
+
+
+@router.post("/student/submissions")
+async def student_submit(request: Request, user: User = Depends(student), db=Depends(session)):
+    form = await request.form()
+    limit = request.app.state.runtime.settings.max_work_chars
+    title = str(form.get("title") or "").strip()
+    upload = form.get("file")
+    try:
+        if isinstance(upload, UploadFile) and upload.filename:
+            if Path(upload.filename).suffix.lower() not in UPLOAD_SUFFIXES:
+                raise InvalidInput(f"{upload.filename}: upload a .txt or .md file, or paste your text")
+            body = decode_work(await upload.read(limit * 4 + 1), upload.filename, limit)
+            title = title or Path(upload.filename).stem
+        else:
+            body = decode_work(str(form.get("body") or "").encode("utf-8"), "your text", limit)
+        if not title:
+            raise InvalidInput("give your work a title")
+        await submit_for_feedback(db, student_id=user.id, title=title, body=body)
+    except BeaconError as exc:
+        return render(request, "student_home.html", user=user, error=str(exc),
+                      submissions=await submissions.submissions_of(db, user.id),
+                      releases=await reviews.releases_of_student(db, user.id), status_for=STATUS_FOR_STUDENT)
+    return RedirectResponse("/student", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/student/releases/{release_id}", response_class=HTMLResponse)
+async def student_release(request: Request, release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
+    release = await reviews.release_for_student(db, release_id, user.id)
+    if release is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    draft = await reviews.get_draft(db, release.draft_id)
+    work = await submissions.get(db, draft.submission_id)
+    return render(request, "student_release.html", user=user, release=release, work=work,
+                  segments=marked(work.body, release.content))

@@ -1,0 +1,158 @@
+"""The review app in a real headless Chromium (Debian's, driven by Playwright): a teacher edits
+and approves, the student sees exactly that text; a rejected draft never shows; student text
+with HTML and script is shown as text and never runs. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from beacon.school import service as school
+from beacon.school.models import User
+from beacon.school.schemas import StudentSeed
+from beacon.web.auth import hash_password
+from tests.classroom import ESSAY
+from tests.conftest import PROJECT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = PROJECT / "test-artifacts"
+PASSWORD = "browser-test-password"
+HOSTILE = '<script>alert("pwned")</script><img src=x onerror="alert(1)"> <b>bold?</b>'
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("BEACON_REQUIRE_BROWSER"),
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
+
+
+@pytest.fixture
+async def server(runtime):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    beacon = str(Path(sys.executable).with_name("beacon"))
+    process = subprocess.Popen([beacon, "serve", "--port", str(port)], env=os.environ,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read().decode())
+            await asyncio.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+async def accounts(runtime):
+    tag = uuid.uuid4().hex[:8]
+    async with runtime.db.transaction() as session:
+        sch = await school.ensure_school(session, f"web-{tag}", "Web School")
+        klass = await school.ensure_class(session, sch, "Studio")
+        teacher = await school.ensure_user(session, sch, f"teacher-{tag}@example.org", "Rosa Alvarez", "teacher")
+        await school.enroll(session, klass, teacher, "teacher")
+        student = await school.ensure_student(session, sch, klass, StudentSeed(
+            first_name="Maya", last_name="Okafor", email=f"maya-{tag}@example.org", grade=8))
+        for user in (teacher, student):
+            (await session.get(User, user.id)).password_hash = hash_password(PASSWORD)
+    return teacher.email, student.email
+
+
+async def _sign_in(page, base, email):
+    await page.goto(f"{base}/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state("networkidle")
+
+
+async def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def _wait_for_review_link(page, base, count):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await page.goto(f"{base}/teacher")
+        links = page.locator("a:has-text('Review')")
+        if await links.count() >= count:
+            return links
+        await asyncio.sleep(0.3)
+    raise AssertionError("no draft reached the teacher's queue")
+
+
+async def test_teacher_approves_student_sees_exactly_that_and_never_a_rejection(server, accounts):
+    from playwright.async_api import async_playwright
+
+    teacher_email, student_email = accounts
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        dialogs: list[str] = []
+
+        student = await browser.new_page()
+        student.on("dialog", lambda d: (dialogs.append(d.message), asyncio.ensure_future(d.dismiss())))
+        await _sign_in(student, server, student_email)
+        await student.fill("input[name=title]", "Wind turbines")
+        await student.fill("textarea[name=body]", ESSAY + "\n\n" + HOSTILE)
+        await student.click("button:has-text('Hand in')")
+        await student.fill("input[name=title]", "Second thoughts")
+        await student.fill("textarea[name=body]", "I changed my mind about the turbines because the birds matter more to me now.")
+        await student.click("button:has-text('Hand in')")
+        assert await student.locator("text=with your teacher").count() == 2
+        await _shot(student, "01-student-handed-in")
+
+        teacher = await browser.new_page()
+        await _sign_in(teacher, server, teacher_email)
+        await _wait_for_review_link(teacher, server, 2)
+        await _shot(teacher, "02-teacher-queue")
+
+        # Reject the short one, approve the essay with an edit and one level changed.
+        for _ in range(2):
+            await teacher.goto(f"{server}/teacher")
+            await teacher.locator("a:has-text('Review')").first.click()
+            title = await teacher.locator("h1").inner_text()
+            if "Second thoughts" in title:
+                await teacher.fill("input[name=reason]", "Let's talk about this one in class")
+                await teacher.click("#reject")
+            else:
+                assert await teacher.locator("#work mark").count() >= 1  # evidence highlighted in place
+                assert HOSTILE in await teacher.locator("#work").inner_text()  # shown as text
+                await _shot(teacher, "03-teacher-review")
+                await teacher.fill("#feedback", "Maya, your claim is clear. Next: name the source for the cost savings.")
+                await teacher.locator("input[type=radio]").first.check()
+                await teacher.click("#approve")
+            await teacher.wait_for_load_state("networkidle")
+
+        await student.goto(f"{server}/student")
+        await _shot(student, "04-student-home")
+        links = student.locator("a:has-text('Feedback on your')")
+        assert await links.count() == 1  # the rejected draft never appears
+        await links.first.click()
+        await student.wait_for_load_state("networkidle")
+        assert (await student.locator("#feedback").inner_text()).strip() == \
+            "Maya, your claim is clear. Next: name the source for the cost savings."
+        page_text = await student.content()
+        assert "Let's talk about this one" not in page_text and "offline_model" not in page_text
+        assert HOSTILE in await student.locator(".work").nth(1).inner_text()
+        await _shot(student, "05-student-feedback")
+        assert dialogs == []  # no script from student text ever ran
+        await browser.close()
