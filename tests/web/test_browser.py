@@ -7,14 +7,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
-import httpx
 import pytest
 
 from beacon.school import service as school
@@ -23,6 +18,7 @@ from beacon.school.schemas import StudentSeed
 from beacon.web.auth import hash_password
 from tests.classroom import ESSAY
 from tests.conftest import PROJECT
+from tests.web.serve import beacon_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -36,27 +32,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def server(runtime):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    beacon = str(Path(sys.executable).with_name("beacon"))
-    process = subprocess.Popen([beacon, "serve", "--port", str(port)], env=os.environ,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"{base}/healthz")).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise AssertionError(process.stderr.read().decode())
-            await asyncio.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+def server(runtime):
+    with beacon_server() as base:
+        yield base
 
 
 @pytest.fixture

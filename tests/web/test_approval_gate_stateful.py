@@ -1,0 +1,174 @@
+"""The approval gate, adversarially: hypothesis interleaves submissions, drafts, regenerations,
+rejections, approvals (with and without edits) and out-of-scope attempts across students of two
+classes, against a real `beacon serve`. After every step, every student-facing route (JSON API,
+pages, error pages) shows each student exactly their own released feedback and nothing else."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from beacon.web.auth import hash_password
+from tests.web.serve import beacon_server
+
+PASSWORD = "stateful-password"
+
+
+def make_roster(url: str, password_hash: str) -> dict:
+    """A fresh school for one hypothesis example (its steps must not see earlier examples' rows):
+    class A (teacher Ana; students Sia, Sol) and class B (teacher Ben; student Tom)."""
+    import psycopg
+
+    tag = uuid.uuid4().hex[:8]
+    people: dict = {}
+    with psycopg.connect(url, autocommit=False) as conn:
+        school_id = conn.execute("INSERT INTO schools (slug, name) VALUES (%s, 'Gate') RETURNING id", (f"gate-{tag}",)).fetchone()[0]
+        for klass, teacher, students in (("A", "Ana", ("Sia", "Sol")), ("B", "Ben", ("Tom",))):
+            class_id = conn.execute("INSERT INTO classes (school_id, name) VALUES (%s, %s) RETURNING id", (school_id, klass)).fetchone()[0]
+            for name, role in ((teacher, "teacher"), *((n, "student") for n in students)):
+                email = f"{name.lower()}-{tag}@example.org"
+                user_id = conn.execute(
+                    "INSERT INTO users (school_id, email, full_name, role, password_hash) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    (school_id, email, f"{name} Gate", role, password_hash)).fetchone()[0]
+                conn.execute("INSERT INTO enrollments (class_id, user_id, role_in_class) VALUES (%s, %s, %s)", (class_id, user_id, role))
+                if role == "student":
+                    conn.execute("INSERT INTO student_profiles (user_id, grade) VALUES (%s, 7)", (user_id,))
+                    people[name] = (email, teacher)
+                else:
+                    people[name] = email
+        conn.commit()
+    return people
+
+
+def _client(base: str, email: str, *, pages: bool = False) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    if pages:
+        client.post("/login", data={"email": email, "password": PASSWORD})
+    else:
+        token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_only_released_feedback_ever_reaches_a_student(runtime):
+    password_hash = hash_password(PASSWORD)
+    with beacon_server() as base:
+
+        class Gate(RuleBasedStateMachine):
+            def __init__(self):
+                super().__init__()
+                roster = make_roster(runtime.db.url, password_hash)
+                self.students = {name: info for name, info in roster.items() if isinstance(info, tuple)}
+                self.api = {name: _client(base, info[0] if isinstance(info, tuple) else info) for name, info in roster.items()}
+                self.pages = {name: _client(base, info[0], pages=True) for name, info in self.students.items()}
+                self.pending: dict[str, dict] = {}  # draft id -> {student, teacher, feedback}
+                self.closed: dict[str, dict] = {}  # rejected or superseded drafts
+                self.released: dict[str, list[str]] = {name: [] for name in self.students}
+                self.release_ids: dict[str, set[str]] = {name: set() for name in self.students}
+
+            def _wait_for_draft(self, teacher: str, submission_id: str) -> dict:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    for draft in self.api[teacher].get("/api/v1/review/queue").json():
+                        if draft["submission_id"] == submission_id:
+                            return draft
+                    time.sleep(0.05)
+                raise AssertionError(f"no draft for submission {submission_id}")
+
+            @rule(student=st.sampled_from(["Sia", "Sol", "Tom"]))
+            def submit(self, student):
+                body = f"My claim is that {uuid.uuid4().hex} matters because our evidence shows it, and some people argue otherwise."
+                done = self.api[student].post("/api/v1/submissions", json={"title": "Work", "body": body})
+                assert done.status_code == 202
+                teacher = self.students[student][1]
+                draft = self._wait_for_draft(teacher, done.json()["id"])
+                self.pending[draft["id"]] = {"student": student, "teacher": teacher, "feedback": draft["content"]["feedback"]}
+
+            @precondition(lambda self: self.pending)
+            @rule(data=st.data(), edit=st.booleans())
+            def approve(self, data, edit):
+                draft_id = data.draw(st.sampled_from(sorted(self.pending)))
+                info = self.pending.pop(draft_id)
+                content = self.api[info["teacher"]].get(f"/api/v1/drafts/{draft_id}").json()["content"]
+                body = {"action": "approve"}
+                if edit:
+                    content["feedback"] = f"Edited by your teacher {uuid.uuid4().hex}"
+                    body["edited_content"] = content
+                assert self.api[info["teacher"]].post(f"/api/v1/drafts/{draft_id}/decision", json=body).status_code == 200
+                self.released[info["student"]].append(content["feedback"])
+
+            @precondition(lambda self: self.pending)
+            @rule(data=st.data())
+            def reject(self, data):
+                draft_id = data.draw(st.sampled_from(sorted(self.pending)))
+                info = self.pending.pop(draft_id)
+                done = self.api[info["teacher"]].post(f"/api/v1/drafts/{draft_id}/decision",
+                                                 json={"action": "reject", "reason": "not yet"})
+                assert done.status_code == 200
+                self.closed[draft_id] = info
+
+            @precondition(lambda self: self.pending)
+            @rule(data=st.data(), instructions=st.sampled_from(["shorter", "focus on evidence", "in Spanish"]))
+            def regenerate(self, data, instructions):
+                draft_id = data.draw(st.sampled_from(sorted(self.pending)))
+                info = self.pending.pop(draft_id)
+                done = self.api[info["teacher"]].post(f"/api/v1/drafts/{draft_id}/decision",
+                                                 json={"action": "regenerate", "instructions": instructions})
+                assert done.status_code == 200, done.text
+                self.closed[draft_id] = info
+                following = done.json()["next_draft_id"]
+                fresh = self.api[info["teacher"]].get(f"/api/v1/drafts/{following}").json()
+                self.pending[following] = {**info, "feedback": fresh["content"]["feedback"]}
+
+            @precondition(lambda self: self.pending)
+            @rule(data=st.data())
+            def intrude(self, data):
+                draft_id = data.draw(st.sampled_from(sorted(self.pending)))
+                info = self.pending[draft_id]
+                outsider = "Ben" if info["teacher"] == "Ana" else "Ana"
+                for who in (outsider, info["student"]):
+                    attempt = self.api[who].post(f"/api/v1/drafts/{draft_id}/decision", json={"action": "approve"})
+                    assert attempt.status_code == 404
+                    assert self.api[who].get(f"/api/v1/drafts/{draft_id}").status_code == 404
+
+            @invariant()
+            def students_see_exactly_their_releases(self):
+                unreleased = {d: i for d, i in {**self.pending, **self.closed}.items()}
+                for name in self.students:
+                    releases = self.api[name].get("/api/v1/releases").json()
+                    assert sorted(r["content"]["feedback"] for r in releases) == sorted(self.released[name])
+                    self.release_ids[name] = {r["id"] for r in releases}
+                for name in self.students:
+                    own_texts = set(self.released[name])
+                    others = set().union(*(ids for other, ids in self.release_ids.items() if other != name))
+                    responses = [
+                        self.api[name].get("/api/v1/releases"), self.api[name].get("/api/v1/submissions"),
+                        self.pages[name].get("/student"), self.pages[name].get("/student/releases/not-an-id"),
+                        self.pages[name].get("/nowhere"), self.api[name].get("/api/v1/review/queue"),
+                        self.pages[name].get("/teacher"),
+                    ]
+                    for release_id in others:
+                        for response in (self.api[name].get(f"/api/v1/releases/{release_id}"),
+                                         self.pages[name].get(f"/student/releases/{release_id}")):
+                            assert response.status_code == 404
+                            responses.append(response)
+                    for draft_id in unreleased:
+                        for response in (self.api[name].get(f"/api/v1/drafts/{draft_id}"),
+                                         self.pages[name].get(f"/teacher/drafts/{draft_id}")):
+                            assert response.status_code == 404
+                            responses.append(response)
+                    for response in responses:
+                        for draft_id, info in unreleased.items():
+                            assert draft_id not in response.text
+                            if info["feedback"] not in own_texts:
+                                assert info["feedback"] not in response.text
+
+        from hypothesis.stateful import run_state_machine_as_test
+
+        run_state_machine_as_test(Gate, settings=settings(
+            max_examples=6, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)))
