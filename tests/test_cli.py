@@ -105,18 +105,18 @@ def test_second_demo_while_one_runs_is_refused(runtime, settings):
     from beacon.demo.service import demo_lock
 
     with demo_lock(settings.data_dir):
-        done = beacon("demo")
+        done = beacon("demo", "--no-serve")
     assert done.returncode == 5
     assert "another `beacon demo` is already running" in done.stderr.decode()
 
 
 def test_demo_runs_end_to_end_and_again(runtime):
-    first = beacon("demo", timeout=300)
+    first = beacon("demo", "--no-serve", timeout=300)
     assert first.returncode == 0, first.stderr.decode()
     out = first.stdout.decode()
     assert "Demo school" in out and "matched" in out
     assert "6/6 samples matched" in out
-    again = beacon("demo", timeout=300)
+    again = beacon("demo", "--no-serve", timeout=300)
     assert again.returncode == 0, again.stderr.decode()
     assert "0 new versions" in again.stdout.decode()
 

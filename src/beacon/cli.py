@@ -70,11 +70,21 @@ def print_json(data: Any) -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Set up the demo school and show Beacon matching sample work to rubrics."""
+def demo(
+    serve: Annotated[bool, typer.Option(help="Serve the review app afterwards, until Ctrl-C.")] = True,
+    port: Annotated[int, typer.Option(help="Port for the review app.")] = 8000,
+) -> None:
+    """Set up the demo school, draft feedback on sample work, and serve the review app."""
     from beacon.demo.service import run_demo
 
     run(run_demo)
+    if serve:
+        import uvicorn
+
+        from beacon.web.app import create_app
+
+        typer.echo(f"\nReview app: http://127.0.0.1:{port}/login (Ctrl-C to stop)")
+        uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
 
 
 @app.command()

@@ -131,3 +131,53 @@ async def test_bad_submissions_are_refused_and_nothing_is_stored(api, people):
                                       json={"title": "Rev", "body": "text", "revision_of_id": str(uuid.uuid4())})
     assert someone_elses.status_code == 404
     assert (await client.get("/api/v1/submissions", headers=alice)).json() == []
+
+
+async def test_uploads_are_read_or_refused_with_nothing_stored(api, people):
+    from tests.feedback.test_uploads import DOCX, make_docx, make_pdf
+
+    _, client = api
+    alice = await _sign_in(client, people["alice"])
+    refused = [
+        ({"file": ("essay.txt", b"", "text/plain")}, 422),
+        ({"file": ("essay.txt", b"\x00\x01\x02\x03 binary", "text/plain")}, 422),
+        ({"file": ("essay.docx", make_docx(["x"], extra={"bomb.bin": b"\0" * (30 * 1024 * 1024)}), DOCX)}, 422),
+        ({"file": ("essay.exe", b"MZ", "application/octet-stream")}, 415),
+        ({"file": ("essay.pdf", b"%PDF-1.4", "image/png")}, 415),
+        ({"file": ("essay.txt", b"x" * (11 * 1024 * 1024), "text/plain")}, 413),
+    ]
+    for files, expected in refused:
+        response = await client.post("/api/v1/submissions/upload", headers=alice, files=files)
+        assert response.status_code == expected, (files["file"][0], response.text)
+    wrong_type = await client.post("/api/v1/submissions/upload", headers=alice, json={"file": "essay"})
+    assert wrong_type.status_code == 415
+    assert (await client.get("/api/v1/submissions", headers=alice)).json() == []
+
+    for name, raw, kind in (("essay.docx", make_docx(["My claim is clear.", "My evidence follows."]), DOCX),
+                            ("lab.pdf", make_pdf(["Hypothesis: plants need light"]), "application/pdf")):
+        done = await client.post("/api/v1/submissions/upload", headers=alice, files={"file": (name, raw, kind)})
+        assert done.status_code == 202, done.text
+    assert len((await client.get("/api/v1/submissions", headers=alice)).json()) == 2
+
+
+async def test_pages_need_the_session_csrf_token_and_refuse_bad_uploads(api, people):
+    import re
+
+    from tests.feedback.test_uploads import DOCX, make_docx
+
+    _, client = api
+    signed_in = await client.post("/login", data={"email": people["alice"], "password": PASSWORD})
+    assert signed_in.status_code == 303 and "beacon_session" in signed_in.headers["set-cookie"]
+    assert "httponly" in signed_in.headers["set-cookie"].lower()
+    home = await client.get("/student")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)
+
+    forged = await client.post("/student/submissions", data={"title": "x", "body": "My work."})
+    assert forged.status_code == 403  # no CSRF token: a cross-site form cannot hand in work
+    bad = await client.post("/student/submissions", data={"csrf": csrf, "title": "x"},
+                            files={"file": ("essay.exe", b"MZ", "application/octet-stream")})
+    assert bad.status_code == 415 and "reads .txt, .md, .docx and .pdf" in bad.text
+    good = await client.post("/student/submissions", data={"csrf": csrf, "title": "Essay"},
+                             files={"file": ("essay.docx", make_docx(["My claim is clear."]), DOCX)})
+    assert good.status_code == 303
+    assert "Essay" in (await client.get("/student")).text

@@ -138,5 +138,8 @@ async def run_demo() -> None:
                         echo(f"  flags      {', '.join(flags)}")
                 echo("\nEvery draft waits for the teacher: nothing above is visible to a student yet.")
             echo("Next: `beacon draft FILE` for your own work, `beacon rubrics show <id>` for a rubric.")
-            echo(f"API: `beacon serve`, then POST /api/v1/auth/token with {TEACHER_EMAIL} (or a student's "
-                 f"email) and password {DEMO_PASSWORD!r}; docs at http://127.0.0.1:8000/docs")
+            echo(f"\nSign in at http://127.0.0.1:8000/login with password {DEMO_PASSWORD!r}:")
+            echo(f"  teacher  {TEACHER_EMAIL}  (approve a draft)")
+            for student in students.values():
+                echo(f"  student  {student.email}  ({student.full_name})")
+            echo("  API docs http://127.0.0.1:8000/docs")

@@ -42,3 +42,92 @@ def read_work(source: str, max_chars: int) -> tuple[str, str]:
     with path.open("rb") as handle:
         raw = handle.read(max_chars * 4 + 1)
     return path.name, decode_work(raw, path.name, max_chars)
+
+
+# --- Uploads from the web: .txt, .md, .docx, .pdf ------------------------------------------------
+
+UPLOAD_TYPES = {
+    ".txt": {"text/plain", "application/octet-stream", ""},
+    ".md": {"text/markdown", "text/plain", "text/x-markdown", "application/octet-stream", ""},
+    ".docx": {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/octet-stream", ""},
+    ".pdf": {"application/pdf", "application/octet-stream", ""},
+}
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PDF_PAGES = 40
+_DOCX_MAX_UNPACKED = 20 * 1024 * 1024
+_DOCX_MAX_RATIO = 100  # a text document compresses well, but not a thousandfold
+
+
+class UnsupportedType(InvalidInput):
+    """The file is not one Beacon reads (answered as 415)."""
+
+
+def _docx_text(raw: bytes, name: str) -> str:
+    import html
+    import io
+    import re
+    import zipfile
+
+    if not raw.startswith(b"PK"):
+        raise InvalidInput(f"{name} is not a Word document (.docx)")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        entries = archive.infolist()
+        if len(entries) > 2000 or sum(e.file_size for e in entries) > _DOCX_MAX_UNPACKED or any(
+            e.compress_size and e.file_size / e.compress_size > _DOCX_MAX_RATIO for e in entries
+        ):
+            raise InvalidInput(f"{name} unpacks to far more than a document should (refused as a zip bomb)")
+        xml = archive.read("word/document.xml").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError):
+        raise InvalidInput(f"{name} is not a readable Word document (.docx)") from None
+    # Text runs and paragraph ends only: no XML parser, so no entity or DTD tricks apply.
+    paragraphs = re.findall(r"<w:p[\s>].*?</w:p>", xml, flags=re.DOTALL)
+    runs = (re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", p) for p in paragraphs)
+    return "\n".join(html.unescape("".join(r)) for r in runs)
+
+
+def _pdf_text(raw: bytes, name: str) -> str:
+    import io
+
+    if not raw.startswith(b"%PDF-"):
+        raise InvalidInput(f"{name} is not a PDF")
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted:
+            raise InvalidInput(f"{name} is password-protected: save an unprotected copy")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise InvalidInput(f"{name} has {len(reader.pages)} pages; Beacon reads at most {MAX_PDF_PAGES}")
+        return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
+    except InvalidInput:
+        raise
+    except Exception:  # pypdf raises many kinds of errors on broken files
+        raise InvalidInput(f"{name} is not a readable PDF") from None
+
+
+def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) -> str:
+    """Text of an uploaded file, or a clear refusal; nothing is stored on refusal."""
+    from pathlib import PurePath
+
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in UPLOAD_TYPES:
+        raise UnsupportedType(f"{name}: Beacon reads .txt, .md, .docx and .pdf files")
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared not in UPLOAD_TYPES[suffix]:
+        raise UnsupportedType(f"{name} says it is {declared}, which does not match a {suffix} file")
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(f"{name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    if suffix in (".txt", ".md"):
+        return decode_work(raw, name, max_chars)
+    text = _docx_text(raw, name) if suffix == ".docx" else _pdf_text(raw, name)
+    return decode_work(text.encode("utf-8"), name, max_chars)
+
+
+def upload_status(error: Exception) -> int:
+    """The HTTP status for a refused hand-in."""
+    if isinstance(error, UnsupportedType):
+        return 415
+    if "larger than" in str(error) or "too large" in str(error):
+        return 413
+    return 422

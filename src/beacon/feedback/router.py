@@ -55,6 +55,31 @@ async def create_submission(new: NewSubmission, request: Request, user: User = D
     return _view(row)
 
 
+@router.post("/submissions/upload", status_code=status.HTTP_202_ACCEPTED)
+async def upload_submission(request: Request, user: User = Depends(student), db=Depends(session)) -> dict:
+    """Multipart: ``file`` (.txt, .md, .docx, .pdf) and an optional ``title``."""
+    from starlette.datastructures import UploadFile
+
+    from beacon.errors import BeaconError
+    from beacon.feedback.intake import MAX_UPLOAD_BYTES, read_upload, upload_status
+
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file as multipart/form-data")
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "attach the work as the 'file' field")
+    try:
+        body = read_upload(upload.filename, upload.content_type or "",
+                           await upload.read(MAX_UPLOAD_BYTES + 1), request.app.state.runtime.settings.max_work_chars)
+        row = await submit_for_feedback(db, student_id=user.id, title=str(form.get("title") or upload.filename),
+                                        body=body, source_filename=upload.filename)
+    except BeaconError as exc:
+        raise HTTPException(upload_status(exc), str(exc)) from None
+    await db.refresh(row)
+    return _view(row)
+
+
 @router.get("/submissions")
 async def my_submissions(user: User = Depends(student), db=Depends(session)) -> list[dict]:
     return [_view(row) for row in await repository.submissions_of(db, user.id)]

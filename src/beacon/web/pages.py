@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
 
 from beacon.errors import BeaconError, InvalidInput, NotFound
 from beacon.feedback import repository as submissions
-from beacon.feedback.intake import decode_work
+from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, upload_status
 from beacon.feedback.router import STATUS_FOR_STUDENT
 from beacon.feedback.schemas import DraftContent, TeacherDecision
 from beacon.feedback.service import submit_for_feedback
@@ -25,7 +26,6 @@ from beacon.web.auth import SESSION_COOKIE, current_user, password_matches, sess
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 router = APIRouter(include_in_schema=False)
-UPLOAD_SUFFIXES = {".txt", ".md"}
 
 
 async def page_user(request: Request, db=Depends(session)) -> User:
@@ -169,9 +169,8 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
     upload = form.get("file")
     try:
         if isinstance(upload, UploadFile) and upload.filename:
-            if Path(upload.filename).suffix.lower() not in UPLOAD_SUFFIXES:
-                raise InvalidInput(f"{upload.filename}: upload a .txt or .md file, or paste your text")
-            body = decode_work(await upload.read(limit * 4 + 1), upload.filename, limit)
+            raw = await upload.read(MAX_UPLOAD_BYTES + 1)
+            body = read_upload(upload.filename, upload.content_type or "", raw, limit)
             title = title or Path(upload.filename).stem
         else:
             body = decode_work(str(form.get("body") or "").encode("utf-8"), "your text", limit)
@@ -179,9 +178,11 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
             raise InvalidInput("give your work a title")
         await submit_for_feedback(db, student_id=user.id, title=title, body=body)
     except BeaconError as exc:
-        return render(request, "student_home.html", user=user, error=str(exc),
-                      submissions=await submissions.submissions_of(db, user.id),
-                      releases=await reviews.releases_of_student(db, user.id), status_for=STATUS_FOR_STUDENT)
+        response = render(request, "student_home.html", user=user, error=str(exc),
+                          submissions=await submissions.submissions_of(db, user.id),
+                          releases=await reviews.releases_of_student(db, user.id), status_for=STATUS_FOR_STUDENT)
+        response.status_code = upload_status(exc)
+        return response
     return RedirectResponse("/student", status.HTTP_303_SEE_OTHER)
 
 
