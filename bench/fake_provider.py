@@ -15,7 +15,6 @@ def app(latency: float):
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
     from starlette.routing import Route
-
     from tests.fakes import FakeProvider, prompt_text
 
     fake = FakeProvider()

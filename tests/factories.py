@@ -31,15 +31,18 @@ async def make_class(session, *, students: int = 1):
     return sch, klass, teacher, pupils
 
 
-async def make_draft(session, student, *, competency: str = "argument-writing") -> Draft:
+async def make_draft(session, student, *, competency: str = "argument-writing", flags: list[str] | None = None,
+                     assignment_id=None) -> Draft:
     version = await rubrics_repo.current_version(session, competency)
-    sub = await submit(session, student_id=student.id, title="Essay", body="Wind turbines help our town.")
+    sub = await submit(session, student_id=student.id, title="Essay", body="Wind turbines help our town.",
+                       assignment_id=assignment_id)
     draft = Draft(
         kind="feedback",
         student_id=student.id,
         submission_id=sub.id,
         rubric_version_id=version.id,
-        content={"feedback": "Draft text"},
+        content={"feedback": "Draft text", "rubric_id": competency},
+        flags=flags or [],
         model="offline",
         prompt_hash="0" * 64,
     )

@@ -71,7 +71,7 @@ async def test_release_of_an_approval_for_another_draft_or_student_is_refused(se
 
 
 async def test_only_a_teacher_of_the_student_can_decide(session):
-    from beacon.school.service import ensure_class, enroll
+    from beacon.school.service import enroll, ensure_class
 
     school, _, teacher, [student, classmate] = await make_class(session, students=2)
     _, _, other_teacher, _ = await make_class(session)

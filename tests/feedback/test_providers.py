@@ -20,8 +20,8 @@ from beacon.feedback.workflow import FeedbackWorkflow
 from beacon.llm.client import ModelUnavailable
 from beacon.review.models import Draft
 from beacon.runtime import run_jobs
-from tests.fakes import FakeProvider
 from tests.classroom import ESSAY
+from tests.fakes import FakeProvider
 
 OPENAI = ("openai/gpt-4o-mini", "https://llm.test/v1", "https://llm.test/v1/chat/completions")
 ANTHROPIC = ("anthropic/claude-3-5-haiku-20241022", "https://anthropic.test", "https://anthropic.test/v1/messages")

@@ -70,6 +70,7 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 self.closed: dict[str, dict] = {}  # rejected or superseded drafts
                 self.released: dict[str, list[str]] = {name: [] for name in self.students}
                 self.release_ids: dict[str, set[str]] = {name: set() for name in self.students}
+                self.submissions: dict[str, list[str]] = {name: [] for name in self.students}
 
             def _wait_for_draft(self, teacher: str, submission_id: str) -> dict:
                 deadline = time.monotonic() + 30
@@ -80,14 +81,36 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                     time.sleep(0.05)
                 raise AssertionError(f"no draft for submission {submission_id}")
 
-            @rule(student=st.sampled_from(["Sia", "Sol", "Tom"]))
-            def submit(self, student):
+            def _hand_in(self, student: str, **fields) -> None:
                 body = f"My claim is that {uuid.uuid4().hex} matters because our evidence shows it, and some people argue otherwise."
-                done = self.api[student].post("/api/v1/submissions", json={"title": "Work", "body": body})
+                done = self.api[student].post("/api/v1/submissions", json={"title": "Work", "body": body, **fields})
                 assert done.status_code == 202
+                self.submissions[student].append(done.json()["id"])
                 teacher = self.students[student][1]
                 draft = self._wait_for_draft(teacher, done.json()["id"])
                 self.pending[draft["id"]] = {"student": student, "teacher": teacher, "feedback": draft["content"]["feedback"]}
+
+            @rule(student=st.sampled_from(["Sia", "Sol", "Tom"]))
+            def submit(self, student):
+                self._hand_in(student)
+
+            @precondition(lambda self: any(self.submissions.values()))
+            @rule(data=st.data())
+            def revise(self, data):
+                student = data.draw(st.sampled_from(sorted(n for n, ids in self.submissions.items() if ids)))
+                self._hand_in(student, revision_of_id=data.draw(st.sampled_from(self.submissions[student])))
+
+            @precondition(lambda self: self.pending)
+            @rule(data=st.data(), teacher=st.sampled_from(["Ana", "Ben"]))
+            def bulk_approve(self, data, teacher):
+                # Any mix of drafts, including other teachers': only this teacher's clean ones go out.
+                chosen = data.draw(st.lists(st.sampled_from(sorted(self.pending)), min_size=1, max_size=4))
+                done = self.api[teacher].post("/api/v1/review/bulk-approve", json={"draft_ids": chosen})
+                assert done.status_code == 200, done.text
+                for draft_id in done.json()["approved"]:
+                    info = self.pending.pop(draft_id)
+                    assert info["teacher"] == teacher
+                    self.released[info["student"]].append(info["feedback"])
 
             @precondition(lambda self: self.pending)
             @rule(data=st.data(), edit=st.booleans())
@@ -150,8 +173,17 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                         self.api[name].get("/api/v1/releases"), self.api[name].get("/api/v1/submissions"),
                         self.pages[name].get("/student"), self.pages[name].get("/student/releases/not-an-id"),
                         self.pages[name].get("/nowhere"), self.api[name].get("/api/v1/review/queue"),
-                        self.pages[name].get("/teacher"),
+                        self.pages[name].get("/teacher"), self.pages[name].get("/teacher/next"),
+                        self.pages[name].get("/coach"), self.pages[name].get("/admin"),
+                        self.api[name].post("/api/v1/review/bulk-approve", json={"draft_ids": list(unreleased)[:5] or [str(uuid.uuid4())]}),
                     ]
+                    for submission_id in self.submissions[name]:
+                        responses.append(self.pages[name].get(f"/student/submissions/{submission_id}/revise"))
+                    for other, ids in self.submissions.items():
+                        for submission_id in ids if other != name else ():
+                            response = self.pages[name].get(f"/student/submissions/{submission_id}/revise")
+                            assert response.status_code == 404
+                            responses.append(response)
                     for release_id in others:
                         for response in (self.api[name].get(f"/api/v1/releases/{release_id}"),
                                          self.pages[name].get(f"/student/releases/{release_id}")):

@@ -47,9 +47,11 @@ async def accounts(runtime):
         await school.enroll(session, klass, teacher, "teacher")
         student = await school.ensure_student(session, sch, klass, StudentSeed(
             first_name="Maya", last_name="Okafor", email=f"maya-{tag}@example.org", grade=8))
-        for user in (teacher, student):
+        admin = await school.ensure_user(session, sch, f"admin-{tag}@example.org", "Ada Admin", "admin")
+        coach = await school.ensure_user(session, sch, f"coach-{tag}@example.org", "Cy Coach", "coach")
+        for user in (teacher, student, admin, coach):
             (await session.get(User, user.id)).password_hash = hash_password(PASSWORD)
-    return teacher.email, student.email
+    return {"teacher": teacher.email, "student": student.email, "admin": admin.email, "coach": coach.email}
 
 
 async def _sign_in(page, base, email):
@@ -63,6 +65,12 @@ async def _sign_in(page, base, email):
 async def _shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def _launch(playwright):
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"])
 
 
 async def _wait_for_review_link(page, base, count):
@@ -79,11 +87,9 @@ async def _wait_for_review_link(page, base, count):
 async def test_teacher_approves_student_sees_exactly_that_and_never_a_rejection(server, accounts):
     from playwright.async_api import async_playwright
 
-    teacher_email, student_email = accounts
+    teacher_email, student_email = accounts["teacher"], accounts["student"]
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = await _launch(p)
         dialogs: list[str] = []
 
         student = await browser.new_page()
@@ -133,4 +139,63 @@ async def test_teacher_approves_student_sees_exactly_that_and_never_a_rejection(
         assert HOSTILE in await student.locator(".work").nth(1).inner_text()
         await _shot(student, "05-student-feedback")
         assert dialogs == []  # no script from student text ever ran
+        await browser.close()
+
+
+
+async def test_bulk_approve_in_place_then_revise_and_review_by_keyboard(server, accounts):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await _launch(p)
+        student = await browser.new_page()
+        await _sign_in(student, server, accounts["student"])
+        for title in ("Wind turbines", "Town budget"):
+            await student.fill("input[name=title]", title)
+            await student.fill("textarea[name=body]", ESSAY.replace("wind turbines", title.lower()))
+            await student.click("button:has-text('Hand in')")
+
+        teacher = await browser.new_page()
+        await _sign_in(teacher, server, accounts["teacher"])
+        await _wait_for_review_link(teacher, server, 2)
+        # Each item's context is on the queue: levels and the start of the feedback.
+        assert await teacher.locator(".queue-item").count() == 2
+        assert "Claim" in await teacher.locator(".queue-item").first.inner_text()
+        await teacher.evaluate("window.__stillHere = true")  # survives only an in-place swap
+        await teacher.check("#all")
+        await teacher.click("#bulk-approve")
+        await teacher.wait_for_selector("text=Approved 2.")
+        assert await teacher.evaluate("window.__stillHere === true")
+        assert await teacher.locator(".queue-item").count() == 0
+        await _shot(teacher, "06-teacher-bulk-approved")
+
+        await student.goto(f"{server}/student")
+        assert await student.locator("a:has-text('Feedback on your')").count() == 2
+        await student.locator("a:has-text('Feedback on your')").first.click()
+        await student.click("text=Revise and hand in again")
+        body = student.locator("textarea[name=body]")
+        assert "wind" in (await body.input_value()).lower() or "budget" in (await body.input_value()).lower()
+        await body.fill((await body.input_value()) + " I added a source: the 2024 council energy report.")
+        await _shot(student, "07-student-revise")
+        await student.click("button:has-text('Hand in the revision')")
+        await student.wait_for_load_state("networkidle")
+        assert await student.locator("text=(revision)").count() == 1
+
+        # The revision waits for the teacher, who approves it with the keyboard alone.
+        await _wait_for_review_link(teacher, server, 1)
+        await teacher.locator("a:has-text('Review')").first.click()
+        await teacher.wait_for_load_state("networkidle")
+        await teacher.keyboard.press("a")
+        await teacher.wait_for_selector("text=No other drafts are waiting.")
+        await student.goto(f"{server}/student")
+        assert await student.locator("a:has-text('Feedback on your')").count() == 3
+
+        for role, path, name in (("admin", "/admin", "08-admin"), ("coach", "/coach", "09-coach")):
+            page = await browser.new_page()
+            await _sign_in(page, server, accounts[role])
+            await page.goto(f"{server}{path}")
+            await _shot(page, name)
+        coach_text = await page.locator("main").inner_text()
+        assert "Rosa Alvarez" in coach_text  # the teacher's three approvals are counted
+        assert "(edited)" not in coach_text  # approving untouched text (CRLF from the browser) is no edit
         await browser.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -69,14 +70,25 @@ class OfflineModel:
         self.model = OfflineDrafter()
 
     async def assess(self, ctx, problems=None):
-        return self.model.assess(ctx.work, ctx.rubric, ctx.grade), Usage(), self.name
+        started = time.perf_counter()
+        assessment = self.model.assess(ctx.work, ctx.rubric, ctx.grade)
+        return assessment, _usage_since(started), self.name
 
     async def write(self, ctx, assessment, problems=None):
+        started = time.perf_counter()
         feedback = self.model.write(
             ctx.rubric, assessment, grade=ctx.grade, language=requested_language(ctx.language, ctx.instructions),
             previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
         )
-        return feedback, Usage(), self.name
+        return feedback, _usage_since(started), self.name
+
+
+def _usage_since(started: float) -> Usage:
+    """The offline model costs nothing, but its time is recorded like any model's (rounded up:
+    a draft that took 0.4 ms did not take no time)."""
+    import math
+
+    return Usage(calls=1, latency_ms=math.ceil((time.perf_counter() - started) * 1000))
 
 
 class LLMModel:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from beacon.feedback.models import Submission
 from beacon.review.models import AuditEvent, Decision, Draft, Release
+from beacon.school.models import Enrollment, SchoolClass, User
 
 
 async def get_draft(session: AsyncSession, draft_id: uuid.UUID) -> Draft | None:
@@ -101,23 +105,73 @@ async def release_for_student(session: AsyncSession, release_id: uuid.UUID, stud
     )
 
 
-async def queue_for_teacher(session: AsyncSession, teacher_id: uuid.UUID, limit: int = 200) -> list[Draft]:
-    """Drafts waiting for review, of students in this teacher's classes, oldest first."""
-    from sqlalchemy import and_
-    from sqlalchemy.orm import aliased
+@dataclass(frozen=True)
+class QueueItem:
+    """A pending draft with what a teacher needs to judge it from the queue."""
 
-    from beacon.school.models import Enrollment
+    draft: Draft
+    student_name: str
+    title: str
 
+
+def _taught_students(teacher_id: uuid.UUID, class_id: uuid.UUID | None = None):
+    """Ids of students in classes this teacher teaches (or in one of them)."""
     taught, teaching = aliased(Enrollment), aliased(Enrollment)
-    students = (
+    query = (
         select(taught.user_id)
         .join(teaching, and_(teaching.class_id == taught.class_id, teaching.role_in_class == "teacher"))
         .where(teaching.user_id == teacher_id, taught.role_in_class == "student")
     )
+    return query.where(taught.class_id == class_id) if class_id else query
+
+
+async def queue_for_teacher(
+    session: AsyncSession,
+    teacher_id: uuid.UUID,
+    *,
+    class_id: uuid.UUID | None = None,
+    assignment_id: uuid.UUID | None = None,
+    competency_id: str | None = None,
+    flag: str | None = None,
+    limit: int = 200,
+) -> list[QueueItem]:
+    """Drafts waiting for review, of students in this teacher's classes, oldest first, with the
+    student's name and the work's title in the same query."""
+    query = (
+        select(Draft, User.full_name, Submission.title)
+        .join(User, User.id == Draft.student_id)
+        .outerjoin(Submission, Submission.id == Draft.submission_id)
+        .where(Draft.status == "pending_review", Draft.student_id.in_(_taught_students(teacher_id, class_id)))
+    )
+    if assignment_id:
+        query = query.where(Submission.assignment_id == assignment_id)
+    if competency_id:
+        query = query.where(Draft.content["rubric_id"].astext == competency_id)
+    if flag:
+        # Flags are "name" or "name:criterion"; filtering by a name matches both.
+        flags = func.jsonb_array_elements_text(Draft.flags).table_valued("value").alias("flag")
+        query = query.where(
+            select(flags.c.value).where(or_(flags.c.value == flag, flags.c.value.startswith(f"{flag}:"))).exists()
+        )
+    rows = await session.execute(query.order_by(Draft.created_at, Draft.id).limit(limit))
+    return [QueueItem(draft, name, title or "Project ideas") for draft, name, title in rows.all()]
+
+
+async def next_pending_for_teacher(session: AsyncSession, teacher_id: uuid.UUID, after: uuid.UUID | None) -> Draft | None:
+    """The oldest draft waiting for this teacher, other than ``after`` (the one just looked at)."""
+    query = select(Draft).where(
+        Draft.status == "pending_review", Draft.student_id.in_(_taught_students(teacher_id))
+    )
+    if after is not None:
+        query = query.where(Draft.id != after)
+    return await session.scalar(query.order_by(Draft.created_at, Draft.id).limit(1))
+
+
+async def classes_taught(session: AsyncSession, teacher_id: uuid.UUID) -> list[SchoolClass]:
     rows = await session.scalars(
-        select(Draft)
-        .where(Draft.status == "pending_review", Draft.student_id.in_(students))
-        .order_by(Draft.created_at)
-        .limit(limit)
+        select(SchoolClass)
+        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
+        .where(Enrollment.user_id == teacher_id, Enrollment.role_in_class == "teacher")
+        .order_by(SchoolClass.name)
     )
     return list(rows.all())

@@ -6,7 +6,7 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
 from beacon.feedback.schemas import DraftContent, TeacherDecision
@@ -31,8 +31,34 @@ def _draft_view(draft) -> dict:
 
 
 @router.get("/review/queue")
-async def queue(user: User = Depends(teacher), db=Depends(session)) -> list[dict]:
-    return [_draft_view(d) for d in await repository.queue_for_teacher(db, user.id)]
+async def queue(
+    class_id: uuid.UUID | None = None,
+    assignment_id: uuid.UUID | None = None,
+    competency_id: str | None = None,
+    flag: str | None = None,
+    user: User = Depends(teacher),
+    db=Depends(session),
+) -> list[dict]:
+    """Drafts waiting for this teacher, oldest first; filters narrow by class, assignment,
+    competency or flag name."""
+    items = await repository.queue_for_teacher(db, user.id, class_id=class_id, assignment_id=assignment_id,
+                                               competency_id=competency_id, flag=flag)
+    return [{**_draft_view(item.draft), "student_name": item.student_name, "title": item.title,
+             "bulk_approvable": not service.needs_own_review(item.draft)} for item in items]
+
+
+class BulkApproval(BaseModel):
+    draft_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
+
+
+@router.post("/review/bulk-approve")
+async def bulk_approve(body: BulkApproval, request: Request, user: User = Depends(teacher)) -> dict:
+    """Approve drafts as drafted, one audited decision each. Flagged drafts, drafts no longer
+    waiting and drafts outside this teacher's classes are left, with the reason."""
+    state = request.app.state
+    outcome = await service.bulk_approve(state.runtime.db, state.workflow, user.id, body.draft_ids)
+    return {"approved": [str(i) for i, reason in outcome.items() if reason is None],
+            "left": {str(i): reason for i, reason in outcome.items() if reason is not None}}
 
 
 @router.get("/drafts/{draft_id}")

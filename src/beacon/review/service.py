@@ -54,3 +54,29 @@ async def decide(db, workflow, draft_id: uuid.UUID, decision: TeacherDecision):
     if waiting is None or waiting.draft_id != str(draft_id):
         raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
     return await workflow.decide(submission_id, decision)
+
+
+# Flags that only describe how a draft was made; any other flag means the teacher must open it.
+INFORMATIONAL_FLAGS = frozenset({"offline_model", "repaired", "rubric_text_in_english"})
+
+
+def needs_own_review(draft: Draft) -> bool:
+    """Whether a draft must be reviewed on its own screen, never approved in bulk."""
+    return any(flag.split(":", 1)[0] not in INFORMATIONAL_FLAGS for flag in draft.flags)
+
+
+async def bulk_approve(db, workflow, teacher_id: uuid.UUID, draft_ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """Approve each draft as drafted, one decision (and audit event) per draft. Returns, per
+    draft, None when approved or the reason it was left for individual review."""
+    outcome: dict[uuid.UUID, str | None] = {}
+    for draft_id in dict.fromkeys(draft_ids):  # a repeated id is decided once
+        try:
+            async with db.transaction() as session:
+                draft = await draft_for_teacher(session, draft_id, teacher_id)
+                if needs_own_review(draft):
+                    raise InvalidInput("flagged: review it on its own screen")
+            await decide(db, workflow, draft_id, TeacherDecision(action="approve", teacher_id=str(teacher_id)))
+            outcome[draft_id] = None
+        except (InvalidInput, NotFound) as exc:
+            outcome[draft_id] = str(exc)
+    return outcome

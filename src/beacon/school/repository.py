@@ -77,3 +77,46 @@ async def teaches(session: AsyncSession, teacher_id: uuid.UUID, student_id: uuid
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+async def assignments_taught(session: AsyncSession, teacher_id: uuid.UUID):
+    from beacon.school.models import Assignment
+
+    rows = await session.scalars(
+        select(Assignment)
+        .join(Enrollment, Enrollment.class_id == Assignment.class_id)
+        .where(Enrollment.user_id == teacher_id, Enrollment.role_in_class == "teacher")
+        .order_by(Assignment.created_at.desc())
+    )
+    return list(rows.all())
+
+
+async def people_of_school(session: AsyncSession, school_id: uuid.UUID) -> list[User]:
+    rows = await session.scalars(select(User).where(User.school_id == school_id).order_by(User.role, User.full_name))
+    return list(rows.all())
+
+
+async def classes_of_school(session: AsyncSession, school_id: uuid.UUID) -> list[tuple[SchoolClass, list[tuple[User, str]]]]:
+    """Each class of the school with its members (user, role in class), teachers first."""
+    classes = list((await session.scalars(
+        select(SchoolClass).where(SchoolClass.school_id == school_id).order_by(SchoolClass.name)
+    )).all())
+    rows = await session.execute(
+        select(Enrollment.class_id, User, Enrollment.role_in_class)
+        .join(User, User.id == Enrollment.user_id)
+        .where(Enrollment.class_id.in_([c.id for c in classes]))
+        .order_by(Enrollment.role_in_class.desc(), User.full_name)
+    )
+    members: dict[uuid.UUID, list[tuple[User, str]]] = {c.id: [] for c in classes}
+    for class_id, user, role in rows.all():
+        members[class_id].append((user, role))
+    return [(c, members[c.id]) for c in classes]
+
+
+async def get_class(session: AsyncSession, class_id: uuid.UUID) -> SchoolClass | None:
+    return await session.get(SchoolClass, class_id)
+
+
+async def remove(session: AsyncSession, row) -> None:
+    await session.delete(row)
+    await session.flush()

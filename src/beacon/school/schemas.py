@@ -1,8 +1,10 @@
-"""Rosters as data (the demo school is one)."""
+"""Rosters as data (the demo school is one) and what an admin sends to manage people and classes."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StudentSeed(BaseModel):
@@ -20,3 +22,33 @@ class StudentSeed(BaseModel):
         return f"{self.first_name} {self.last_name}"
 
 
+
+
+ROLE = Literal["teacher", "student", "coach", "admin"]
+
+
+class NewPerson(BaseModel):
+    """An account an admin creates. Students need a grade (it sets feedback's reading level)."""
+
+    full_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    role: ROLE
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    grade: int | None = Field(default=None, ge=0, le=13)
+    interests: list[str] = Field(default_factory=list, max_length=20)
+    preferred_language: str = Field(default="en", min_length=2, max_length=16)
+
+    @model_validator(mode="after")
+    def _student_has_grade(self) -> NewPerson:
+        if self.role == "student" and self.grade is None:
+            raise ValueError("a student needs a grade (0-13)")
+        return self
+
+
+class NewClass(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    subject: str | None = Field(default=None, max_length=100)
+
+
+class Membership(BaseModel):
+    role_in_class: Literal["teacher", "student"]

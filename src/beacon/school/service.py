@@ -1,12 +1,16 @@
-"""Creating schools, classes and people idempotently (get-or-create by natural key)."""
+"""Creating schools, classes and people: idempotently for seeds (get-or-create by natural key),
+and as an admin's audited changes."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.errors import InvalidInput, NotFound
 from beacon.school import repository
 from beacon.school.models import Enrollment, School, SchoolClass, StudentProfile, User
-from beacon.school.schemas import StudentSeed
+from beacon.school.schemas import NewClass, NewPerson, StudentSeed
 
 
 async def ensure_school(session: AsyncSession, slug: str, name: str) -> School:
@@ -49,3 +53,61 @@ async def ensure_student(session: AsyncSession, school: School, klass: SchoolCla
     profile.preferred_language = seed.preferred_language
     await enroll(session, klass, student, "student")
     return student
+
+
+# --- What an admin does: every change is audited --------------------------------------------
+
+async def _audit(session: AsyncSession, admin: User, action: str, subject_type: str, subject_id, data: dict) -> None:
+    from beacon.review.repository import add_audit
+
+    await add_audit(session, actor_id=admin.id, action=action, subject_type=subject_type,
+                    subject_id=str(subject_id), data=data)
+
+
+async def add_person(session: AsyncSession, admin: User, new: NewPerson, password_hash: str | None) -> User:
+    if await repository.user_by_email(session, new.email) is not None:
+        raise InvalidInput(f"{new.email} already has an account")
+    person = User(school_id=admin.school_id, email=new.email.strip(), full_name=new.full_name.strip(),
+                  role=new.role, password_hash=password_hash)
+    await repository.add(session, person)
+    if new.role == "student":
+        await repository.add(session, StudentProfile(user_id=person.id, grade=new.grade, interests=new.interests,
+                                                     preferred_language=new.preferred_language))
+    await _audit(session, admin, "person.added", "user", person.id, {"role": new.role, "email": person.email})
+    return person
+
+
+async def add_class(session: AsyncSession, admin: User, new: NewClass) -> SchoolClass:
+    if await repository.class_by_name(session, admin.school_id, new.name.strip()) is not None:
+        raise InvalidInput(f"there is already a class called {new.name!r}")
+    klass = SchoolClass(school_id=admin.school_id, name=new.name.strip(), subject=new.subject)
+    await repository.add(session, klass)
+    await _audit(session, admin, "class.added", "class", klass.id, {"name": klass.name})
+    return klass
+
+
+async def set_membership(
+    session: AsyncSession, admin: User, class_id: uuid.UUID, user_id: uuid.UUID, role_in_class: str | None
+) -> None:
+    """Put a person in a class as its teacher or a student, or (``None``) take them out. A class
+    or person of another school is "not found"."""
+    klass = await repository.get_class(session, class_id)
+    person = await repository.get_user(session, user_id)
+    if klass is None or klass.school_id != admin.school_id:
+        raise NotFound(f"no class {class_id}")
+    if person is None or person.school_id != admin.school_id:
+        raise NotFound(f"no person {user_id}")
+    current = await repository.enrollment(session, class_id, user_id)
+    if role_in_class is None:
+        if current is not None:
+            await repository.remove(session, current)
+            await _audit(session, admin, "class.member_removed", "class", class_id, {"user_id": str(user_id)})
+        return
+    # Scope follows class roles (a teacher reviews the students of classes they teach): keep them true.
+    if role_in_class != person.role:
+        raise InvalidInput(f"{person.full_name} is a {person.role}: they can join a class only as a {person.role}"
+                           if person.role in ("teacher", "student") else f"a {person.role} does not join classes")
+    if current is None:
+        await repository.add(session, Enrollment(class_id=class_id, user_id=user_id, role_in_class=role_in_class))
+        await _audit(session, admin, "class.member_added", "class", class_id,
+                     {"user_id": str(user_id), "role_in_class": role_in_class})

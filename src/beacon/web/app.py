@@ -1,5 +1,5 @@
-"""The web process: the FastAPI app (JSON API under /api/v1) plus an in-process drafting worker.
-The server-rendered review pages (issue: teacher review app) mount here next."""
+"""The web process: the FastAPI app (JSON API under /api/v1, server-rendered pages) plus an
+in-process drafting worker."""
 
 from __future__ import annotations
 
@@ -31,17 +31,18 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                         await task
 
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan)
-    from beacon.feedback.router import router as submissions
-    from beacon.review.router import router as review
-    from beacon.school.router import router as accounts
-
     from pathlib import Path
 
     from fastapi.staticfiles import StaticFiles
 
+    from beacon.evals.router import router as coaching
+    from beacon.feedback.router import router as submissions
+    from beacon.review.router import router as review
+    from beacon.school.router import router as accounts
     from beacon.web.pages import router as pages
+    from beacon.web.staff_pages import router as staff_pages
 
-    for router in (accounts, submissions, review, pages):
+    for router in (accounts, submissions, review, coaching, pages, staff_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 

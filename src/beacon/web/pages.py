@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -25,6 +26,7 @@ from beacon.school.models import User
 from beacon.web.auth import SESSION_COOKIE, current_user, password_matches, session, session_cookie
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in review.INFORMATIONAL_FLAGS
 router = APIRouter(include_in_schema=False)
 
 
@@ -37,9 +39,9 @@ async def page_user(request: Request, db=Depends(session)) -> User:
         raise
 
 
-def page_role(role: str):
+def page_role(*roles: str):
     async def dependency(user: User = Depends(page_user)) -> User:
-        if user.role != role:
+        if user.role not in roles:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
         return user
 
@@ -94,18 +96,64 @@ async def logout(user: User = Depends(page_user)):
 
 @router.get("/")
 async def home(user: User = Depends(page_user)):
-    return RedirectResponse("/teacher" if user.role == "teacher" else "/student", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/{user.role}", status.HTTP_303_SEE_OTHER)
 
 
 # --- Teacher ---------------------------------------------------------------------------------
 
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+async def _queue_page(request: Request, user: User, db, *, notice: str | None = None) -> HTMLResponse:
+    params = request.query_params
+    filters = {"class_id": _uuid_or_none(params.get("class_id")),
+               "assignment_id": _uuid_or_none(params.get("assignment_id")),
+               "competency_id": params.get("competency_id") or None, "flag": params.get("flag") or None}
+    items = await reviews.queue_for_teacher(db, user.id, **filters)
+    return render(request, "teacher_queue.html", user=user, items=items, filters=filters, notice=notice,
+                  needs_own_review=review.needs_own_review, classes=await reviews.classes_taught(db, user.id),
+                  assignments=await school.assignments_taught(db, user.id),
+                  competencies=[(v.competency_id, v.definition["title"]) for v in await rubrics.current_versions(db)],
+                  flag_names=FLAG_NAMES)
+
+
+# The flags a teacher can filter by, in the order they matter.
+FLAG_NAMES = ("prompt_injection", "quote_not_found", "invented_criterion", "missing_criterion", "no_evidence",
+              "score_language", "too_long", "too_short", "repaired", "rubric_text_in_english", "offline_model")
+
+
 @router.get("/teacher", response_class=HTMLResponse)
-async def queue(request: Request, flag: str | None = None, user: User = Depends(teacher), db=Depends(session)):
-    drafts = await reviews.queue_for_teacher(db, user.id)
-    if flag:
-        drafts = [d for d in drafts if any(f.startswith(flag) for f in d.flags)]
-    names = {d.student_id: (await school.get_user(db, d.student_id)).full_name for d in drafts}
-    return render(request, "teacher_queue.html", user=user, drafts=drafts, names=names, flag=flag or "")
+async def queue(request: Request, notice: str | None = None, user: User = Depends(teacher), db=Depends(session)):
+    return await _queue_page(request, user, db, notice=notice)
+
+
+@router.post("/teacher/bulk-approve")
+async def bulk_approve(request: Request, user: User = Depends(teacher)):
+    """Approve the ticked drafts as drafted. Under HTMX the queue is swapped in place."""
+    form = await request.form()
+    ids = [i for i in (_uuid_or_none(str(v)) for v in form.getlist("draft")) if i is not None]
+    state = request.app.state
+    outcome = await review.bulk_approve(state.runtime.db, state.workflow, user.id, ids)
+    approved = sum(1 for reason in outcome.values() if reason is None)
+    left = len(outcome) - approved
+    notice = f"Approved {approved}." + (f" {left} left for you to review one by one." if left else "")
+    if not ids:
+        notice = "Tick the drafts to approve first."
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(f"/teacher?notice={quote(notice)}", status.HTTP_303_SEE_OTHER)
+    async with state.runtime.db.transaction() as db:
+        return await _queue_page(request, user, db, notice=notice)
+
+
+@router.get("/teacher/next")
+async def next_draft(after: uuid.UUID | None = None, user: User = Depends(teacher), db=Depends(session)):
+    following = await reviews.next_pending_for_teacher(db, user.id, after)
+    target = f"/teacher/drafts/{following.id}" if following else "/teacher?notice=" + quote("No other drafts are waiting.")
+    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/teacher/drafts/{draft_id}", response_class=HTMLResponse)
@@ -134,7 +182,10 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
         edited = None
         if action == "approve":
             edited = content.model_copy(deep=True)
-            edited.feedback = str(form.get("feedback", content.feedback)).strip() or content.feedback
+            # Browsers send a textarea with CRLF line ends: an untouched text is not an edit.
+            sent = str(form.get("feedback", content.feedback)).replace("\r\n", "\n").strip()
+            if sent and sent != content.feedback.strip():
+                edited.feedback = sent
             for criterion in edited.criteria:
                 chosen = form.get(f"level:{criterion.criterion_id}")
                 if chosen and str(chosen).isdigit() and 1 <= int(chosen) <= 4:
@@ -147,7 +198,8 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except (InvalidInput, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    target = f"/teacher/drafts/{following.draft_id}" if following else "/teacher"
+    # After a regeneration the new draft is waiting; after a decision, the next one in the queue.
+    target = f"/teacher/drafts/{following.draft_id}" if following else f"/teacher/next?after={draft_id}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
@@ -176,7 +228,10 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
             body = decode_work(str(form.get("body") or "").encode("utf-8"), "your text", limit)
         if not title:
             raise InvalidInput("give your work a title")
-        await submit_for_feedback(db, student_id=user.id, title=title, body=body)
+        await submit_for_feedback(db, student_id=user.id, title=title, body=body,
+                                  revision_of_id=_uuid_or_none(str(form.get("revision_of") or "")))
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except BeaconError as exc:
         response = render(request, "student_home.html", user=user, error=str(exc),
                           submissions=await submissions.submissions_of(db, user.id),
@@ -184,6 +239,16 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
         response.status_code = upload_status(exc)
         return response
     return RedirectResponse("/student", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/student/submissions/{submission_id}/revise", response_class=HTMLResponse)
+async def student_revise(request: Request, submission_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
+    """Revise and resubmit: the earlier text to edit, beside the feedback released on it."""
+    earlier = await submissions.get(db, submission_id)
+    if earlier is None or earlier.student_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    release = await reviews.latest_release_for_submission(db, earlier.id)
+    return render(request, "student_revise.html", user=user, earlier=earlier, release=release)
 
 
 @router.get("/student/releases/{release_id}", response_class=HTMLResponse)

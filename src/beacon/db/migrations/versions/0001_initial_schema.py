@@ -7,10 +7,10 @@ Create Date: 2026-11-22 18:47:27.050411
 
 from collections.abc import Sequence
 
+import pgvector.sqlalchemy
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-import pgvector.sqlalchemy
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -1,0 +1,38 @@
+"""Every query the evals domain makes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from beacon.review.models import Decision, Draft, Release
+from beacon.school.models import User
+
+
+@dataclass(frozen=True)
+class DecidedDraft:
+    draft: Draft
+    decision: Decision
+    release: Release | None
+    teacher_name: str
+
+
+async def decisions_in_school(session: AsyncSession, school_id: uuid.UUID, limit: int = 5000) -> list[DecidedDraft]:
+    """Every teacher decision on a feedback draft of a student of this school, newest first, with
+    the release it produced (approvals)."""
+    student, teacher = aliased(User), aliased(User)
+    rows = await session.execute(
+        select(Draft, Decision, Release, teacher.full_name)
+        .join(Decision, Decision.draft_id == Draft.id)
+        .join(student, student.id == Draft.student_id)
+        .join(teacher, teacher.id == Decision.teacher_id)
+        .outerjoin(Release, Release.decision_id == Decision.id)
+        .where(student.school_id == school_id, Draft.kind == "feedback")
+        .order_by(Decision.created_at.desc(), Decision.id)
+        .limit(limit)
+    )
+    return [DecidedDraft(*row) for row in rows.all()]

@@ -1,0 +1,89 @@
+"""Agreement from real use: how far drafted levels agree with the levels teachers approved, and
+how often teachers edit, reject or regenerate. (Suites against human raters build on this.)"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from beacon.evals.repository import DecidedDraft
+
+
+@dataclass
+class Agreement:
+    """Counts for one group of decisions (a competency, a teacher, a model)."""
+
+    decisions: int = 0
+    approved: int = 0
+    edited: int = 0
+    rejected: int = 0
+    regenerated: int = 0
+    criteria: int = 0  # criteria judged on approved drafts
+    exact: int = 0  # ... where the teacher kept the drafted level
+    adjacent: int = 0  # ... within one level
+
+    @property
+    def exact_rate(self) -> float | None:
+        return self.exact / self.criteria if self.criteria else None
+
+    @property
+    def adjacent_rate(self) -> float | None:
+        return self.adjacent / self.criteria if self.criteria else None
+
+    @property
+    def edit_rate(self) -> float | None:
+        return self.edited / self.approved if self.approved else None
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "exact_rate": self.exact_rate, "adjacent_rate": self.adjacent_rate,
+                "edit_rate": self.edit_rate}
+
+
+@dataclass
+class RealUse:
+    overall: Agreement = field(default_factory=Agreement)
+    by_competency: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
+    by_teacher: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
+    by_model: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
+
+    def as_dict(self) -> dict:
+        return {"overall": self.overall.as_dict(),
+                **{name: {k: v.as_dict() for k, v in sorted(getattr(self, name).items())}
+                   for name in ("by_competency", "by_teacher", "by_model")}}
+
+
+def _levels(content: dict) -> dict[str, int]:
+    return {c["criterion_id"]: c["level"] for c in content.get("criteria", [])}
+
+
+def real_use(decided: list[DecidedDraft]) -> RealUse:
+    summary = RealUse()
+    for item in decided:
+        draft, decision = item.draft, item.decision
+        groups = [summary.overall, summary.by_competency[draft.content.get("rubric_id", "?")],
+                  summary.by_teacher[item.teacher_name], summary.by_model[draft.model]]
+        drafted = _levels(draft.content)
+        approved = _levels(item.release.content) if item.release is not None else {}
+        for group in groups:
+            group.decisions += 1
+            if decision.action == "reject":
+                group.rejected += 1
+            elif decision.action == "regenerate":
+                group.regenerated += 1
+            elif decision.action == "approve":
+                group.approved += 1
+                group.edited += decision.edited_content is not None
+                for criterion, level in approved.items():
+                    if criterion in drafted:
+                        group.criteria += 1
+                        group.exact += drafted[criterion] == level
+                        group.adjacent += abs(drafted[criterion] - level) <= 1
+    return summary
+
+
+def changed_levels(item: DecidedDraft) -> list[tuple[str, int, int]]:
+    """(criterion, drafted level, approved level) where the teacher changed the level."""
+    if item.release is None:
+        return []
+    drafted = _levels(item.draft.content)
+    return [(c, drafted[c], lv) for c, lv in _levels(item.release.content).items() if c in drafted and drafted[c] != lv]

@@ -1,0 +1,91 @@
+"""Pages for coaches (read-only: drafts against teachers' decisions) and admins (people and
+classes). Same services as the API; same role dependency; other schools' rows are "not found"."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.evals import repository as evals_repository
+from beacon.evals import service as evals
+from beacon.school import repository as school
+from beacon.school import service as school_service
+from beacon.school.models import User
+from beacon.school.schemas import NewClass, NewPerson
+from beacon.web.auth import hash_password, session
+from beacon.web.pages import page_role, render
+
+router = APIRouter(include_in_schema=False)
+coach, admin = page_role("coach", "admin"), page_role("admin")
+
+
+@router.get("/coach", response_class=HTMLResponse)
+async def coach_home(request: Request, user: User = Depends(coach), db=Depends(session)):
+    decided = await evals_repository.decisions_in_school(db, user.school_id)
+    recent = [(item, evals.changed_levels(item)) for item in decided[:40]]
+    return render(request, "coach_home.html", user=user, use=evals.real_use(decided), recent=recent)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_home(request: Request, notice: str | None = None, error: str | None = None,
+                     user: User = Depends(admin), db=Depends(session)):
+    return render(request, "admin_home.html", user=user, notice=notice, error=error,
+                  people=await school.people_of_school(db, user.school_id),
+                  classes=await school.classes_of_school(db, user.school_id))
+
+
+def _back(notice: str | None = None, error: str | None = None) -> RedirectResponse:
+    query = f"notice={quote(notice)}" if notice else f"error={quote(error or '')}"
+    return RedirectResponse(f"/admin?{query}", status.HTTP_303_SEE_OTHER)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problem = exc.errors()[0]
+    where = ".".join(str(p) for p in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else problem["msg"]
+
+
+@router.post("/admin/people")
+async def add_person(request: Request, user: User = Depends(admin), db=Depends(session)):
+    form = {k: v for k, v in (await request.form()).items() if k != "csrf" and v != ""}
+    form["interests"] = [i.strip() for i in str(form.get("interests", "")).split(",") if i.strip()]
+    try:
+        new = NewPerson.model_validate(form)
+        person = await school_service.add_person(db, user, new, hash_password(new.password) if new.password else None)
+    except ValidationError as exc:
+        return _back(error=_first_problem(exc))
+    except InvalidInput as exc:
+        return _back(error=str(exc))
+    return _back(notice=f"Added {person.full_name} ({person.role}).")
+
+
+@router.post("/admin/classes")
+async def add_class(request: Request, user: User = Depends(admin), db=Depends(session)):
+    form = await request.form()
+    try:
+        klass = await school_service.add_class(db, user, NewClass(name=str(form.get("name", "")),
+                                                                  subject=str(form.get("subject") or "") or None))
+    except ValidationError as exc:
+        return _back(error=_first_problem(exc))
+    except InvalidInput as exc:
+        return _back(error=str(exc))
+    return _back(notice=f"Added class {klass.name}.")
+
+
+@router.post("/admin/members")
+async def set_member(request: Request, user: User = Depends(admin), db=Depends(session)):
+    form = await request.form()
+    role = str(form.get("role_in_class") or "")
+    try:
+        class_id, user_id = uuid.UUID(str(form.get("class_id"))), uuid.UUID(str(form.get("user_id")))
+        await school_service.set_membership(db, user, class_id, user_id, None if role == "remove" else role)
+    except (ValueError, NotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput as exc:
+        return _back(error=str(exc))
+    return _back(notice="Class updated.")

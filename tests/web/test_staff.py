@@ -1,0 +1,115 @@
+"""Admins manage people and classes of their own school; coaches read alignment; neither role
+reaches another school, and nobody else reaches theirs (404, as if nothing were there)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from beacon.school import service as school
+from beacon.school.models import User
+from beacon.school.schemas import StudentSeed
+from beacon.web.auth import hash_password
+from tests.classroom import ESSAY
+from tests.web.conftest import PASSWORD, sign_in
+
+
+@pytest.fixture
+async def staff(runtime):
+    tag = uuid.uuid4().hex[:8]
+    async with runtime.db.transaction() as session:
+        sch = await school.ensure_school(session, f"staff-{tag}", "Staff School")
+        elsewhere = await school.ensure_school(session, f"else-{tag}", "Other School")
+        klass = await school.ensure_class(session, sch, "Biology")
+        people = {
+            "admin": await school.ensure_user(session, sch, f"admin-{tag}@example.org", "Ada Admin", "admin"),
+            "coach": await school.ensure_user(session, sch, f"coach-{tag}@example.org", "Cy Coach", "coach"),
+            "teacher": await school.ensure_user(session, sch, f"t-{tag}@example.org", "Tia Teacher", "teacher"),
+            "other_admin": await school.ensure_user(session, elsewhere, f"oa-{tag}@example.org", "Oli Admin", "admin"),
+            "student": await school.ensure_student(session, sch, klass, StudentSeed(
+                first_name="Sam", last_name="Student", email=f"s-{tag}@example.org", grade=9)),
+        }
+        for user in people.values():
+            (await session.get(User, user.id)).password_hash = hash_password(PASSWORD)
+    return {name: user.email for name, user in people.items()} | {"tag": tag, "class_id": str(klass.id)}
+
+
+async def test_admin_api_manages_people_and_classes_in_their_school_only(api, staff):
+    _, client = api
+    admin, other_admin = await sign_in(client, staff["admin"]), await sign_in(client, staff["other_admin"])
+    teacher, coach = await sign_in(client, staff["teacher"]), await sign_in(client, staff["coach"])
+
+    new = {"full_name": "Noor Haddad", "email": f"noor-{staff['tag']}@example.org", "role": "student",
+           "grade": 7, "password": PASSWORD}
+    created = await client.post("/api/v1/admin/people", headers=admin, json=new)
+    assert created.status_code == 201, created.text
+    noor = created.json()["id"]
+    assert (await client.post("/api/v1/admin/people", headers=admin, json=new)).status_code == 409
+    assert (await client.post("/api/v1/admin/people", headers=admin, json={**new, "grade": None, "email": "x@y.org"})).status_code == 422
+    assert (await client.post("/api/v1/admin/people", headers=admin, json={**new, "email": "not an email"})).status_code == 422
+
+    me = (await client.get("/api/v1/me", headers=admin)).json()
+    teacher_id = next(p["id"] for p in (await client.get("/api/v1/admin/people", headers=admin)).json() if p["role"] == "teacher")
+    klass = staff["class_id"]
+    assert (await client.put(f"/api/v1/admin/classes/{klass}/members/{noor}", headers=admin,
+                             json={"role_in_class": "student"})).status_code == 200
+    assert (await client.put(f"/api/v1/admin/classes/{klass}/members/{teacher_id}", headers=admin,
+                             json={"role_in_class": "teacher"})).status_code == 200
+    assert (await client.put(f"/api/v1/admin/classes/{klass}/members/{noor}", headers=admin,
+                             json={"role_in_class": "teacher"})).status_code == 422
+    [biology] = (await client.get("/api/v1/admin/classes", headers=admin)).json()
+    assert {m["full_name"]: m["role_in_class"] for m in biology["members"]} == {
+        "Tia Teacher": "teacher", "Noor Haddad": "student", "Sam Student": "student"}
+
+    # The new student can sign in, hand in work, and it reaches the teacher just added.
+    noor_headers = await sign_in(client, new["email"])
+    assert (await client.post("/api/v1/submissions", headers=noor_headers, json={"title": "Cells", "body": ESSAY})).status_code == 202
+
+    # Another school's admin: that class and that person do not exist for them.
+    assert (await client.put(f"/api/v1/admin/classes/{klass}/members/{noor}", headers=other_admin,
+                             json={"role_in_class": "student"})).status_code == 404
+    assert all(p["id"] != noor for p in (await client.get("/api/v1/admin/people", headers=other_admin)).json())
+    assert (await client.get("/api/v1/admin/classes", headers=other_admin)).json() == []
+    # Teachers and coaches do not administer: 404, never 403.
+    for headers in (teacher, coach):
+        assert (await client.get("/api/v1/admin/people", headers=headers)).status_code == 404
+        assert (await client.post("/api/v1/admin/classes", headers=headers, json={"name": "X"})).status_code == 404
+    assert (await client.delete(f"/api/v1/admin/classes/{klass}/members/{noor}", headers=admin)).status_code == 200
+    assert me["role"] == "admin"
+
+
+async def test_coach_reads_alignment_and_changes_nothing(api, staff):
+    _, client = api
+    coach, student = await sign_in(client, staff["coach"]), await sign_in(client, staff["student"])
+    use = await client.get("/api/v1/coach/real-use", headers=coach)
+    assert use.status_code == 200 and use.json()["overall"]["decisions"] == 0
+    assert (await client.get("/api/v1/coach/real-use", headers=student)).status_code == 404
+    # Pages: the coach's page renders; the teacher queue and decisions are not theirs.
+    await client.post("/login", data={"email": staff["coach"], "password": PASSWORD})
+    page = await client.get("/coach")
+    assert page.status_code == 200 and "How drafts compare" in page.text
+    assert (await client.get("/teacher")).status_code == 404
+    assert (await client.get("/admin")).status_code == 404
+    assert (await client.get("/", follow_redirects=False)).headers["location"] == "/coach"
+
+
+async def test_admin_pages_add_a_class_and_a_person_with_csrf(api, staff):
+    _, client = api
+    await client.post("/login", data={"email": staff["admin"], "password": PASSWORD})
+    page = await client.get("/admin")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    assert (await client.post("/admin/classes", data={"name": "Forged"})).status_code == 403
+    done = await client.post("/admin/classes", data={"csrf": csrf, "name": "Chemistry", "subject": "Science"})
+    assert done.status_code == 303 and "Added%20class%20Chemistry" in done.headers["location"]
+    bad = await client.post("/admin/people", data={"csrf": csrf, "full_name": "No Grade",
+                                                   "email": f"ng-{staff['tag']}@example.org", "role": "student"})
+    assert "error=" in bad.headers["location"] and "grade" in bad.headers["location"]
+    ok = await client.post("/admin/people", data={"csrf": csrf, "full_name": "Lu Lopez", "role": "student", "grade": "8",
+                                                  "email": f"lu-{staff['tag']}@example.org", "interests": "music, robots"})
+    assert "notice=" in ok.headers["location"]
+    shown = (await client.get(ok.headers["location"])).text
+    assert "Chemistry" in shown and "Lu Lopez" in shown and "Added Lu Lopez" in shown
+    assert (await client.post("/admin/members", data={"csrf": csrf, "class_id": str(uuid.uuid4()),
+                                                      "user_id": str(uuid.uuid4()), "role_in_class": "student"})).status_code == 404
