@@ -75,9 +75,11 @@ def demo(
     port: Annotated[int, typer.Option(help="Port for the review app.")] = 8000,
 ) -> None:
     """Set up the demo school, draft feedback on sample work, and serve the review app."""
+    from functools import partial
+
     from beacon.demo.service import run_demo
 
-    run(run_demo)
+    run(partial(run_demo, f"http://127.0.0.1:{port}"))
     if serve:
         import uvicorn
 

@@ -166,6 +166,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                     releases = self.api[name].get("/api/v1/releases").json()
                     assert sorted(r["content"]["feedback"] for r in releases) == sorted(self.released[name])
                     self.release_ids[name] = {r["id"] for r in releases}
+                    export = self.pages[name].get("/student/export").text
+                    assert all(text in export for text in self.released[name])
                 for name in self.students:
                     own_texts = set(self.released[name])
                     others = set().union(*(ids for other, ids in self.release_ids.items() if other != name))
@@ -175,6 +177,7 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                         self.pages[name].get("/nowhere"), self.api[name].get("/api/v1/review/queue"),
                         self.pages[name].get("/teacher"), self.pages[name].get("/teacher/next"),
                         self.pages[name].get("/coach"), self.pages[name].get("/admin"),
+                        self.pages[name].get("/student/export"),
                         self.api[name].post("/api/v1/review/bulk-approve", json={"draft_ids": list(unreleased)[:5] or [str(uuid.uuid4())]}),
                     ]
                     for submission_id in self.submissions[name]:

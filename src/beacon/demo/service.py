@@ -72,7 +72,13 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
     return students
 
 
-async def run_demo() -> None:
+def sign_in_link(app_url: str, email: str) -> str:
+    from urllib.parse import urlencode
+
+    return f"{app_url}/login?{urlencode({'email': email})}"
+
+
+async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
     from beacon.config import get_settings
     from beacon.feedback import service as feedback
     from beacon.rubrics import repository as rubrics_repo
@@ -138,8 +144,8 @@ async def run_demo() -> None:
                         echo(f"  flags      {', '.join(flags)}")
                 echo("\nEvery draft waits for the teacher: nothing above is visible to a student yet.")
             echo("Next: `beacon draft FILE` for your own work, `beacon rubrics show <id>` for a rubric.")
-            echo(f"\nSign in at http://127.0.0.1:8000/login with password {DEMO_PASSWORD!r}:")
-            echo(f"  teacher  {TEACHER_EMAIL}  (approve a draft)")
+            echo(f"\nSign in (password {DEMO_PASSWORD!r}); each link opens the sign-in page for that account:")
+            echo(f"  teacher  {sign_in_link(app_url, TEACHER_EMAIL)}  (approve a draft)")
             for student in students.values():
-                echo(f"  student  {student.email}  ({student.full_name})")
-            echo("  API docs http://127.0.0.1:8000/docs")
+                echo(f"  student  {sign_in_link(app_url, student.email)}  ({student.full_name})")
+            echo(f"  API docs {app_url}/docs")

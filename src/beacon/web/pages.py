@@ -72,15 +72,15 @@ def marked(text: str, content: dict) -> list[dict]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, error: str | None = None):
-    return render(request, "login.html", error=error)
+async def login_form(request: Request, error: str | None = None, email: str = ""):
+    return render(request, "login.html", error=error, email=email[:320])
 
 
 @router.post("/login")
 async def login(request: Request, email: str = Form(...), password: str = Form(...), db=Depends(session)):
     user = await school.user_by_email(db, email)
     if user is None or not password_matches(user.password_hash, password):
-        return render(request, "login.html", error="Wrong email or password.")
+        return render(request, "login.html", error="Wrong email or password.", email=email[:320])
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, session_cookie(request, user), httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", max_age=request.app.state.runtime.settings.token_max_age_s)
@@ -260,3 +260,18 @@ async def student_release(request: Request, release_id: uuid.UUID, user: User = 
     work = await submissions.get(db, draft.submission_id)
     return render(request, "student_release.html", user=user, release=release, work=work,
                   segments=marked(work.body, release.content))
+
+
+@router.get("/student/export")
+async def student_export(user: User = Depends(student), db=Depends(session)):
+    """All feedback released to this student, as one Markdown file to keep."""
+    from fastapi.responses import PlainTextResponse
+
+    parts = [f"# Feedback for {user.full_name}\n"]
+    for release in await reviews.releases_of_student(db, user.id):
+        work = await submissions.get(db, (await reviews.get_draft(db, release.draft_id)).submission_id)
+        parts.append(f"## {work.title} ({release.released_at:%Y-%m-%d})\n\n{release.content['feedback']}\n")
+    if len(parts) == 1:
+        parts.append("No feedback yet: your teacher reads everything first.\n")
+    return PlainTextResponse("\n".join(parts), media_type="text/markdown; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="my-feedback.md"'})
