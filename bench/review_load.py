@@ -5,18 +5,20 @@ PostgreSQL in a fresh temporary data directory) on 127.0.0.1, driven over real H
 
 1. Seed (in this process, before the server starts): one school, N teachers each with a class of
    students, and 2 x D submissions per teacher (D for the page loop, D for the API loop), plus
-   one extra teacher for the single-teacher baseline. The server's worker drafts them all with the
+   B extra teachers for the single-teacher baseline. The server's worker drafts them all with the
    offline model; we wait until every queue holds its 2 x D pending drafts.
-2. Baseline: the extra teacher alone, D rounds of GET /teacher (queue page) -> approve the oldest
-   draft with the page form POST (303, not followed); then D rounds of GET /api/v1/review/queue
-   -> POST /api/v1/drafts/{id}/decision.
+2. Baseline: B extra teachers (same class and queue size), one after another, never two at once:
+   each does D rounds of GET /teacher (queue page) -> approve the oldest draft with the page form
+   POST (303, not followed), then D rounds of GET /api/v1/review/queue -> POST
+   /api/v1/drafts/{id}/decision. B x D samples per request kind, so its p95 means something.
 3. Load: the N teachers at once (one httpx client each, its own session cookie or bearer token),
    the same two loops.
 
 Latencies are per request, wall clock at the client (which shares the machine's cores with the
 server and Postgres). Issue targets: queue page p95 <= 50 ms, approve p95 <= 30 ms.
 
-    python bench/review_load.py [--teachers 50] [--drafts-per-teacher 10] [--students-per-class 6]
+    python bench/review_load.py [--teachers 50] [--drafts-per-teacher 10] [--baseline-teachers 4]
+                                [--students-per-class 6]
 
 Writes bench/results/review_load.json and .md."""
 
@@ -88,11 +90,11 @@ def git_state() -> str:
     return head + (" + uncommitted src/ changes" if git("status", "--porcelain", "--", "src") else "")
 
 
-def teacher_email(i: int | str) -> str:
+def teacher_email(i: str) -> str:
     return f"teacher-{i}@bench.example.org"
 
 
-async def seed(teachers: int, students_per_class: int, submissions_per_teacher: int) -> None:
+async def seed(labels: list[str], students_per_class: int, submissions_per_teacher: int) -> None:
     """Roster and submissions, committed; the drafting jobs are deferred with them."""
     from beacon.config import Settings
     from beacon.feedback.service import submit_for_feedback
@@ -103,7 +105,6 @@ async def seed(teachers: int, students_per_class: int, submissions_per_teacher: 
 
     works = sample_works()
     password_hash = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once, share it
-    labels: list[int | str] = [*range(teachers), "baseline"]
     async with open_runtime(Settings()) as rt:
         async with rt.db.transaction() as session:
             sch = await school.ensure_school(session, "bench-review-load", "Bench School")
@@ -173,6 +174,21 @@ class Server:
                 self.process.wait()
 
 
+EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout)):?\s*(.*)$")
+
+
+def server_exceptions(log: Path) -> dict[str, dict]:
+    """Exceptions the server logged (the last line of each traceback), by type, with one message:
+    the why behind 500s and dropped connections, kept since the log goes with the data dir."""
+    found: dict[str, dict] = {}
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        match = EXCEPTION_LINE.match(line)
+        if match:
+            entry = found.setdefault(match.group(1), {"count": 0, "example": match.group(2)[:240]})
+            entry["count"] += 1
+    return found
+
+
 def stop_leftover_postgres(pgdata: Path) -> None:
     """Safety net: a postmaster still running on our temporary pgdata (e.g. the server was
     killed) gets a fast shutdown by its own pid, so the data directory can be removed."""
@@ -200,7 +216,7 @@ class Teacher:
     csrf: str = ""
 
 
-async def sign_in(base: str, label: int | str) -> Teacher:
+async def sign_in(base: str, label: str) -> Teacher:
     limits = httpx.Limits(max_connections=1)  # one browser tab / one script per teacher
     pages = httpx.AsyncClient(base_url=base, timeout=120, limits=limits)
     api = httpx.AsyncClient(base_url=base, timeout=120, limits=limits)
@@ -210,7 +226,7 @@ async def sign_in(base: str, label: int | str) -> Teacher:
     token = await api.post("/api/v1/auth/token", json={"email": teacher_email(label), "password": PASSWORD})
     token.raise_for_status()
     api.headers["Authorization"] = f"Bearer {token.json()['token']}"
-    return Teacher(str(label), pages, api)
+    return Teacher(label, pages, api)
 
 
 async def wait_for_drafts(teachers: list[Teacher], expected: int, timeout_s: float) -> float:
@@ -281,9 +297,10 @@ async def warm_up(teachers: list[Teacher]) -> None:
         (await t.api.get("/api/v1/review/queue")).raise_for_status()
 
 
-async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teacher, Timings], Awaitable[None]]) -> dict:
+async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teacher, Timings], Awaitable[None]],
+                *, together: bool) -> dict:
+    """Every teacher does ``rounds`` rounds: all at once, or one teacher after another."""
     out = Timings()
-    await warm_up(teachers)
 
     async def loop(t: Teacher) -> None:
         for _ in range(rounds):
@@ -292,9 +309,12 @@ async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teach
             except httpx.TransportError as exc:  # counted, not fatal: a dropped request is a result too
                 out.error(type(exc).__name__)
 
-    start = time.perf_counter()
-    await asyncio.gather(*(loop(t) for t in teachers))
-    wall = time.perf_counter() - start
+    wall = 0.0
+    for group in [teachers] if together else [[t] for t in teachers]:
+        await warm_up(group)
+        start = time.perf_counter()
+        await asyncio.gather(*(loop(t) for t in group))
+        wall += time.perf_counter() - start
     return {"wall_s": round(wall, 2), "queue": summary(out.queue, wall), "approve": summary(out.approve, wall),
             "errors": out.errors}
 
@@ -307,7 +327,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         "server": "beacon serve, defaults (1 uvicorn process + in-process worker), embedded PostgreSQL, offline model",
         "teachers": args.teachers, "students_per_class": args.students_per_class,
         "pending_drafts_per_teacher_at_start": per_teacher, "approvals_per_teacher_per_loop": rounds,
-        "concurrency": args.teachers, "client": "httpx.AsyncClient per teacher, same machine",
+        "concurrency": args.teachers, "baseline_teachers_one_at_a_time": args.baseline_teachers, "client": "httpx.AsyncClient per teacher, same machine",
         # Anything else busy on the machine skews the numbers: worth seeing next to them.
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "code": git_state(),
@@ -317,9 +337,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     total = time.perf_counter()
 
     t = time.perf_counter()
-    await seed(args.teachers, args.students_per_class, per_teacher)
+    labels = [str(i) for i in range(args.teachers)] + [f"baseline-{i}" for i in range(args.baseline_teachers)]
+    await seed(labels, args.students_per_class, per_teacher)
     report["seed_s"] = round(time.perf_counter() - t, 1)
-    print(f"seeded {args.teachers + 1} teachers, {(args.teachers + 1) * per_teacher} submissions "
+    print(f"seeded {len(labels)} teachers, {len(labels) * per_teacher} submissions "
           f"in {report['seed_s']} s", flush=True)
 
     server = Server(data_dir)
@@ -328,17 +349,17 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         server.start()
         report["server_start_s"] = round(time.perf_counter() - t, 1)
         # Sign-ins are sequential and untimed: argon2 verification is deliberately slow.
-        everyone = [await sign_in(server.base, label) for label in [*range(args.teachers), "baseline"]]
-        load, solo = everyone[:-1], everyone[-1]
+        everyone = [await sign_in(server.base, label) for label in labels]
+        load, solo = everyone[:args.teachers], everyone[args.teachers:]
         try:
             report["drafting_wait_s"] = round(await wait_for_drafts(everyone, per_teacher, args.draft_timeout), 1)
 
             print("baseline: 1 teacher ...", flush=True)
-            report["baseline"] = {"page": await phase([solo], rounds, page_round),
-                                  "api": await phase([solo], rounds, api_round)}
+            report["baseline"] = {"page": await phase(solo, rounds, page_round, together=False),
+                                  "api": await phase(solo, rounds, api_round, together=False)}
             print(f"load: {len(load)} teachers ...", flush=True)
-            report["load"] = {"page": await phase(load, rounds, page_round),
-                              "api": await phase(load, rounds, api_round)}
+            report["load"] = {"page": await phase(load, rounds, page_round, together=True),
+                              "api": await phase(load, rounds, api_round, together=True)}
             left = [len((await x.api.get("/api/v1/review/queue")).json()) for x in everyone]
             report["pending_after"] = sum(left)  # 0: every draft was approved exactly once
         finally:
@@ -352,6 +373,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     finally:
         server.stop()
         stop_leftover_postgres(data_dir / "pgdata")
+        report["server_exceptions"] = server_exceptions(server.log)
     report["total_s"] = round(time.perf_counter() - total, 1)
     return report
 
@@ -378,7 +400,7 @@ def write(report: dict) -> None:
         f"{env['students_per_class']} students and {env['pending_drafts_per_teacher_at_start']} pending drafts, and does "
         f"{env['approvals_per_teacher_per_loop']} rounds of *queue → approve the oldest* through the pages "
         f"(session cookie, form POST with CSRF, 303 not followed), then as many through the JSON API. "
-        "Baseline: one teacher alone, same rounds. "
+        f"Baseline: {env['baseline_teachers_one_at_a_time']} more teachers like them, one at a time, same rounds. "
         f"Load average at start: {env['load_average_at_start']}.", "",
         "Latency in ms per request at the client; throughput is requests of that kind per second of the loop's wall time.", "",
         f"| request | 1 teacher p50 / p95 | {n} teachers p50 / p95 / p99 / max | p95 ratio | {n} teachers req/s | target p95 |",
@@ -394,6 +416,9 @@ def write(report: dict) -> None:
         f"Drafts left pending after the run: {report['pending_after']}. "
         f"Errors: {json.dumps(errors) if errors else 'none'}.",
     ]
+    if report["server_exceptions"]:
+        lines += ["", "Exceptions in the server log:", ""]
+        lines += [f"- `{name}` × {e['count']}: {e['example']}" for name, e in report["server_exceptions"].items()]
     (RESULTS / "review_load.md").write_text("\n".join(lines) + "\n")
 
 
@@ -401,6 +426,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teachers", type=int, default=50)
     parser.add_argument("--drafts-per-teacher", type=int, default=10, help="approvals per teacher per loop (pages, API)")
+    parser.add_argument("--baseline-teachers", type=int, default=4, help="run one at a time for the baseline")
     parser.add_argument("--students-per-class", type=int, default=6)
     parser.add_argument("--draft-timeout", type=float, default=900.0, help="seconds to wait for the worker")
     args = parser.parse_args()

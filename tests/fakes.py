@@ -66,8 +66,12 @@ class FakeProvider:
     invent: bool = False
     bodies: list[str] = field(default_factory=list)
     answers: list[Callable] = field(default_factory=list)
+    project_modes: list[str] = field(default_factory=list)  # "good", "unsafe", "similar", "invented"
 
     def reply(self, prompt: str) -> dict:
+        if "Design 3 projects" in prompt:
+            mode = self.project_modes.pop(0) if self.project_modes else "good"
+            return projects_for(prompt, mode)
         if "Assess the work against the rubric" in prompt:
             return assessment_for(prompt, hallucinate=self.hallucinate, invent=self.invent)
         return FEEDBACK
@@ -128,3 +132,48 @@ class FakeProvider:
 
 def raw_words(body: dict) -> list[str]:
     return prompt_text(body).split()
+
+
+INTERESTS = re.compile(r"<student_interests>\n(.*?)\n</student_interests>", re.DOTALL)
+TARGET = re.compile(r"^- ([a-z0-9-]+) \(", re.M)
+FOCUS = re.compile(r"^  - ([a-z0-9-]+) \(", re.M)
+
+
+def projects_for(prompt: str, mode: str = "good") -> dict:
+    """Three proposals built from what the project prompt asked for: its competency and criterion
+    ids and the student's interests. ``mode`` scripts a model's mistakes."""
+    interests = [i for i in INTERESTS.search(prompt).group(1).split("\n") if i.strip()]
+    competency = TARGET.search(prompt).group(1)
+    criteria = FOCUS.findall(prompt)[:2]
+    kinds = {"film": ("storyboard shots", "edit footage interviews", "documentary screening"),
+             "build": ("sketch designs", "prototype testing trials", "working model demonstration"),
+             "campaign": ("petition letter", "posters speeches council", "persuasive campaign package")}
+    proposals = []
+    for n, (kind, (first, second, product)) in enumerate(kinds.items()):
+        interest = interests[n % len(interests)]
+        proposals.append({
+            "title": f"{interest.title()} {kind.title()}",
+            "driving_question": f"How could a {kind} about {interest} change minds?",
+            "product_kind": kind,
+            "why_it_fits": f"You said you like {interest}.",
+            "interests_used": [interest],
+            "competencies": [{"competency_id": competency, "criteria": criteria}],
+            "milestones": [
+                {"title": first.title(), "evidence": first,
+                 "criteria": [{"competency_id": competency, "criterion_id": criteria[0]}]},
+                {"title": second.title(), "evidence": second,
+                 "criteria": [{"competency_id": competency, "criterion_id": criteria[-1]}]},
+            ],
+            "final_product": product,
+            "audience": "families at the spring showcase",
+            "scaffolds": ["a planning template"], "resources": ["the public library"],
+            "duration_weeks": 4, "checkpoints": ["after the first version, get feedback and revise"],
+            "safety_note": None,
+        })
+    if mode == "unsafe":
+        proposals[1]["milestones"][1]["evidence"] = "test the build by jumping off the garage roof with fireworks"
+    if mode == "similar":
+        proposals = [dict(proposals[0], product_kind=k) for k in kinds]  # one idea three times
+    if mode == "invented":
+        proposals[0]["competencies"].append({"competency_id": "underwater-basket-weaving", "criteria": ["knots"]})
+    return {"proposals": proposals}

@@ -21,8 +21,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 rubrics_app = typer.Typer(help="The competency rubric library.", no_args_is_help=True)
+projects_app = typer.Typer(help="Project ideas from a student's interests and growth areas.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(rubrics_app, name="rubrics")
+app.add_typer(projects_app, name="projects")
 
 T = TypeVar("T")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -147,6 +149,46 @@ def draft(
         quotes = "; ".join(f'"{e["quote"][:70]}"' for e in c["evidence"]) or "(no evidence found)"
         typer.echo(f"  {c['criterion_id']:<28} level {c['level']}  {quotes}")
     typer.echo("\n" + result["feedback"])
+    if result["flags"]:
+        typer.echo(f"\nflags: {', '.join(result['flags'])}")
+    typer.echo("\nWaiting for a teacher's review: nothing is shown to the student until it is approved.")
+
+
+@projects_app.command("suggest")
+def projects_suggest(
+    interests: Annotated[str, typer.Option(help='The student\'s interests, e.g. "skateboarding, filming, physics".')],
+    student: Annotated[str | None, typer.Option(help="Student id or email (default: a demo student).")] = None,
+    competency: Annotated[list[str] | None, typer.Option(help="A competency to grow (repeat for more); default: from the student's feedback.")] = None,
+    weeks: Annotated[int | None, typer.Option(help="Weeks available (1-20).")] = None,
+    working: Annotated[str, typer.Option(help="solo, group or either.")] = "either",
+    as_json: JsonOption = False,
+) -> None:
+    """Propose three projects for a student and stop for the teacher's review."""
+    from beacon.runtime import open_feedback, open_runtime
+
+    async def work() -> dict:
+        from beacon.projects.cli_support import suggest_from_cli
+
+        async with open_runtime() as rt, open_feedback(rt) as workflow:
+            return await suggest_from_cli(rt, workflow, interests=interests, student=student,
+                                          competencies=competency or [], weeks=weeks, working=working)
+
+    result = run(work)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"Project ideas {result['draft_id']} · {result['status']} · model {result['model']}")
+    for target in result["targets"]:
+        typer.echo(f"  grows {target['competency_id']} ({', '.join(target['criteria'])}): {target['reason']}")
+    for n, p in enumerate(result["proposals"], start=1):
+        typer.echo(f"\n{n}. {p['title']}  [{p['product_kind']}, {p['duration_weeks']} weeks]")
+        typer.echo(f"   {p['driving_question']}")
+        typer.echo(f"   why: {p['why_it_fits']}")
+        for m in p["milestones"]:
+            judged = ", ".join(f"{c['competency_id']}/{c['criterion_id']}" for c in m["criteria"])
+            typer.echo(f"   - {m['title']}: {m['evidence']} ({judged})")
+        if p["safety_note"]:
+            typer.echo(f"   safety: {p['safety_note']}")
     if result["flags"]:
         typer.echo(f"\nflags: {', '.join(result['flags'])}")
     typer.echo("\nWaiting for a teacher's review: nothing is shown to the student until it is approved.")

@@ -20,6 +20,7 @@ from beacon.llm.client import ModelUnavailable
 
 FEEDBACK_QUEUE = "feedback"
 DRAFT_TASK = "beacon:draft_feedback"
+DESIGN_TASK = "beacon:design_projects"
 MAX_ATTEMPTS = 6
 RETRYABLE = (ModelUnavailable, OSError)
 
@@ -43,6 +44,33 @@ async def draft_feedback(context: procrastinate.JobContext, submission_id: str, 
         final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
         await mark_waiting(workflow.deps.db, submission_id, "failed" if final else "queued")
         raise
+
+
+@blueprint.task(
+    name="design_projects",
+    queue=FEEDBACK_QUEUE,  # one queue for all drafting work: the same workers, the same bound
+    pass_context=True,
+    retry=procrastinate.RetryStrategy(
+        max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(RETRYABLE)
+    ),
+)
+async def design_projects(context: procrastinate.JobContext, request_id: str) -> None:
+    workflow = context.additional_context["projects_workflow"]
+    try:
+        await workflow.run_to_review(request_id)
+    except Exception as exc:
+        final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
+        await mark_request_waiting(workflow.deps.db, request_id, "failed" if final else "queued")
+        raise
+
+
+async def mark_request_waiting(db, request_id: str, status: str) -> None:
+    from beacon.projects import repository
+
+    async with db.transaction() as session:
+        request = await repository.get_request(session, uuid.UUID(request_id))
+        if request is not None and request.status in ("queued", "designing"):
+            request.status = status
 
 
 async def mark_waiting(db, submission_id: str, status: str) -> None:
@@ -87,3 +115,7 @@ async def defer_in(session: AsyncSession, task: str, queueing_lock: str, **args)
 
 def feedback_lock(submission_id: str | uuid.UUID) -> str:
     return f"feedback:{submission_id}"
+
+
+def projects_lock(request_id: str | uuid.UUID) -> str:
+    return f"projects:{request_id}"

@@ -66,6 +66,15 @@ async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[ob
         yield FeedbackWorkflow(deps, saver)
 
 
+def projects_of(runtime: Runtime, feedback_workflow):
+    """The project workflow beside a feedback workflow (same checkpointer, same database)."""
+    from beacon.projects.workflow import project_workflow
+
+    if getattr(feedback_workflow, "projects", None) is None:
+        feedback_workflow.projects = project_workflow(runtime, feedback_workflow.checkpointer)
+    return feedback_workflow.projects
+
+
 async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False) -> None:
     """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty)."""
     from beacon.jobs import FEEDBACK_QUEUE, make_app
@@ -79,5 +88,5 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool 
             wait=wait,
             # Only a standalone worker owns SIGTERM/SIGINT; inside `beacon serve` uvicorn does.
             install_signal_handlers=own_signals,
-            additional_context={"feedback_workflow": workflow},
+            additional_context={"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow)},
         )

@@ -2,6 +2,7 @@
 
 from beacon.db.base import Base
 from beacon.feedback import models as feedback_models  # noqa: F401
+from beacon.projects import models as project_models  # noqa: F401
 from beacon.review import models as review_models  # noqa: F401
 from beacon.rubrics import models as rubric_models  # noqa: F401
 from beacon.school import models as school_models  # noqa: F401

@@ -19,7 +19,7 @@ from beacon.rubrics.schemas import RubricDefinition
 LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
              "zh": "Chinese", "ar": "Arabic", "vi": "Vietnamese"}
 PROMPTS = ("system.j2", "assess.j2", "feedback.j2")
-_FENCE_TAGS = ("<student_work>", "</student_work>")
+_FENCE_TAGS = ("<student_work>", "</student_work>", "<student_interests>", "</student_interests>")
 
 
 @dataclass

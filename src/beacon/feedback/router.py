@@ -31,11 +31,13 @@ class NewSubmission(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1)
     revision_of_id: uuid.UUID | None = None
+    assignment_id: uuid.UUID | None = None  # an assignment of your class, or a project you started
 
 
 def _view(row) -> dict:
     return {"id": str(row.id), "title": row.title, "status": STATUS_FOR_STUDENT[row.status],
             "revision_of_id": str(row.revision_of_id) if row.revision_of_id else None,
+            "assignment_id": str(row.assignment_id) if row.assignment_id else None,
             "submitted_at": row.created_at.isoformat()}
 
 
@@ -46,7 +48,7 @@ async def create_submission(new: NewSubmission, request: Request, user: User = D
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the work is over {limit:,} characters")
     try:
         row = await submit_for_feedback(db, student_id=user.id, title=new.title, body=new.body,
-                                        revision_of_id=new.revision_of_id)
+                                        revision_of_id=new.revision_of_id, assignment_id=new.assignment_id)
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except InvalidInput as exc:

@@ -24,6 +24,11 @@ async def submit(
 ) -> Submission:
     if not body.strip():
         raise InvalidInput("the work is empty: there is nothing to submit")
+    if assignment_id is not None:
+        from beacon.school.repository import assignment_for_student
+
+        if await assignment_for_student(session, assignment_id, student_id) is None:
+            raise NotFound(f"no assignment {assignment_id} for this student")
     if revision_of_id is not None:
         earlier = await repository.get(session, revision_of_id)
         # Another student's work is "not found", never "forbidden": ids reveal nothing.

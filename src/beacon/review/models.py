@@ -47,6 +47,7 @@ class Draft(Base):
             "kind <> 'feedback' OR (submission_id IS NOT NULL AND rubric_version_id IS NOT NULL)",
             name="feedback_has_submission_and_rubric",
         ),
+        CheckConstraint("kind <> 'project' OR project_request_id IS NOT NULL", name="project_has_request"),
         UniqueConstraint("id", "student_id", name="uq_drafts_id_student"),
         Index("ix_drafts_status_created", "status", "created_at"),
     )
@@ -59,6 +60,9 @@ class Draft(Base):
     )
     rubric_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("rubric_versions.id", ondelete="RESTRICT")
+    )
+    project_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("project_requests.id", ondelete="CASCADE"), index=True
     )
     regenerated_from_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("drafts.id", ondelete="SET NULL")

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
-from beacon.feedback.schemas import DraftContent, TeacherDecision
+from beacon.feedback.schemas import DraftContent
+from beacon.projects.schemas import ProjectContent
 from beacon.review import repository, service
 from beacon.school.models import User
 from beacon.web.auth import require, session
@@ -21,7 +22,9 @@ student = require("student")
 
 def _draft_view(draft) -> dict:
     return {"id": str(draft.id), "kind": draft.kind, "student_id": str(draft.student_id),
-            "submission_id": str(draft.submission_id), "status": draft.status, "content": draft.content,
+            "submission_id": str(draft.submission_id) if draft.submission_id else None,
+            "project_request_id": str(draft.project_request_id) if draft.project_request_id else None,
+            "status": draft.status, "content": draft.content,
             "flags": draft.flags, "provenance": {
                 "model": draft.model, "offline": draft.model == "offline", "prompt_hash": draft.prompt_hash,
                 "rubric_version_id": draft.rubric_version_id, "retrieval": draft.retrieval,
@@ -70,20 +73,23 @@ async def draft(draft_id: uuid.UUID, user: User = Depends(teacher), db=Depends(s
 
 
 class DecisionIn(BaseModel):
-    """A teacher's decision as sent; who decides is the signed-in teacher, never the body."""
+    """A teacher's decision as sent; who decides is the signed-in teacher, never the body. For
+    project ideas, ``proposals`` picks which to approve (0-based; none: all of them)."""
 
     action: Literal["approve", "reject", "regenerate"]
-    edited_content: DraftContent | None = None
+    edited_content: DraftContent | ProjectContent | None = None
     reason: str | None = None
     instructions: str | None = None
+    proposals: list[int] | None = None
 
 
 @router.post("/drafts/{draft_id}/decision")
 async def decide(draft_id: uuid.UUID, decision: DecisionIn, request: Request, user: User = Depends(teacher)) -> dict:
     state = request.app.state
     try:
-        verdict = TeacherDecision(teacher_id=str(user.id), **decision.model_dump())
-        following = await service.decide(state.runtime.db, state.workflow, draft_id, verdict)
+        following = await service.decide_draft(state.runtime.db, state.workflow, draft_id, teacher_id=user.id,
+                                               **decision.model_dump(exclude={"edited_content"}),
+                                               edited_content=decision.edited_content)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except (InvalidInput, ValueError) as exc:

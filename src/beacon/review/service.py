@@ -57,7 +57,7 @@ async def decide(db, workflow, draft_id: uuid.UUID, decision: TeacherDecision):
 
 
 # Flags that only describe how a draft was made; any other flag means the teacher must open it.
-INFORMATIONAL_FLAGS = frozenset({"offline_model", "repaired", "rubric_text_in_english"})
+INFORMATIONAL_FLAGS = frozenset({"offline_model", "repaired", "rubric_text_in_english", "targets_from_interests"})
 
 
 def needs_own_review(draft: Draft) -> bool:
@@ -75,8 +75,29 @@ async def bulk_approve(db, workflow, teacher_id: uuid.UUID, draft_ids: list[uuid
                 draft = await draft_for_teacher(session, draft_id, teacher_id)
                 if needs_own_review(draft):
                     raise InvalidInput("flagged: review it on its own screen")
-            await decide(db, workflow, draft_id, TeacherDecision(action="approve", teacher_id=str(teacher_id)))
+            await decide_draft(db, workflow, draft_id, teacher_id=teacher_id, action="approve")
             outcome[draft_id] = None
         except (InvalidInput, NotFound) as exc:
             outcome[draft_id] = str(exc)
     return outcome
+
+
+async def decide_draft(db, workflow, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str,
+                       edited_content=None, reason: str | None = None, instructions: str | None = None,
+                       proposals: list[int] | None = None):
+    """A teacher's decision on any draft: feedback goes to the feedback workflow, project ideas
+    to the project workflow (``proposals``: which ones to approve, none meaning all)."""
+    async with db.transaction() as session:
+        kind = (await draft_for_teacher(session, draft_id, teacher_id)).kind
+    if kind == "project":
+        from beacon.projects import service as projects
+        from beacon.projects.schemas import ProjectDecision
+
+        decision = ProjectDecision(action=action, teacher_id=str(teacher_id), proposals=proposals,
+                                   edited_content=edited_content, reason=reason, instructions=instructions)
+        return await projects.decide(db, workflow.projects, draft_id, decision)
+    if proposals is not None:
+        raise InvalidInput("choosing proposals applies to project ideas, not feedback")
+    return await decide(db, workflow, draft_id, TeacherDecision(
+        action=action, teacher_id=str(teacher_id), edited_content=edited_content, reason=reason,
+        instructions=instructions))

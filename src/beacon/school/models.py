@@ -103,6 +103,11 @@ class Assignment(Base):
     title: Mapped[str] = mapped_column(String(300))
     instructions: Mapped[str] = mapped_column(Text, server_default="", default="")
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A started project is one student's own assignment, from an approved (released) proposal.
+    student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source_release_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("releases.id", ondelete="SET NULL", use_alter=True)  # releases → drafts → ... → assignments
+    )
     created_at: Mapped[datetime] = created_at()
 
 

@@ -120,3 +120,20 @@ async def get_class(session: AsyncSession, class_id: uuid.UUID) -> SchoolClass |
 async def remove(session: AsyncSession, row) -> None:
     await session.delete(row)
     await session.flush()
+
+
+async def assignment_for_student(session: AsyncSession, assignment_id: uuid.UUID, student_id: uuid.UUID):
+    """The assignment if this student may hand work in for it: their own (a started project) or
+    one of a class they are in."""
+    from sqlalchemy import or_
+
+    from beacon.school.models import Assignment
+
+    mine = select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
+    return await session.scalar(
+        select(Assignment).where(
+            Assignment.id == assignment_id,
+            or_(Assignment.student_id == student_id,
+                Assignment.student_id.is_(None) & Assignment.class_id.in_(mine)),
+        )
+    )

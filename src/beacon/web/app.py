@@ -17,10 +17,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from beacon.runtime import open_feedback, open_runtime, run_jobs
+        from beacon.runtime import open_feedback, open_runtime, projects_of, run_jobs
 
         async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
             app.state.runtime, app.state.workflow = rt, workflow
+            projects_of(rt, workflow)
             task = asyncio.create_task(run_jobs(rt, workflow, wait=True)) if worker else None
             try:
                 yield
@@ -37,12 +38,14 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
     from beacon.evals.router import router as coaching
     from beacon.feedback.router import router as submissions
+    from beacon.projects.router import router as projects
     from beacon.review.router import router as review
     from beacon.school.router import router as accounts
     from beacon.web.pages import router as pages
+    from beacon.web.project_pages import router as project_pages
     from beacon.web.staff_pages import router as staff_pages
 
-    for router in (accounts, submissions, review, coaching, pages, staff_pages):
+    for router in (accounts, submissions, projects, review, coaching, pages, project_pages, staff_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 

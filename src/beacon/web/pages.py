@@ -16,7 +16,7 @@ from beacon.errors import BeaconError, InvalidInput, NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, upload_status
 from beacon.feedback.router import STATUS_FOR_STUDENT
-from beacon.feedback.schemas import DraftContent, TeacherDecision
+from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit_for_feedback
 from beacon.review import repository as reviews
 from beacon.review import service as review
@@ -162,6 +162,10 @@ async def review_screen(request: Request, draft_id: uuid.UUID, user: User = Depe
         draft = await review.draft_for_teacher(db, draft_id, user.id)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    if draft.kind == "project":
+        from beacon.web.project_pages import project_review_screen
+
+        return await project_review_screen(request, draft, user, db)
     work = await submissions.get(db, draft.submission_id)
     version = await rubrics.version_by_id(db, draft.rubric_version_id)
     trail = await reviews.audit_trail(db, "draft", str(draft.id))
@@ -178,22 +182,28 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
     try:
         async with state.runtime.db.transaction() as db:
             draft = await review.draft_for_teacher(db, draft_id, user.id)
+        edited, chosen = None, None
+        if draft.kind == "project":
+            from beacon.web.project_pages import project_edits
+
+            if action == "approve":
+                edited, chosen = project_edits(form, draft.content)
+        elif action == "approve":
             content = DraftContent.model_validate(draft.content)
-        edited = None
-        if action == "approve":
             edited = content.model_copy(deep=True)
             # Browsers send a textarea with CRLF line ends: an untouched text is not an edit.
             sent = str(form.get("feedback", content.feedback)).replace("\r\n", "\n").strip()
             if sent and sent != content.feedback.strip():
                 edited.feedback = sent
             for criterion in edited.criteria:
-                chosen = form.get(f"level:{criterion.criterion_id}")
-                if chosen and str(chosen).isdigit() and 1 <= int(chosen) <= 4:
-                    criterion.level = int(chosen)
+                level = form.get(f"level:{criterion.criterion_id}")
+                if level and str(level).isdigit() and 1 <= int(level) <= 4:
+                    criterion.level = int(level)
             edited = None if edited == content else edited
-        decision = TeacherDecision(action=action, teacher_id=str(user.id), edited_content=edited,
-                                   reason=form.get("reason") or None, instructions=form.get("instructions") or None)
-        following = await review.decide(state.runtime.db, state.workflow, draft_id, decision)
+        following = await review.decide_draft(
+            state.runtime.db, state.workflow, draft_id, teacher_id=user.id, action=str(action or ""),
+            edited_content=edited, proposals=chosen,
+            reason=form.get("reason") or None, instructions=form.get("instructions") or None)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except (InvalidInput, ValueError) as exc:
@@ -207,10 +217,17 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
 
 @router.get("/student", response_class=HTMLResponse)
 async def student_home(request: Request, error: str | None = None, user: User = Depends(student), db=Depends(session)):
-    mine = await submissions.submissions_of(db, user.id)
-    releases = await reviews.releases_of_student(db, user.id)
-    return render(request, "student_home.html", user=user, submissions=mine, releases=releases,
-                  status_for=STATUS_FOR_STUDENT, error=error)
+    return render(request, "student_home.html", **await _student_home(db, user), error=error)
+
+
+async def _student_home(db, user: User) -> dict:
+    from beacon.projects import repository as projects
+    from beacon.projects.router import STATUS_FOR_STUDENT as PROJECT_STATUS
+
+    return {"user": user, "submissions": await submissions.submissions_of(db, user.id),
+            "releases": await reviews.releases_of_student(db, user.id), "status_for": STATUS_FOR_STUDENT,
+            "project_requests": await projects.requests_of(db, user.id), "project_status": PROJECT_STATUS,
+            "projects_started": await projects.personal_assignments(db, user.id)}
 
 
 @router.post("/student/submissions")
@@ -229,13 +246,12 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
         if not title:
             raise InvalidInput("give your work a title")
         await submit_for_feedback(db, student_id=user.id, title=title, body=body,
-                                  revision_of_id=_uuid_or_none(str(form.get("revision_of") or "")))
+                                  revision_of_id=_uuid_or_none(str(form.get("revision_of") or "")),
+                                  assignment_id=_uuid_or_none(str(form.get("assignment_id") or "")))
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except BeaconError as exc:
-        response = render(request, "student_home.html", user=user, error=str(exc),
-                          submissions=await submissions.submissions_of(db, user.id),
-                          releases=await reviews.releases_of_student(db, user.id), status_for=STATUS_FOR_STUDENT)
+        response = render(request, "student_home.html", **await _student_home(db, user), error=str(exc))
         response.status_code = upload_status(exc)
         return response
     return RedirectResponse("/student", status.HTTP_303_SEE_OTHER)
@@ -256,6 +272,8 @@ async def student_release(request: Request, release_id: uuid.UUID, user: User = 
     release = await reviews.release_for_student(db, release_id, user.id)
     if release is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    if release.content.get("kind") == "project":
+        return RedirectResponse(f"/student/projects/{release.id}", status.HTTP_303_SEE_OTHER)
     draft = await reviews.get_draft(db, release.draft_id)
     work = await submissions.get(db, draft.submission_id)
     return render(request, "student_release.html", user=user, release=release, work=work,
@@ -269,6 +287,10 @@ async def student_export(user: User = Depends(student), db=Depends(session)):
 
     parts = [f"# Feedback for {user.full_name}\n"]
     for release in await reviews.releases_of_student(db, user.id):
+        if release.content.get("kind") == "project":
+            titles = "\n".join(f"- {p['title']}: {p['driving_question']}" for p in release.content["proposals"])
+            parts.append(f"## Project ideas ({release.released_at:%Y-%m-%d})\n\n{titles}\n")
+            continue
         work = await submissions.get(db, (await reviews.get_draft(db, release.draft_id)).submission_id)
         parts.append(f"## {work.title} ({release.released_at:%Y-%m-%d})\n\n{release.content['feedback']}\n")
     if len(parts) == 1:

@@ -1,0 +1,297 @@
+"""The project workflow: one LangGraph thread per request ("projects:<id>"), checkpointed in
+Postgres, stopping at the teacher's review like feedback does.
+
+    load_request → redact → choose_targets → propose → verify → save_draft → teacher_review
+                                               ▲                                  │
+                                               └────── regenerate ◄── apply_decision → END
+
+Nodes that write use their own transaction, deterministic ids and insert-once semantics:
+LangGraph re-runs a node from its top when it resumes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from beacon.config import Settings
+from beacon.db.engine import Database
+from beacon.errors import NotFound
+from beacon.feedback.graph import stable_id
+from beacon.feedback.redact import Person, redact
+from beacon.llm.client import ModelUnavailable, Usage
+from beacon.llm.embeddings import Embedder
+from beacon.projects import repository as projects
+from beacon.projects import service
+from beacon.projects.designer import Brief, OfflineDesigner, interest_phrases
+from beacon.projects.schemas import (
+    ProjectContent,
+    ProjectDecision,
+    ProjectReviewPayload,
+    Proposal,
+    Target,
+)
+from beacon.projects.verify import check_projects
+from beacon.review import repository as reviews
+from beacon.review.models import Decision, Draft, Release
+from beacon.rubrics.schemas import RubricDefinition
+from beacon.school import repository as school
+
+
+def thread_id(request_id: str | uuid.UUID) -> str:
+    return f"projects:{request_id}"
+
+
+class ProjectState(TypedDict, total=False):
+    request_id: str
+    attempt: int
+    instructions: str | None
+    student_id: str
+    grade: int
+    roster: list[dict]
+    interests: list[str]  # the student's words
+    redacted: list[str]  # ... as a provider sees them
+    replacements: dict
+    weeks: int | None
+    working: str
+    materials: str
+    targets: list[dict]
+    rubrics: dict[str, dict]
+    versions: dict[str, int]
+    levels: dict[str, dict[str, int]]
+    proposals: list[dict]
+    model: str
+    usage: dict
+    content: dict
+    flags: list[str]
+    draft_id: str
+    decision: dict
+    outcome: str
+
+
+@dataclass
+class ProjectDeps:
+    settings: Settings
+    db: Database
+    embedder: Embedder
+    designer: object  # OfflineDesigner or LLMDesigner
+
+
+def _brief(state: ProjectState) -> Brief:
+    return Brief(
+        interests=state["redacted"], targets=[Target.model_validate(t) for t in state["targets"]],
+        rubrics={k: RubricDefinition.model_validate(v) for k, v in state["rubrics"].items()},
+        levels=state.get("levels", {}), weeks=state.get("weeks"), working=state.get("working", "either"),
+        materials=state.get("materials", ""), seed=f"{state['request_id']}:{state.get('attempt', 0)}",
+        instructions=state.get("instructions"),
+    )
+
+
+def build_graph(deps: ProjectDeps, checkpointer=None):
+    offline = OfflineDesigner()
+
+    async def load_request(state: ProjectState) -> dict:
+        request_id = uuid.UUID(state["request_id"])
+        async with deps.db.transaction() as session:
+            request = await projects.get_request(session, request_id)
+            if request is None:
+                raise NotFound(f"no project request {request_id}")
+            profile = await school.profile(session, request.student_id)
+            roster = await school.roster_of(session, request.student_id)
+            if request.status == "queued":
+                request.status = "designing"
+            return {
+                "attempt": state.get("attempt", 0),
+                "student_id": str(request.student_id),
+                "grade": profile.grade if profile else 8,
+                "roster": [{"full_name": u.full_name,
+                            "role": "student" if u.id == request.student_id else ("teacher" if role == "teacher" else "classmate")}
+                           for u, role in roster],
+                "interests": interest_phrases(request.interests, list(request.tags)),
+                "weeks": request.weeks, "working": request.working, "materials": request.materials,
+                "levels": await service.competency_profile(session, request.student_id),
+            }
+
+    async def redact_names(state: ProjectState) -> dict:
+        # Interests can name friends ("filming with Priya"): names never reach a provider.
+        redaction = redact("\n".join(state["interests"]), [Person(p["full_name"], p["role"]) for p in state["roster"]])
+        return {"redacted": redaction.text.split("\n") if state["interests"] else [],
+                "replacements": redaction.replacements}
+
+    async def choose_targets(state: ProjectState) -> dict:
+        async with deps.db.transaction() as session:
+            request = await projects.get_request(session, uuid.UUID(state["request_id"]))
+            targets, versions, flags = await service.choose_targets(session, request, deps.embedder)
+        return {"targets": [t.model_dump() for t in targets],
+                "rubrics": {c: v.definition for c, v in versions.items()},
+                "versions": {c: v.version for c, v in versions.items()}, "flags": flags}
+
+    async def propose(state: ProjectState) -> dict:
+        brief = _brief(state)
+        flags = list(state.get("flags", []))
+        try:
+            if isinstance(deps.designer, OfflineDesigner):
+                proposals, usage, model = _offline(brief)
+            else:
+                proposals, usage, model = await deps.designer.design(brief, grade=state["grade"])
+        except ModelUnavailable:
+            if "offline" not in deps.settings.fallback_models:
+                raise  # the job stays queued and is retried later: nothing is lost
+            proposals, usage, model = _offline(brief)
+            flags.append("model_fallback:offline")
+        return {"proposals": [p.model_dump() for p in proposals], "usage": vars(usage), "model": model,
+                "flags": flags}
+
+    def _offline(brief: Brief):
+        import time
+
+        started = time.perf_counter()
+        proposals = offline.design(brief)
+        return proposals, Usage(calls=1, latency_ms=int((time.perf_counter() - started) * 1000) + 1), "offline"
+
+    def _check(state: ProjectState, proposals: list[Proposal]):
+        return check_projects(proposals, interests=state["redacted"],
+                              rubrics={k: RubricDefinition.model_validate(v) for k, v in state["rubrics"].items()},
+                              versions=state["versions"])
+
+    async def verify(state: ProjectState) -> dict:
+        proposals = [Proposal.model_validate(p) for p in state["proposals"]]
+        result = _check(state, proposals)
+        usage = Usage(**state["usage"])
+        flags = list(state.get("flags", []))
+        if result.needs_repair and state["model"] != "offline":
+            # One repair round with the model, then keep what holds and flag the rest.
+            try:
+                fixed, more, _ = await deps.designer.design(_brief(state), grade=state["grade"], problems=result.problems)
+                usage.add(more)
+                retry = _check(state, fixed)
+                if len(retry.proposals) >= len(result.proposals):
+                    result = retry
+                flags.append("repaired")
+            except ModelUnavailable:
+                pass
+        flags += result.flags
+        if state["model"] == "offline":
+            flags.append("offline_model")
+        restore = _restorer(state["replacements"])
+        content = ProjectContent(
+            interests=state["interests"],
+            targets=[Target.model_validate(t) for t in state["targets"]],
+            proposals=[_restored(p, restore) for p in result.proposals],
+        )
+        return {"content": content.model_dump(), "usage": vars(usage),
+                "flags": sorted(set(flags), key=flags.index)}
+
+    async def save_draft(state: ProjectState) -> dict:
+        request_id = uuid.UUID(state["request_id"])
+        draft_id = stable_id(request_id, "draft", state.get("attempt", 0))
+        usage = state["usage"]
+        async with deps.db.transaction() as session:
+            await reviews.insert_once(
+                session, Draft, id=draft_id, kind="project", student_id=uuid.UUID(state["student_id"]),
+                project_request_id=request_id,
+                regenerated_from_id=stable_id(request_id, "draft", state["attempt"] - 1) if state.get("attempt") else None,
+                content=state["content"], flags=state["flags"], model=state["model"],
+                prompt_hash=_prompt_hash(deps, state["model"]),
+                retrieval=[{"id": t["competency_id"], "reason": t["reason"]} for t in state["targets"]],
+                prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
+            )
+            await projects.supersede_pending(session, request_id, keep=draft_id)
+            (await projects.get_request(session, request_id)).status = "pending_review"
+        return {"draft_id": str(draft_id)}
+
+    async def teacher_review(state: ProjectState) -> dict:
+        # No side effects before interrupt(): this node runs again from its top on resume.
+        decision = interrupt(review_payload(state, deps).model_dump(mode="json"))
+        return {"decision": ProjectDecision.model_validate(decision).model_dump(mode="json")}
+
+    async def apply_decision(state: ProjectState) -> dict | Command:
+        decision = ProjectDecision.model_validate(state["decision"])
+        draft_id = uuid.UUID(state["draft_id"])
+        teacher_id = uuid.UUID(decision.teacher_id)
+        decision_id = stable_id(draft_id, "decision", decision.action)
+        content = ProjectContent.model_validate(state["content"])
+        approved = service.approved_content(content, decision) if decision.action == "approve" else None
+        async with deps.db.transaction() as session:
+            if await reviews.decision(session, decision_id) is None:
+                session.add(Decision(
+                    id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
+                    edited_content=approved.model_dump() if approved is not None and approved != content else None,
+                    reason=decision.reason, instructions=decision.instructions,
+                ))
+                await session.flush()
+            request = await projects.get_request(session, uuid.UUID(state["request_id"]))
+            if approved is not None:
+                if await reviews.release_of(session, draft_id) is None:
+                    session.add(Release(
+                        id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
+                        teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]), content=approved.model_dump(),
+                    ))
+                await reviews.set_draft_status(session, draft_id, "approved")
+                request.status = "released"
+            elif decision.action == "reject":
+                await reviews.set_draft_status(session, draft_id, "rejected")
+                request.status = "returned"
+            else:
+                await reviews.set_draft_status(session, draft_id, "superseded")
+        if decision.action == "regenerate":
+            return Command(goto="propose", update={"attempt": state.get("attempt", 0) + 1,
+                                                   "instructions": decision.instructions, "decision": None,
+                                                   "flags": [f for f in state["flags"] if f == "targets_from_interests"]})
+        return {"outcome": decision.action}
+
+    graph = StateGraph(ProjectState)
+    for name, node in [("load_request", load_request), ("redact", redact_names), ("choose_targets", choose_targets),
+                       ("propose", propose), ("verify", verify), ("save_draft", save_draft),
+                       ("teacher_review", teacher_review)]:
+        graph.add_node(name, node)
+    graph.add_node("apply_decision", apply_decision, destinations=("propose", END))
+    graph.add_edge(START, "load_request")
+    for a, b in [("load_request", "redact"), ("redact", "choose_targets"), ("choose_targets", "propose"),
+                 ("propose", "verify"), ("verify", "save_draft"), ("save_draft", "teacher_review"),
+                 ("teacher_review", "apply_decision")]:
+        graph.add_edge(a, b)
+    graph.add_edge("apply_decision", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def _prompt_hash(deps: ProjectDeps, model: str) -> str:
+    if model == "offline" or isinstance(deps.designer, OfflineDesigner):
+        from beacon.llm.prompts import content_hash
+        from beacon.projects.library import LIBRARY
+
+        return content_hash(LIBRARY, "patterns.yaml", "competencies.yaml")  # the offline designer's "prompt"
+    return deps.designer.prompt_hash
+
+
+def _restorer(replacements: dict):
+    from beacon.feedback.redact import Redaction
+
+    return Redaction("", replacements).restore
+
+
+def _restored(proposal: Proposal, restore) -> Proposal:
+    """Names back in every text a teacher and student read."""
+    data = proposal.model_dump()
+    for key in ("title", "driving_question", "why_it_fits", "final_product", "audience", "safety_note"):
+        if data.get(key):
+            data[key] = restore(data[key])
+    for key in ("interests_used", "scaffolds", "resources", "checkpoints"):
+        data[key] = [restore(s) for s in data[key]]
+    for milestone in data["milestones"]:
+        milestone["title"], milestone["evidence"] = restore(milestone["title"]), restore(milestone["evidence"])
+    return Proposal.model_validate(data)
+
+
+def review_payload(state: ProjectState, deps: ProjectDeps) -> ProjectReviewPayload:
+    usage = state["usage"]
+    return ProjectReviewPayload(
+        draft_id=state["draft_id"], request_id=state["request_id"], student_id=state["student_id"],
+        content=ProjectContent.model_validate(state["content"]), flags=state["flags"], model=state["model"],
+        prompt_hash=_prompt_hash(deps, state["model"]), prompt_tokens=usage["prompt_tokens"],
+        completion_tokens=usage["completion_tokens"], cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
+    )

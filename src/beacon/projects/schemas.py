@@ -1,0 +1,119 @@
+"""Project proposals: what a student asks for, what a model must return, what Beacon stores,
+what the teacher decides. One review payload schema is shared by the workflow's interrupt and
+the review app."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ProjectAsk(_Model):
+    """A student's request, as sent (API, page, CLI)."""
+
+    interests: str = Field(min_length=1, max_length=2000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    weeks: int | None = Field(default=None, ge=1, le=20)
+    working: Literal["solo", "group", "either"] = "either"
+    materials: str = Field(default="", max_length=1000)
+    competency_ids: list[str] = Field(default_factory=list, max_length=5)
+
+    @field_validator("interests")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say what you are interested in")
+        return value.strip()
+
+
+class CriterionRef(_Model):
+    competency_id: str
+    criterion_id: str
+
+
+class TargetCompetency(_Model):
+    """A competency a proposal grows, with the criteria it focuses on (ids at this version)."""
+
+    competency_id: str
+    rubric_version: int = 0
+    title: str = ""
+    criteria: list[str] = Field(min_length=1)
+
+
+class Milestone(_Model):
+    title: str = Field(min_length=1, max_length=200)
+    evidence: str = Field(min_length=1, max_length=600)
+    criteria: list[CriterionRef] = Field(default_factory=list)
+
+
+class Proposal(_Model):
+    title: str = Field(min_length=1, max_length=200)
+    driving_question: str = Field(min_length=1, max_length=400)
+    product_kind: str = Field(min_length=1, max_length=60)
+    why_it_fits: str = Field(min_length=1, max_length=800)
+    interests_used: list[str] = Field(default_factory=list)
+    competencies: list[TargetCompetency] = Field(min_length=1)
+    milestones: list[Milestone] = Field(min_length=2, max_length=8)
+    final_product: str = Field(min_length=1, max_length=400)
+    audience: str = Field(min_length=1, max_length=300)
+    scaffolds: list[str] = Field(default_factory=list, max_length=8)
+    resources: list[str] = Field(default_factory=list, max_length=8)
+    duration_weeks: int = Field(ge=1, le=20)
+    checkpoints: list[str] = Field(default_factory=list, max_length=6)
+    safety_note: str | None = None
+
+
+class ProposedProjects(_Model):
+    """What a model returns."""
+
+    proposals: list[Proposal] = Field(min_length=1, max_length=5)
+
+
+class Target(_Model):
+    """Why a competency was chosen for this student (shown to the teacher)."""
+
+    competency_id: str
+    title: str
+    rubric_version: int
+    criteria: list[str]
+    reason: str
+
+
+class ProjectContent(_Model):
+    """The body of a project draft (``drafts.content``); a release copies the approved proposals."""
+
+    kind: Literal["project"] = "project"
+    interests: list[str]
+    targets: list[Target]
+    proposals: list[Proposal]
+
+
+class ProjectDecision(_Model):
+    """A teacher's decision on a project draft: approve all or some (``proposals``: indexes into
+    the draft's proposals, none means all), optionally edited; reject; or regenerate."""
+
+    action: Literal["approve", "reject", "regenerate"]
+    teacher_id: str
+    proposals: list[int] | None = None
+    edited_content: ProjectContent | None = None
+    reason: str | None = None
+    instructions: str | None = None
+
+
+class ProjectReviewPayload(_Model):
+    draft_id: str
+    request_id: str
+    student_id: str
+    content: ProjectContent
+    flags: list[str]
+    model: str
+    prompt_hash: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: int = 0

@@ -1,0 +1,26 @@
+"""The project workflow's threads ("projects:<request id>")."""
+
+from __future__ import annotations
+
+import uuid
+
+from beacon.projects.graph import ProjectDeps, build_graph, thread_id
+from beacon.projects.schemas import ProjectReviewPayload
+from beacon.review.workflow import ReviewThreads
+
+
+class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
+    def __init__(self, deps: ProjectDeps, checkpointer) -> None:
+        self.deps = deps
+        super().__init__(build_graph(deps, checkpointer), thread_id, ProjectReviewPayload, checkpointer)
+
+    async def run_to_review(self, request_id: str | uuid.UUID) -> ProjectReviewPayload | None:
+        return await self._run_to_review(request_id, {"request_id": str(request_id)})
+
+
+def project_workflow(runtime, checkpointer) -> ProjectWorkflow:
+    """The project workflow on a runtime, sharing the feedback workflow's checkpointer."""
+    from beacon.projects.designer import designer_for
+
+    return ProjectWorkflow(ProjectDeps(runtime.settings, runtime.db, runtime.embedder, designer_for(runtime.settings)),
+                           checkpointer)

@@ -1,0 +1,87 @@
+"""Project ideas in the web app: the teacher's review screen for a project draft, and the
+student's request form, approved ideas and "start this project"."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from beacon.errors import InvalidInput, NotFound
+from beacon.projects import repository as projects
+from beacon.projects import service
+from beacon.projects.schemas import ProjectAsk, ProjectContent
+from beacon.review import repository as reviews
+from beacon.school import repository as school
+from beacon.school.models import User
+from beacon.web.auth import session
+from beacon.web.pages import render, student
+
+router = APIRouter(include_in_schema=False)
+
+
+async def project_review_screen(request: Request, draft, user: User, db) -> HTMLResponse:
+    ask = await projects.get_request(db, draft.project_request_id)
+    return render(request, "teacher_projects.html", user=user, draft=draft, ask=ask,
+                  content=ProjectContent.model_validate(draft.content),
+                  student=await school.get_user(db, draft.student_id),
+                  trail=await reviews.audit_trail(db, "draft", str(draft.id)))
+
+
+def project_edits(form, content: dict) -> tuple[ProjectContent | None, list[int]]:
+    """The ticked proposals (0-based) and any edited titles or driving questions."""
+    original = ProjectContent.model_validate(content)
+    chosen = sorted({int(v) for v in form.getlist("proposal") if str(v).isdigit()})
+    if not chosen:
+        raise InvalidInput("tick at least one proposal to approve, or reject them all")
+    edited = original.model_copy(deep=True)
+    for i, proposal in enumerate(edited.proposals):
+        for field, name in (("title", f"title:{i}"), ("driving_question", f"question:{i}")):
+            sent = str(form.get(name) or "").replace("\r\n", "\n").strip()
+            if sent and sent != getattr(proposal, field):
+                setattr(proposal, field, sent[:400])
+    return (None if edited == original else edited), chosen
+
+
+@router.post("/student/projects/requests")
+async def ask_for_projects(request: Request, user: User = Depends(student), db=Depends(session)):
+    form = await request.form()
+    try:
+        ask = ProjectAsk(interests=str(form.get("interests") or ""), weeks=form.get("weeks") or None,
+                         working=str(form.get("working") or "either"), materials=str(form.get("materials") or ""))
+        await service.request_projects(db, user.id, ask)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        return RedirectResponse(f"/student?error={_q(str(problem['loc'][0]) + ': ' + problem['msg'])}",
+                                status.HTTP_303_SEE_OTHER)
+    return RedirectResponse("/student#projects", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/student/projects/{release_id}", response_class=HTMLResponse)
+async def approved_ideas(request: Request, release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
+    release = await reviews.release_for_student(db, release_id, user.id)
+    if release is None or release.content.get("kind") != "project":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    started = {a.title for a in await projects.started_from(db, release.id)}
+    return render(request, "student_projects.html", user=user, release=release,
+                  content=ProjectContent.model_validate(release.content), started=started)
+
+
+@router.post("/student/projects/{release_id}/start")
+async def start_project(request: Request, release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
+    form = await request.form()
+    try:
+        await service.start_project(db, user.id, release_id, int(str(form.get("proposal", "-1"))))
+    except (NotFound, ValueError):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput as exc:
+        return RedirectResponse(f"/student?error={_q(str(exc))}", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/student/projects/{release_id}", status.HTTP_303_SEE_OTHER)
+
+
+def _q(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text)
