@@ -20,7 +20,7 @@ os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
 from beacon.config import Settings, get_settings  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.classroom"]
+pytest_plugins = ["tests.classroom", "tests.api_client"]
 
 
 @pytest.fixture(scope="session")

@@ -147,3 +147,25 @@ def test_draft_with_a_chosen_rubric_and_bad_ids(runtime, tmp_path):
     assert unknown.returncode == 3 and "no rubric with id 'no-such-rubric'" in unknown.stderr.decode()
     nobody = beacon("draft", str(work), "--student", "nobody@example.org")
     assert nobody.returncode == 3 and "no student" in nobody.stderr.decode()
+
+
+def test_projects_suggest_json_contract_and_bad_input(runtime):
+    done = beacon("projects", "suggest", "--interests", "skateboarding, filming, physics",
+                  "--competency", "scientific-investigation", "--json", timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)
+    assert {"draft_id", "status", "proposals", "flags", "model"} <= result.keys()
+    assert (result["status"], result["model"]) == ("pending_review", "offline")
+    assert len(result["proposals"]) == 3 and len({p["product_kind"] for p in result["proposals"]}) == 3
+    for proposal in result["proposals"]:
+        assert {"title", "driving_question", "competencies", "milestones"} <= proposal.keys()
+        assert proposal["competencies"][0]["competency_id"] == "scientific-investigation"
+        assert proposal["competencies"][0]["criteria"]
+        assert all({"title", "evidence", "criteria"} <= m.keys() for m in proposal["milestones"])
+    assert "offline_model" in result["flags"]
+
+    unknown = beacon("projects", "suggest", "--interests", "robots", "--competency", "no-such-thing")
+    assert unknown.returncode == 3 and "no competency 'no-such-thing'" in unknown.stderr.decode()
+    empty = beacon("projects", "suggest", "--interests", "   ")
+    assert empty.returncode != 0 and len(empty.stderr.decode().strip().splitlines()) == 1
+    assert "interests" in empty.stderr.decode()

@@ -3,47 +3,12 @@ student's side (only releases, only their own), and 404 for anything out of scop
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
-import pytest
-
-from beacon.school import service as school
-from beacon.school.models import User
-from beacon.school.schemas import StudentSeed
-from beacon.web.auth import hash_password
+from tests.api_client import PASSWORD
+from tests.api_client import sign_in as _sign_in
+from tests.api_client import wait_for_queue as _wait_for_queue
 from tests.classroom import ESSAY
-from tests.web.conftest import PASSWORD
-from tests.web.conftest import sign_in as _sign_in
-
-
-@pytest.fixture
-async def people(runtime):
-    tag = uuid.uuid4().hex[:8]
-    async with runtime.db.transaction() as session:
-        sch = await school.ensure_school(session, f"api-{tag}", "API School")
-        klass = await school.ensure_class(session, sch, "Seminar")
-        other_class = await school.ensure_class(session, sch, "Other")
-        teacher = await school.ensure_user(session, sch, f"t-{tag}@example.org", "Tia Teacher", "teacher")
-        stranger = await school.ensure_user(session, sch, f"x-{tag}@example.org", "Xavier Teacher", "teacher")
-        await school.enroll(session, klass, teacher, "teacher")
-        await school.enroll(session, other_class, stranger, "teacher")
-        alice = await school.ensure_student(session, sch, klass, StudentSeed(first_name="Alice", last_name="A", email=f"a-{tag}@example.org", grade=8))
-        bob = await school.ensure_student(session, sch, klass, StudentSeed(first_name="Bob", last_name="B", email=f"b-{tag}@example.org", grade=8))
-        for user in (teacher, stranger, alice, bob):
-            (await session.get(User, user.id)).password_hash = hash_password(PASSWORD)
-    return {"teacher": teacher.email, "stranger": stranger.email, "alice": alice.email, "bob": bob.email}
-
-
-
-
-async def _wait_for_queue(client, headers, n=1):
-    for _ in range(100):
-        queue = (await client.get("/api/v1/review/queue", headers=headers)).json()
-        if len(queue) >= n:
-            return queue
-        await asyncio.sleep(0.1)
-    raise AssertionError("the in-process worker drafted nothing")
 
 
 async def test_sign_in_and_roles(api, people):

@@ -1,7 +1,8 @@
-"""The approval gate, adversarially: hypothesis interleaves submissions, drafts, regenerations,
-rejections, approvals (with and without edits) and out-of-scope attempts across students of two
-classes, against a real `beacon serve`. After every step, every student-facing route (JSON API,
-pages, error pages) shows each student exactly their own released feedback and nothing else."""
+"""The approval gate, adversarially: hypothesis interleaves submissions, revisions, project
+requests, drafts, regenerations, rejections, approvals (with edits, in bulk, of some proposals)
+and out-of-scope attempts across students of two classes, against a real `beacon serve`. After
+every step, every student-facing route (JSON API, pages, error pages, exports) shows each
+student exactly their own released feedback and approved project ideas, and nothing else."""
 
 from __future__ import annotations
 
@@ -66,20 +67,31 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 self.students = {name: info for name, info in roster.items() if isinstance(info, tuple)}
                 self.api = {name: _client(base, info[0] if isinstance(info, tuple) else info) for name, info in roster.items()}
                 self.pages = {name: _client(base, info[0], pages=True) for name, info in self.students.items()}
-                self.pending: dict[str, dict] = {}  # draft id -> {student, teacher, feedback}
-                self.closed: dict[str, dict] = {}  # rejected or superseded drafts
+                # draft id -> {student, teacher, kind, feedback text | proposal texts}
+                self.pending: dict[str, dict] = {}
+                self.closed: dict[str, dict] = {}  # rejected, superseded, or approved in part
                 self.released: dict[str, list[str]] = {name: [] for name in self.students}
                 self.release_ids: dict[str, set[str]] = {name: set() for name in self.students}
                 self.submissions: dict[str, list[str]] = {name: [] for name in self.students}
+                self.ideas: dict[str, list[str]] = {name: [] for name in self.students}  # approved titles
+                self.idea_texts: dict[str, set[str]] = {name: set() for name in self.students}
 
-            def _wait_for_draft(self, teacher: str, submission_id: str) -> dict:
+            def _wait_for_draft(self, teacher: str, key: str, value: str) -> dict:
                 deadline = time.monotonic() + 30
                 while time.monotonic() < deadline:
                     for draft in self.api[teacher].get("/api/v1/review/queue").json():
-                        if draft["submission_id"] == submission_id:
+                        if draft[key] == value:
                             return draft
                     time.sleep(0.05)
-                raise AssertionError(f"no draft for submission {submission_id}")
+                raise AssertionError(f"no draft for {key} {value}")
+
+            def _track(self, draft: dict, student: str, teacher: str) -> None:
+                info = {"student": student, "teacher": teacher, "kind": draft["kind"]}
+                if draft["kind"] == "project":
+                    info["texts"] = [(p["title"], p["driving_question"]) for p in draft["content"]["proposals"]]
+                else:
+                    info["feedback"] = draft["content"]["feedback"]
+                self.pending[draft["id"]] = info
 
             def _hand_in(self, student: str, **fields) -> None:
                 body = f"My claim is that {uuid.uuid4().hex} matters because our evidence shows it, and some people argue otherwise."
@@ -87,8 +99,17 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 assert done.status_code == 202
                 self.submissions[student].append(done.json()["id"])
                 teacher = self.students[student][1]
-                draft = self._wait_for_draft(teacher, done.json()["id"])
-                self.pending[draft["id"]] = {"student": student, "teacher": teacher, "feedback": draft["content"]["feedback"]}
+                self._track(self._wait_for_draft(teacher, "submission_id", done.json()["id"]), student, teacher)
+
+            def _release(self, draft_id: str, chosen: list[int] | None = None) -> None:
+                info = self.pending.pop(draft_id)
+                if info["kind"] == "project":
+                    picked = [info["texts"][i] for i in (range(len(info["texts"])) if chosen is None else chosen)]
+                    self.ideas[info["student"]] += [title for title, _ in picked]
+                    self.idea_texts[info["student"]].update(t for pair in picked for t in pair)
+                    self.closed[draft_id] = info  # the proposals left out must stay unseen
+                else:
+                    self.released[info["student"]].append(info["feedback"])
 
             @rule(student=st.sampled_from(["Sia", "Sol", "Tom"]))
             def submit(self, student):
@@ -100,6 +121,34 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 student = data.draw(st.sampled_from(sorted(n for n, ids in self.submissions.items() if ids)))
                 self._hand_in(student, revision_of_id=data.draw(st.sampled_from(self.submissions[student])))
 
+            @rule(student=st.sampled_from(["Sia", "Sol", "Tom"]), interest=st.sampled_from(["gardening", "robots", "music"]))
+            def ask_for_projects(self, student, interest):
+                # A word unique to this request marks every proposal made from it.
+                mark = f"zq{uuid.uuid4().hex[:6]}"
+                done = self.api[student].post("/api/v1/projects/requests", json={"interests": f"{mark} {interest}, {interest}"})
+                assert done.status_code == 202, done.text
+                teacher = self.students[student][1]
+                self._track(self._wait_for_draft(teacher, "project_request_id", done.json()["id"]), student, teacher)
+
+            @precondition(lambda self: self.pending)
+            @rule(data=st.data(), edit=st.booleans())
+            def approve(self, data, edit):
+                draft_id = data.draw(st.sampled_from(sorted(self.pending)))
+                info = self.pending[draft_id]
+                content = self.api[info["teacher"]].get(f"/api/v1/drafts/{draft_id}").json()["content"]
+                body = {"action": "approve"}
+                chosen = None
+                if info["kind"] == "project":
+                    chosen = data.draw(st.lists(st.integers(0, len(info["texts"]) - 1), min_size=1, unique=True))
+                    body["proposals"] = chosen
+                elif edit:
+                    content["feedback"] = f"Edited by your teacher {uuid.uuid4().hex}"
+                    body["edited_content"] = content
+                    info["feedback"] = content["feedback"]
+                done = self.api[info["teacher"]].post(f"/api/v1/drafts/{draft_id}/decision", json=body)
+                assert done.status_code == 200, done.text
+                self._release(draft_id, sorted(chosen) if chosen else None)
+
             @precondition(lambda self: self.pending)
             @rule(data=st.data(), teacher=st.sampled_from(["Ana", "Ben"]))
             def bulk_approve(self, data, teacher):
@@ -108,22 +157,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 done = self.api[teacher].post("/api/v1/review/bulk-approve", json={"draft_ids": chosen})
                 assert done.status_code == 200, done.text
                 for draft_id in done.json()["approved"]:
-                    info = self.pending.pop(draft_id)
-                    assert info["teacher"] == teacher
-                    self.released[info["student"]].append(info["feedback"])
-
-            @precondition(lambda self: self.pending)
-            @rule(data=st.data(), edit=st.booleans())
-            def approve(self, data, edit):
-                draft_id = data.draw(st.sampled_from(sorted(self.pending)))
-                info = self.pending.pop(draft_id)
-                content = self.api[info["teacher"]].get(f"/api/v1/drafts/{draft_id}").json()["content"]
-                body = {"action": "approve"}
-                if edit:
-                    content["feedback"] = f"Edited by your teacher {uuid.uuid4().hex}"
-                    body["edited_content"] = content
-                assert self.api[info["teacher"]].post(f"/api/v1/drafts/{draft_id}/decision", json=body).status_code == 200
-                self.released[info["student"]].append(content["feedback"])
+                    assert self.pending[draft_id]["teacher"] == teacher
+                    self._release(draft_id)
 
             @precondition(lambda self: self.pending)
             @rule(data=st.data())
@@ -144,9 +179,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                                                  json={"action": "regenerate", "instructions": instructions})
                 assert done.status_code == 200, done.text
                 self.closed[draft_id] = info
-                following = done.json()["next_draft_id"]
-                fresh = self.api[info["teacher"]].get(f"/api/v1/drafts/{following}").json()
-                self.pending[following] = {**info, "feedback": fresh["content"]["feedback"]}
+                fresh = self.api[info["teacher"]].get(f"/api/v1/drafts/{done.json()['next_draft_id']}").json()
+                self._track(fresh, info["student"], info["teacher"])
 
             @precondition(lambda self: self.pending)
             @rule(data=st.data())
@@ -162,17 +196,23 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
             @invariant()
             def students_see_exactly_their_releases(self):
                 unreleased = {d: i for d, i in {**self.pending, **self.closed}.items()}
+                project_releases: dict[str, set[str]] = {}
                 for name in self.students:
                     releases = self.api[name].get("/api/v1/releases").json()
-                    assert sorted(r["content"]["feedback"] for r in releases) == sorted(self.released[name])
+                    feedback = [r["content"]["feedback"] for r in releases if r["content"].get("kind") != "project"]
+                    assert sorted(feedback) == sorted(self.released[name])
+                    ideas = self.api[name].get("/api/v1/projects").json()
+                    assert sorted(p["title"] for r in ideas for p in r["content"]["proposals"]) == sorted(self.ideas[name])
+                    project_releases[name] = {r["id"] for r in ideas}
                     self.release_ids[name] = {r["id"] for r in releases}
                     export = self.pages[name].get("/student/export").text
                     assert all(text in export for text in self.released[name])
                 for name in self.students:
-                    own_texts = set(self.released[name])
+                    own_texts = set(self.released[name]) | self.idea_texts[name]
                     others = set().union(*(ids for other, ids in self.release_ids.items() if other != name))
                     responses = [
                         self.api[name].get("/api/v1/releases"), self.api[name].get("/api/v1/submissions"),
+                        self.api[name].get("/api/v1/projects"), self.api[name].get("/api/v1/projects/requests"),
                         self.pages[name].get("/student"), self.pages[name].get("/student/releases/not-an-id"),
                         self.pages[name].get("/nowhere"), self.api[name].get("/api/v1/review/queue"),
                         self.pages[name].get("/teacher"), self.pages[name].get("/teacher/next"),
@@ -180,6 +220,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                         self.pages[name].get("/student/export"),
                         self.api[name].post("/api/v1/review/bulk-approve", json={"draft_ids": list(unreleased)[:5] or [str(uuid.uuid4())]}),
                     ]
+                    for release_id in project_releases[name]:
+                        responses.append(self.pages[name].get(f"/student/projects/{release_id}"))
                     for submission_id in self.submissions[name]:
                         responses.append(self.pages[name].get(f"/student/submissions/{submission_id}/revise"))
                     for other, ids in self.submissions.items():
@@ -189,7 +231,9 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                             responses.append(response)
                     for release_id in others:
                         for response in (self.api[name].get(f"/api/v1/releases/{release_id}"),
-                                         self.pages[name].get(f"/student/releases/{release_id}")):
+                                         self.pages[name].get(f"/student/releases/{release_id}"),
+                                         self.pages[name].get(f"/student/projects/{release_id}"),
+                                         self.api[name].post(f"/api/v1/projects/{release_id}/start", json={"proposal": 0})):
                             assert response.status_code == 404
                             responses.append(response)
                     for draft_id in unreleased:
@@ -200,10 +244,12 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                     for response in responses:
                         for draft_id, info in unreleased.items():
                             assert draft_id not in response.text
-                            if info["feedback"] not in own_texts:
-                                assert info["feedback"] not in response.text
+                            texts = [t for pair in info.get("texts", []) for t in pair] or [info["feedback"]]
+                            for text in texts:
+                                if text not in own_texts:
+                                    assert text not in response.text, (name, text)
 
         from hypothesis.stateful import run_state_machine_as_test
 
         run_state_machine_as_test(Gate, settings=settings(
-            max_examples=6, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)))
+            max_examples=6, stateful_step_count=10, deadline=None, suppress_health_check=list(HealthCheck)))

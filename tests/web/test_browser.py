@@ -199,3 +199,48 @@ async def test_bulk_approve_in_place_then_revise_and_review_by_keyboard(server, 
         assert "Rosa Alvarez" in coach_text  # the teacher's three approvals are counted
         assert "(edited)" not in coach_text  # approving untouched text (CRLF from the browser) is no edit
         await browser.close()
+
+
+async def test_student_asks_for_projects_teacher_approves_some_student_sees_only_those(server, accounts):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await _launch(p)
+        student = await browser.new_page()
+        await _sign_in(student, server, accounts["student"])
+        await student.fill("input[name=interests]", "skateboarding, filming, <b>physics</b>")
+        await student.fill("input[name=weeks]", "4")
+        await student.click("button:has-text('Ask for project ideas')")
+        await student.wait_for_load_state("networkidle")
+        assert await student.locator("#projects >> text=with your teacher").count() == 1
+
+        teacher = await browser.new_page()
+        await _sign_in(teacher, server, accounts["teacher"])
+        await _wait_for_review_link(teacher, server, 1)
+        assert "Project ideas" in await teacher.locator(".queue-item").first.inner_text()
+        await teacher.locator("a:has-text('Review')").first.click()
+        await teacher.wait_for_load_state("networkidle")
+        assert await teacher.locator(".proposal").count() == 3
+        titles = [await teacher.locator(f"input[name='title:{i}']").input_value() for i in range(3)]
+        assert "<b>physics</b>" in await teacher.locator("main").inner_text()  # the student's words, as text
+        await _shot(teacher, "10-teacher-project-ideas")
+        await teacher.fill("input[name='title:0']", "Skate Science, edited by Ms. Alvarez")
+        await teacher.locator("input[name=proposal][value='1']").uncheck()
+        await teacher.click("#approve")
+        await teacher.wait_for_load_state("networkidle")
+
+        await student.goto(f"{server}/student")
+        await student.locator("a:has-text('Project ideas:')").click()
+        await student.wait_for_load_state("networkidle")
+        shown = await student.locator("main").inner_text()
+        assert "Skate Science, edited by Ms. Alvarez" in shown and titles[2] in shown
+        assert titles[1] not in shown and titles[0] not in shown  # the left-out idea and the pre-edit title
+        await _shot(student, "11-student-project-ideas")
+        await student.locator("button:has-text('Start this project')").first.click()
+        await student.wait_for_load_state("networkidle")
+        assert await student.locator("text=Started").count() == 1
+        await student.goto(f"{server}/student")
+        options = await student.locator("select[name=assignment_id] option").all_inner_texts()
+        assert "Skate Science, edited by Ms. Alvarez" in options
+        await _shot(student, "12-student-home-with-project")
+        await browser.close()

@@ -12,8 +12,8 @@ from beacon.school import service as school
 from beacon.school.models import User
 from beacon.school.schemas import StudentSeed
 from beacon.web.auth import hash_password
+from tests.api_client import PASSWORD, sign_in
 from tests.classroom import ESSAY
-from tests.web.conftest import PASSWORD, sign_in
 
 
 @pytest.fixture

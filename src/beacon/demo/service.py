@@ -72,6 +72,29 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
     return students
 
 
+async def _project_ideas(rt, workflow, student, interests: list[str], echo) -> None:
+    """One student's project ideas, designed through the same queue and stopped for review."""
+    from beacon.projects import repository as projects
+    from beacon.projects.schemas import ProjectAsk
+    from beacon.projects.service import request_projects
+    from beacon.runtime import projects_of, run_jobs
+
+    said = ", ".join(interests)
+    async with rt.db.transaction() as session:
+        earlier = [r for r in await projects.requests_of(session, student.id) if r.interests == said]
+        request = earlier[0] if earlier else await request_projects(session, student.id, ProjectAsk(interests=said))
+    await run_jobs(rt, workflow, wait=False)
+    payload = await projects_of(rt, workflow).pending_review(request.id)
+    echo(f"\nProject ideas for {student.full_name} (interests: {said}):")
+    if payload is None:
+        echo("  none waiting (already reviewed, or still queued)")
+        return
+    for target in payload.content.targets:
+        echo(f"  grows {target.title}: {target.reason}")
+    for proposal in payload.content.proposals:
+        echo(f"  · {proposal.title} [{proposal.product_kind}, {proposal.duration_weeks} weeks]: {proposal.driving_question}")
+
+
 def sign_in_link(app_url: str, email: str) -> str:
     from urllib.parse import urlencode
 
@@ -142,6 +165,7 @@ async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
                     flags = [f for f in payload.flags if f != "offline_model"]
                     if flags:
                         echo(f"  flags      {', '.join(flags)}")
+                await _project_ideas(rt, workflow, next(iter(students.values())), seeds[0].interests, echo)
                 echo("\nEvery draft waits for the teacher: nothing above is visible to a student yet.")
             echo("Next: `beacon draft FILE` for your own work, `beacon rubrics show <id>` for a rubric.")
             echo(f"\nSign in (password {DEMO_PASSWORD!r}); each link opens the sign-in page for that account:")

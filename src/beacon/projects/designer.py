@@ -38,6 +38,7 @@ def interest_phrases(text: str, tags: list[str] | None = None) -> list[str]:
     physics" → ["skateboarding", "filming", "physics"]."""
     phrases: list[str] = []
     seen: set[frozenset[str]] = set()
+    text = re.sub(r"<[^<>]{0,60}>", " ", text)  # markup is not an interest (and is shown as text anyway)
     for raw in [*(tags or []), *re.split(r"[,;/\n&+]|\band\b|\bor\b", text)]:
         phrase = _LEAD_IN.sub("", raw.strip().strip(".!?\"'")).strip()
         key = frozenset(terms(phrase))
