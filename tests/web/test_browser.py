@@ -102,6 +102,7 @@ async def test_teacher_approves_student_sees_exactly_that_and_never_a_rejection(
         await student.fill("textarea[name=body]", "I changed my mind about the turbines because the birds matter more to me now.")
         await student.click("button:has-text('Hand in')")
         assert await student.locator("text=with your teacher").count() == 2
+        assert await student.title() == "My work · Beacon"
         await _shot(student, "01-student-handed-in")
 
         teacher = await browser.new_page()

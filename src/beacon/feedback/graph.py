@@ -23,7 +23,7 @@ from beacon.errors import NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, requested_language
 from beacon.feedback.injection import find_injections
-from beacon.feedback.redact import Person, Redaction, redact
+from beacon.feedback.redact import Person, Redaction, redact, roster_people
 from beacon.feedback.schemas import (
     DraftContent,
     ProposedAssessment,
@@ -147,11 +147,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 "language": profile.preferred_language if profile else "en",
                 "assignment_competencies": competencies,
                 "previous_levels": previous_levels,
-                "roster": [
-                    {"full_name": u.full_name,
-                     "role": "student" if u.id == submission.student_id else ("teacher" if role == "teacher" else "classmate")}
-                    for u, role in roster
-                ],
+                "roster": roster_people(roster, submission.student_id),
                 "work": submission.body,
             }
 

@@ -22,6 +22,13 @@ class Person:
     role: str  # "student" (the author), "classmate", "teacher"
 
 
+def roster_people(roster, author_id) -> list[dict]:
+    """(user, role in class) pairs as the people to redact: the author, classmates, teachers."""
+    return [{"full_name": u.full_name,
+             "role": "student" if u.id == author_id else ("teacher" if role == "teacher" else "classmate")}
+            for u, role in roster]
+
+
 @dataclass
 class Redaction:
     text: str

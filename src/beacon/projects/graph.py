@@ -21,7 +21,7 @@ from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
 from beacon.feedback.graph import stable_id
-from beacon.feedback.redact import Person, redact
+from beacon.feedback.redact import Person, redact, roster_people
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
 from beacon.projects import repository as projects
@@ -107,9 +107,7 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
                 "attempt": state.get("attempt", 0),
                 "student_id": str(request.student_id),
                 "grade": profile.grade if profile else 8,
-                "roster": [{"full_name": u.full_name,
-                            "role": "student" if u.id == request.student_id else ("teacher" if role == "teacher" else "classmate")}
-                           for u, role in roster],
+                "roster": roster_people(roster, request.student_id),
                 "interests": interest_phrases(request.interests, list(request.tags)),
                 "weeks": request.weeks, "working": request.working, "materials": request.materials,
                 "levels": await service.competency_profile(session, request.student_id),

@@ -28,20 +28,12 @@ async def requests_of(session: AsyncSession, student_id: uuid.UUID) -> list[Proj
     return list(rows.all())
 
 
-async def feedback_releases(session: AsyncSession, student_id: uuid.UUID) -> list[Release]:
-    """Approved feedback of a student, newest first: where their competency levels come from."""
+async def releases_of_kind(session: AsyncSession, student_id: uuid.UUID, kind: str) -> list[Release]:
+    """A student's releases of feedback or of project ideas, newest first (approved feedback is
+    where their competency levels come from)."""
     rows = await session.scalars(
         select(Release).join(Draft, Draft.id == Release.draft_id)
-        .where(Release.student_id == student_id, Draft.kind == "feedback")
-        .order_by(Release.released_at.desc())
-    )
-    return list(rows.all())
-
-
-async def project_releases(session: AsyncSession, student_id: uuid.UUID) -> list[Release]:
-    rows = await session.scalars(
-        select(Release).join(Draft, Draft.id == Release.draft_id)
-        .where(Release.student_id == student_id, Draft.kind == "project")
+        .where(Release.student_id == student_id, Draft.kind == kind)
         .order_by(Release.released_at.desc())
     )
     return list(rows.all())

@@ -48,7 +48,7 @@ async def my_requests(user: User = Depends(student), db=Depends(session)) -> lis
 async def my_projects(user: User = Depends(student), db=Depends(session)) -> list[dict]:
     """Project ideas your teacher approved (only those)."""
     return [{"id": str(r.id), "released_at": r.released_at.isoformat(), "content": r.content}
-            for r in await repository.project_releases(db, user.id)]
+            for r in await repository.releases_of_kind(db, user.id, "project")]
 
 
 class Start(BaseModel):

@@ -41,7 +41,7 @@ async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: Pr
 async def competency_profile(session: AsyncSession, student_id: uuid.UUID) -> dict[str, dict[str, int]]:
     """The latest approved level per criterion, per competency, from released feedback."""
     profile: dict[str, dict[str, int]] = {}
-    for release in await repository.feedback_releases(session, student_id):
+    for release in await repository.releases_of_kind(session, student_id, "feedback"):
         levels = profile.setdefault(release.content.get("rubric_id", "?"), {})
         for criterion in release.content.get("criteria", []):
             levels.setdefault(criterion["criterion_id"], criterion["level"])
@@ -111,14 +111,11 @@ def approved_content(content: ProjectContent, decision: ProjectDecision) -> Proj
 
 
 def check_decision(draft, decision: ProjectDecision) -> None:
-    if draft.status != "pending_review":
-        raise InvalidInput(f"draft {draft.id} is {draft.status.replace('_', ' ')}, not waiting for review")
-    if decision.action == "reject" and not (decision.reason or "").strip():
-        raise InvalidInput("a rejection needs a reason")
-    if decision.action == "regenerate" and not (decision.instructions or "").strip():
-        raise InvalidInput("a regeneration needs instructions (e.g. 'shorter', 'more hands-on')")
-    if decision.action != "approve" and (decision.edited_content is not None or decision.proposals is not None):
-        raise InvalidInput("choosing or editing proposals goes with the approve action")
+    from beacon.review.service import check_decision as check_any
+
+    check_any(draft, decision)
+    if decision.action != "approve" and decision.proposals is not None:
+        raise InvalidInput("choosing proposals goes with the approve action")
     if decision.action == "approve":
         approved_content(ProjectContent.model_validate(draft.content), decision)
 

@@ -27,7 +27,9 @@ async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_
     return draft
 
 
-def check_decision(draft: Draft, decision: TeacherDecision) -> None:
+def check_decision(draft: Draft, decision) -> None:
+    """What every decision needs, whatever was drafted: a draft still waiting, a reason to
+    reject, instructions to regenerate, and edits only with an approval."""
     if draft.status != "pending_review":
         raise InvalidInput(f"draft {draft.id} is {draft.status.replace('_', ' ')}, not waiting for review")
     if decision.action == "reject" and not (decision.reason or "").strip():
