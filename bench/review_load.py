@@ -81,8 +81,12 @@ def sample_works() -> list[tuple[str, str]]:
     return works
 
 
-def git_state() -> str:
-    """The commit measured, and whether the working tree had uncommitted changes to src/."""
+def code_measured(source: Path) -> str:
+    """The commit measured and whether src/ had uncommitted changes; or, when PYTHONPATH points
+    at a copy of the code (frozen while src/ is being edited), that copy: git says nothing of it."""
+    if not source.is_relative_to(ROOT / "src"):
+        return f"a copy of the code at {source.parent}"
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
@@ -251,9 +255,13 @@ class Timings:
     queue: list[float] = field(default_factory=list)
     approve: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)  # the first error message of each kind
 
-    def error(self, what: str) -> None:
+    def error(self, what: str, response: httpx.Response | None = None, detail: str = "") -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
+        if response is not None:
+            detail = response.text[:200]
+        self.examples.setdefault(what, detail)
 
 
 async def timed(call: Awaitable[httpx.Response], into: list[float]) -> httpx.Response:
@@ -268,12 +276,13 @@ async def page_round(t: Teacher, out: Timings) -> None:
     page = await timed(t.pages.get("/teacher"), out.queue)
     ids = DRAFT_LINK.findall(page.text) if page.status_code == 200 else []
     if not ids:
-        out.error(f"queue page {page.status_code}" + (" (empty)" if page.status_code == 200 else ""))
+        out.error(f"queue page {page.status_code}" + (" (empty)" if page.status_code == 200 else ""),
+                  page if page.status_code != 200 else None)
         return
     done = await timed(t.pages.post(f"/teacher/drafts/{ids[0]}/decision",
                                     data={"csrf": t.csrf, "action": "approve"}), out.approve)
     if done.status_code != 303:
-        out.error(f"approve page {done.status_code}")
+        out.error(f"approve page {done.status_code}", done)
 
 
 async def api_round(t: Teacher, out: Timings) -> None:
@@ -281,12 +290,13 @@ async def api_round(t: Teacher, out: Timings) -> None:
     queue = await timed(t.api.get("/api/v1/review/queue"), out.queue)
     drafts = queue.json() if queue.status_code == 200 else []
     if not drafts:
-        out.error(f"queue api {queue.status_code}" + (" (empty)" if queue.status_code == 200 else ""))
+        out.error(f"queue api {queue.status_code}" + (" (empty)" if queue.status_code == 200 else ""),
+                  queue if queue.status_code != 200 else None)
         return
     done = await timed(t.api.post(f"/api/v1/drafts/{drafts[0]['id']}/decision", json={"action": "approve"}),
                        out.approve)
     if done.status_code != 200:
-        out.error(f"approve api {done.status_code}")
+        out.error(f"approve api {done.status_code}", done)
 
 
 async def warm_up(teachers: list[Teacher]) -> None:
@@ -307,7 +317,7 @@ async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teach
             try:
                 await one_round(t, out)
             except httpx.TransportError as exc:  # counted, not fatal: a dropped request is a result too
-                out.error(type(exc).__name__)
+                out.error(type(exc).__name__, detail=str(exc)[:200])
 
     wall = 0.0
     for group in [teachers] if together else [[t] for t in teachers]:
@@ -316,7 +326,7 @@ async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teach
         await asyncio.gather(*(loop(t) for t in group))
         wall += time.perf_counter() - start
     return {"wall_s": round(wall, 2), "queue": summary(out.queue, wall), "approve": summary(out.approve, wall),
-            "errors": out.errors}
+            "errors": out.errors, "error_examples": out.examples}
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> dict:
@@ -327,12 +337,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         "server": "beacon serve, defaults (1 uvicorn process + in-process worker), embedded PostgreSQL, offline model",
         "teachers": args.teachers, "students_per_class": args.students_per_class,
         "pending_drafts_per_teacher_at_start": per_teacher, "approvals_per_teacher_per_loop": rounds,
-        "concurrency": args.teachers, "baseline_teachers_one_at_a_time": args.baseline_teachers, "client": "httpx.AsyncClient per teacher, same machine",
+        "concurrency": args.teachers, "baseline_teachers_one_at_a_time": args.baseline_teachers,
+        "client": "httpx.AsyncClient per teacher, same machine",
         # Anything else busy on the machine skews the numbers: worth seeing next to them.
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "code": git_state(),
         # Normally ROOT/src; PYTHONPATH may point both this process and the server at a frozen copy.
-        "beacon_source": str(Path(importlib.util.find_spec("beacon").origin).parent),
+        "code": code_measured(Path(importlib.util.find_spec("beacon").origin).resolve().parent),
     }}
     total = time.perf_counter()
 
@@ -354,14 +364,14 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         try:
             report["drafting_wait_s"] = round(await wait_for_drafts(everyone, per_teacher, args.draft_timeout), 1)
 
-            print("baseline: 1 teacher ...", flush=True)
+            print(f"baseline: {len(solo)} teachers, one at a time ...", flush=True)
             report["baseline"] = {"page": await phase(solo, rounds, page_round, together=False),
                                   "api": await phase(solo, rounds, api_round, together=False)}
             print(f"load: {len(load)} teachers ...", flush=True)
             report["load"] = {"page": await phase(load, rounds, page_round, together=True),
                               "api": await phase(load, rounds, api_round, together=True)}
             left = [len((await x.api.get("/api/v1/review/queue")).json()) for x in everyone]
-            report["pending_after"] = sum(left)  # 0: every draft was approved exactly once
+            report["pending_after"] = sum(left)  # 0 when every approval went through
         finally:
             for teacher in everyone:
                 await teacher.pages.aclose()
@@ -395,7 +405,8 @@ def write(report: dict) -> None:
               for phase in ("baseline", "load") for loop in ("page", "api") if report[phase][loop]["errors"]}
     lines = [
         "# Review load benchmark", "",
-        f"A real `beacon serve` on 127.0.0.1 ({env['server']}); {env['cores']} cores, Python {env['python']}. "
+        f"A real `beacon serve` on 127.0.0.1 ({env['server']}); {env['cores']} cores, Python {env['python']}; "
+        f"code: {env['code']}. "
         f"{n} teachers at once, one httpx client each, on the same machine; each has a class of "
         f"{env['students_per_class']} students and {env['pending_drafts_per_teacher_at_start']} pending drafts, and does "
         f"{env['approvals_per_teacher_per_loop']} rounds of *queue → approve the oldest* through the pages "
@@ -416,6 +427,11 @@ def write(report: dict) -> None:
         f"Drafts left pending after the run: {report['pending_after']}. "
         f"Errors: {json.dumps(errors) if errors else 'none'}.",
     ]
+    examples = {kind: text for p in ("baseline", "load") for loop in ("page", "api")
+                for kind, text in report[p][loop]["error_examples"].items() if text}
+    if examples:
+        lines += ["", "First response or error of each kind:", ""]
+        lines += [f"- {kind}: `{text.strip()}`" for kind, text in sorted(examples.items())]
     if report["server_exceptions"]:
         lines += ["", "Exceptions in the server log:", ""]
         lines += [f"- `{name}` × {e['count']}: {e['example']}" for name, e in report["server_exceptions"].items()]

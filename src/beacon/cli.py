@@ -154,6 +154,51 @@ def draft(
     typer.echo("\nWaiting for a teacher's review: nothing is shown to the student until it is approved.")
 
 
+@app.command("eval")
+def eval_suite(
+    suite: Annotated[str, typer.Argument(help="A suite in evals/ (feedback-core, ellipse) or a path to one.")],
+    model: Annotated[str | None, typer.Option(help="Model to evaluate (default: BEACON_MODEL).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many items.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write a report: .html (self-contained) or .json.")] = None,
+    data: Annotated[Path | None, typer.Option(help="The corpus file for corpus suites (ELLIPSE's CSV).")] = None,
+    against: Annotated[Path | None, typer.Option(help="An earlier .json report to compare with, side by side.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure how drafts agree with human raters and the rubric; exit 1 when a threshold fails."""
+    from beacon.config import get_settings
+
+    settings = get_settings()
+    if model:
+        settings = settings.model_copy(update={"model": model})
+
+    async def work():
+        from beacon.evals.cli_support import eval_from_cli
+
+        return await eval_from_cli(settings, suite, limit=limit, data=data)
+
+    from beacon.evals import report as reports
+    from beacon.evals.cli_support import read_summary, write_report
+
+    previous = run(lambda: _async(read_summary, against)) if against else None
+    summary, full = run(work)
+    if report:
+        write_report(report, summary, full, previous)
+    if as_json:
+        print_json(summary)
+    else:
+        typer.echo(reports.terminal(summary))
+        if previous:
+            typer.echo("\n" + reports.compare_text(previous, summary))
+        if report:
+            typer.echo(f"report: {report}")
+    if not reports.passed(summary):
+        raise typer.Exit(1)
+
+
+async def _async(fn, *args):
+    return fn(*args)
+
+
 @projects_app.command("suggest")
 def projects_suggest(
     interests: Annotated[str, typer.Option(help='The student\'s interests, e.g. "skateboarding, filming, physics".')],

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     rubrics_dir: Path = Field(default_factory=lambda: _library_dir("rubrics"))
     prompts_dir: Path = Field(default_factory=lambda: _library_dir("prompts"))
+    evals_dir: Path = Field(default_factory=lambda: _library_dir("evals"))
+    # Where public eval corpora live (never committed): `beacon eval ellipse` reads
+    # <eval_data_dir>/ellipse/ellipse_test.csv unless --data says otherwise.
+    eval_data_dir: Path = Field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "data")
 
     # "offline" or any litellm model string.
     model: str = "offline"

@@ -70,8 +70,11 @@ class OfflineModel:
         self.model = OfflineDrafter()
 
     async def assess(self, ctx, problems=None):
+        from beacon.feedback.injection import mask_injections
+
         started = time.perf_counter()
-        assessment = self.model.assess(ctx.work, ctx.rubric, ctx.grade)
+        # Instructions in the work are data for the teacher, not signals of quality: unseen here.
+        assessment = self.model.assess(mask_injections(ctx.work), ctx.rubric, ctx.grade)
         return assessment, _usage_since(started), self.name
 
     async def write(self, ctx, assessment, problems=None):

@@ -41,6 +41,22 @@ _ASPECTS = {
                   "conclusion", "validat", "corroborat", "context"),
 }
 THRESHOLDS = (0.34, 0.52, 0.72)  # signal strength at which levels 2, 3 and 4 begin
+WHOLE_TEXT = ("control", "vocabulary", "organization")  # aspects every sentence shows...
+# ...when the criterion is about language itself (not, say, a dancer's technique).
+_LANGUAGE = ("convention", "grammar", "sentence", "syntax", "vocabulary", "word", "phras", "cohesion",
+             "spelling", "punctuation", "language", "style")
+
+
+def _showcase(aspect: str):
+    """How well a sentence shows a whole-text quality (to pick the sentences to quote)."""
+    def score(sentence: Sentence) -> tuple:
+        words_in = sentence.text.split()
+        if aspect == "vocabulary":
+            return (sum(len(w) > 7 for w in words_in), len(sentence.stems))
+        if aspect == "organization":
+            return (bool(_CONNECTIVES.search(sentence.text)), -sentence.start)
+        return (bool(_CONNECTIVES.search(sentence.text)), min(len(words_in), 30))  # control: a complex, complete sentence
+    return score
 
 _TEXTS = {
     "en": {
@@ -172,7 +188,14 @@ class OfflineDrafter:
             coverage = len(shown) / max(1, len(look_fors))
             aspect = _aspect(criterion)
             focus = getattr(sig, aspect) if aspect else base
-            strength = 0.35 * coverage + 0.35 * focus + 0.30 * base
+            if aspect in WHOLE_TEXT and any(cue in f"{criterion.id} {criterion.title}".lower() for cue in _LANGUAGE):
+                # Language qualities show in every sentence, not in sentences about them: judge
+                # them from the signal, and quote the sentences that show it best.
+                strength = 0.15 * coverage + 0.40 * focus + 0.15 * sig.development + 0.30 * base
+                if not scored:
+                    scored = [(0, -s.start, s) for s in sorted(sents, key=_showcase(aspect), reverse=True)[:2]]
+            else:
+                strength = 0.35 * coverage + 0.35 * focus + 0.30 * base
             if not scored:
                 strength = min(strength, THRESHOLDS[0] - 0.01)  # no evidence at all: beginning
             level = _level(strength)

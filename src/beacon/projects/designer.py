@@ -120,6 +120,11 @@ class OfflineDesigner:
                      + 3 * (pattern.kind in wanted) + 0.8 * _chance(brief.seed, pattern.id))
             ranked.append((score, pattern, fitting[:2]))
         ranked.sort(key=lambda r: (-r[0], r[1].id))
+        # Every proposal grows the weakest competency when three kinds of product can.
+        weakest = brief.targets[0] if brief.targets else None
+        growing = [r for r in ranked if weakest in r[2]]
+        if len({r[1].kind for r in growing}) >= 3:
+            return growing
         return ranked
 
     @staticmethod

@@ -55,48 +55,60 @@ def _ordered_criteria(competency_id: str, rubric: RubricDefinition) -> list[str]
     return list(dict.fromkeys([*ordered, *(c.id for c in rubric.criteria)]))
 
 
-async def choose_targets(session: AsyncSession, request: ProjectRequest, embedder) -> tuple[list[Target], dict, list[str]]:
-    """What the projects should grow: the competencies asked for; else the weakest in the
-    student's approved feedback; else those their teachers' assignments target; else those the
-    interests themselves match. Returns targets, the rubric versions used, and flags."""
-    versions = {v.competency_id: v for v in await rubrics.current_versions(session)}
-    profile = await competency_profile(session, request.student_id)
-    flags: list[str] = []
+def _target(competency_id: str, rubric: RubricDefinition, version: int, levels: dict[str, int], reason: str) -> Target:
+    below = sorted((lv, c) for c, lv in levels.items() if lv < rubric.mastery_threshold and rubric.criterion(c))
+    criteria = [c for _, c in below][:FOCUS_CRITERIA] or _ordered_criteria(competency_id, rubric)[:FOCUS_CRITERIA]
+    return Target(competency_id=competency_id, title=rubric.title, rubric_version=version, criteria=criteria,
+                  reason=reason)
 
-    def target(competency_id: str, reason: str) -> Target:
-        version = versions[competency_id]
-        rubric = RubricDefinition.model_validate(version.definition)
-        levels = profile.get(competency_id, {})
-        below = sorted((lv, c) for c, lv in levels.items() if lv < rubric.mastery_threshold and rubric.criterion(c))
-        criteria = [c for _, c in below][:FOCUS_CRITERIA] or _ordered_criteria(competency_id, rubric)[:FOCUS_CRITERIA]
-        return Target(competency_id=competency_id, title=rubric.title, rubric_version=version.version,
-                      criteria=criteria, reason=reason)
 
-    def growth_reason(competency_id: str) -> str:
-        rubric = RubricDefinition.model_validate(versions[competency_id].definition)
+def profile_targets(profile: dict[str, dict[str, int]], rubrics: dict[str, tuple[RubricDefinition, int]]) -> list[Target]:
+    """The weakest competencies of a profile (lowest mean level first), each with its weakest
+    criteria and the reason in the student's terms."""
+    known = sorted((c for c in profile if c in rubrics and profile[c]), key=lambda c: (mean(profile[c].values()), c))
+    targets = []
+    for competency_id in known[:MAX_TARGETS]:
+        rubric, version = rubrics[competency_id]
         levels = profile[competency_id]
         weakest = min(levels, key=lambda c: (levels[c], c))
         criterion = rubric.criterion(weakest)
         name = criterion.title.lower() if criterion else weakest
         if levels[weakest] >= rubric.mastery_threshold:
-            return f"you have shown mastery here; this stretches your {name} further."
-        return f"your last approved feedback put your {name} at {rubric.level_label(levels[weakest]).lower()}."
+            reason = f"you have shown mastery here; this stretches your {name} further."
+        else:
+            reason = f"your last approved feedback put your {name} at {rubric.level_label(levels[weakest]).lower()}."
+        targets.append(_target(competency_id, rubric, version, levels, reason))
+    return targets
+
+
+async def choose_targets(session: AsyncSession, request: ProjectRequest, embedder) -> tuple[list[Target], dict, list[str]]:
+    """What the projects should grow: the competencies asked for; else the weakest in the
+    student's approved feedback; else those their teachers' assignments target; else those the
+    interests themselves match. Returns targets, the rubric versions used, and flags."""
+    versions = {v.competency_id: v for v in await rubrics.current_versions(session)}
+    definitions = {c: (RubricDefinition.model_validate(v.definition), v.version) for c, v in versions.items()}
+    profile = await competency_profile(session, request.student_id)
+    flags: list[str] = []
+
+    def target(competency_id: str, reason: str) -> Target:
+        rubric, version = definitions[competency_id]
+        return _target(competency_id, rubric, version, profile.get(competency_id, {}), reason)
 
     if request.competency_ids:
-        chosen = [(c, "your teacher or you chose it for this project.") for c in request.competency_ids if c in versions]
+        targets = [target(c, "your teacher or you chose it for this project.") for c in request.competency_ids if c in versions]
     elif any(c in versions for c in profile):
-        known = [c for c in profile if c in versions and profile[c]]
-        known.sort(key=lambda c: (mean(profile[c].values()), c))
-        chosen = [(c, growth_reason(c)) for c in known[:MAX_TARGETS]]
-    elif targeted := [c for c in await repository.targeted_by_teachers(session, request.student_id) if c in versions]:
-        chosen = [(c, "your teacher's assignments target it, and there is no feedback on it yet.") for c in targeted[:MAX_TARGETS]]
+        targets = profile_targets(profile, definitions)
+    elif taught := [c for c in await repository.targeted_by_teachers(session, request.student_id) if c in versions]:
+        targets = [target(c, "your teacher's assignments target it, and there is no feedback on it yet.")
+                   for c in taught[:MAX_TARGETS]]
     else:
         from beacon.rubrics.service import match
 
         matches = await match(session, " ".join([request.interests, *request.tags]), embedder, limit=2)
-        chosen = [(m.id, "it connects to your interests; there is no feedback yet to say what to grow.") for m in matches]
+        targets = [target(m.id, "it connects to your interests; there is no feedback yet to say what to grow.")
+                   for m in matches]
         flags.append("targets_from_interests")
-    return [target(c, reason) for c, reason in chosen], {c: versions[c] for c, _ in chosen}, flags
+    return targets, {t.competency_id: versions[t.competency_id] for t in targets}, flags
 
 
 def approved_content(content: ProjectContent, decision: ProjectDecision) -> ProjectContent:

@@ -59,7 +59,7 @@ def _proposal_text(p: Proposal, *, with_safety: bool = False) -> str:
     return "\n".join(parts + ([p.safety_note] if with_safety and p.safety_note else []))
 
 
-def _ties_to_interest(p: Proposal, interests: list[str]) -> bool:
+def ties_to_interest(p: Proposal, interests: list[str]) -> bool:
     said = {t for i in interests for t in terms(i)}
     return bool(said & set(terms(f"{p.title} {p.driving_question} {p.why_it_fits}")))
 
@@ -108,7 +108,7 @@ def check_projects(proposals: list[Proposal], *, interests: list[str],
             result.flags.append(f"milestones_without_criteria:{name}")
             result.problems.append(f"proposal {index}: say which rubric criteria each milestone will be judged on")
         proposal = proposal.model_copy(update={"competencies": kept})
-        if interests and not _ties_to_interest(proposal, interests):
+        if interests and not ties_to_interest(proposal, interests):
             result.flags.append(f"interest_ignored:{name}")
             result.problems.append(f"proposal {index} does not build on any interest the student stated")
         if any(_similarity(proposal, other) > SIMILAR or proposal.product_kind == other.product_kind

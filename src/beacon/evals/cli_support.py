@@ -1,0 +1,86 @@
+"""`beacon eval`: run a suite, report, compare with an earlier run, and say whether the suite's
+thresholds hold (the exit code)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from beacon.config import Settings
+from beacon.evals import report
+from beacon.evals.runner import run_suite
+from beacon.evals.suites import load_suite
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per tenth when stderr is not a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.done, self.total, self.started, self.shown = label, 0, 0, time.monotonic(), -1
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, step: int) -> None:
+        self.done += step
+        tenth = int(10 * self.done / max(1, self.total))
+        if self.tty:
+            filled = int(30 * self.done / max(1, self.total))
+            rate = self.done / max(1e-9, time.monotonic() - self.started)
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {rate:.1f}/s")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+        elif tenth != self.shown:
+            self.shown = tenth
+            sys.stderr.write(f"{self.label}: {self.done}/{self.total}\n")
+        sys.stderr.flush()
+
+
+async def eval_from_cli(settings: Settings, name: str, *, limit: int | None, data: Path | None) -> tuple[dict, dict]:
+    """Returns the summary and the full run (every item) as dicts."""
+    from beacon.feedback.drafters import OfflineModel, drafter_for
+    from beacon.projects.designer import designer_for
+
+    suite, base = load_suite(name, settings.evals_dir)
+    drafter = drafter_for(settings)
+    model = settings.model
+    prompt_hash = OfflineModel.prompt_hash if model == "offline" else drafter.prompt_hash
+    progress = Progress(f"{suite.name} · {model}")
+    if suite.kind == "ellipse":
+        from beacon.evals.runner import ellipse_rows
+
+        data = data or settings.eval_data_dir / "ellipse" / "ellipse_test.csv"
+        progress.total = len(ellipse_rows(suite, data, limit or suite.limit))
+        run = await run_suite(suite, base, drafter, model=model, prompt_hash=prompt_hash, limit=limit, data=data,
+                              concurrency=settings.worker_concurrency, progress=progress)
+    else:
+        from beacon.rubrics.service import match
+        from beacon.runtime import open_runtime
+
+        progress.total = len(suite.works[:limit] if limit else suite.works)
+        async with open_runtime(settings) as rt:
+            async def retrieve(text: str) -> list[str]:
+                async with rt.db.transaction() as session:
+                    return [m.id for m in await match(session, text, rt.embedder, limit=3)]
+
+            run = await run_suite(suite, base, drafter, model=model, prompt_hash=prompt_hash, limit=limit,
+                                  concurrency=settings.worker_concurrency, progress=progress, retrieve=retrieve,
+                                  designer=designer_for(settings), rubrics_dir=settings.rubrics_dir)
+    return report.summarize(run, suite.thresholds), report.run_as_dict(run)
+
+
+def write_report(path: Path, summary: dict, run: dict, against: dict | None) -> None:
+    if path.suffix.lower() in (".html", ".htm"):
+        path.write_text(report.html_report(summary, against), encoding="utf-8")
+    else:
+        path.write_text(json.dumps({"summary": summary, "run": run}, indent=2, default=str), encoding="utf-8")
+
+
+def read_summary(path: Path) -> dict:
+    from beacon.errors import InvalidInput
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data["summary"] if "summary" in data else data
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidInput(f"{path}: not a Beacon eval report (.json): {exc}") from None
