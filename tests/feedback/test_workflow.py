@@ -171,3 +171,29 @@ async def test_an_unenrolled_students_own_name_is_still_redacted(runtime):
         state = (await workflow.graph.aget_state({"configurable": {"thread_id": f"feedback:{sub.id}"}})).values
     assert "Zanele" not in state["redacted"] and "Dube" not in state["redacted"]
     assert "[STUDENT]" in state["redacted"]
+
+
+async def test_a_decision_cut_short_by_a_fault_is_finished_not_stuck(runtime, workflow, classroom, submission_id, monkeypatch):
+    from beacon.review import repository as reviews
+
+    payload = await workflow.run_to_review(submission_id)
+    draft_id = uuid.UUID(payload.draft_id)
+    real = reviews.set_draft_status
+    calls = {"n": 0}
+
+    async def flaky(session, draft, status):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("the database went away mid-decision")
+        await real(session, draft, status)
+
+    monkeypatch.setattr(reviews, "set_draft_status", flaky)
+    approve = TeacherDecision(action="approve", teacher_id=str(classroom.teacher_id))
+    with pytest.raises(ConnectionError):
+        await review.decide(runtime.db, workflow, draft_id, approve)
+    assert await _rows(runtime, Release, Release.draft_id == draft_id) == []  # nothing half-written
+    # The thread took the decision but did not apply it: the next attempt finishes it first.
+    with pytest.raises(InvalidInput, match="already decided"):
+        await review.decide(runtime.db, workflow, draft_id, approve)
+    assert len(await _rows(runtime, Release, Release.draft_id == draft_id)) == 1
+    assert len(await _rows(runtime, Draft, Draft.id == draft_id, Draft.status == "approved")) == 1

@@ -132,20 +132,12 @@ def check_decision(draft, decision: ProjectDecision) -> None:
         approved_content(ProjectContent.model_validate(draft.content), decision)
 
 
-async def decide(db, workflow, draft_id: uuid.UUID, decision: ProjectDecision):
-    """Check scope and state, then resume the request's workflow thread with the decision."""
-    from beacon.review.service import draft_for_teacher
-
-    async with db.transaction() as session:
-        draft = await draft_for_teacher(session, draft_id, uuid.UUID(decision.teacher_id))
-        if draft.kind != "project":
-            raise InvalidInput(f"draft {draft_id} is feedback, not project ideas")
-        check_decision(draft, decision)
-        request_id = draft.project_request_id
-    waiting = await workflow.pending_review(request_id)
-    if waiting is None or waiting.draft_id != str(draft_id):
-        raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
-    return await workflow.decide(request_id, decision)
+async def decide_on(workflow, draft, decision: ProjectDecision):
+    """Resume the request's workflow thread with a decision on this (scope-checked) draft."""
+    if draft.kind != "project":
+        raise InvalidInput(f"draft {draft.id} is feedback, not project ideas")
+    check_decision(draft, decision)
+    return await workflow.decide_on(draft.project_request_id, draft.id, decision)
 
 
 async def start_project(session: AsyncSession, student_id: uuid.UUID, release_id: uuid.UUID, index: int) -> Assignment:

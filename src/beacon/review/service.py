@@ -41,21 +41,21 @@ def check_decision(draft: Draft, decision) -> None:
 
 
 async def decide(db, workflow, draft_id: uuid.UUID, decision: TeacherDecision):
-    """Check the teacher may decide on this draft now, then resume its workflow thread with the
-    decision. Returns the next draft's review payload after a regeneration, else None."""
+    """Check the teacher may decide on this feedback draft now, then resume its workflow thread
+    with the decision. Returns the next draft's review payload after a regeneration, else None."""
     async with db.transaction() as session:
         draft = await draft_for_teacher(session, draft_id, uuid.UUID(decision.teacher_id))
-        check_decision(draft, decision)
-        if decision.edited_content is not None:
-            proposed = {c["criterion_id"] for c in draft.content["criteria"]}
-            edited = {c.criterion_id for c in decision.edited_content.criteria}
-            if edited != proposed:
-                raise InvalidInput("an edit may change levels and text, not which criteria are assessed")
-        submission_id = draft.submission_id
-    waiting = await workflow.pending_review(submission_id)
-    if waiting is None or waiting.draft_id != str(draft_id):
-        raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
-    return await workflow.decide(submission_id, decision)
+    return await _decide_feedback(workflow, draft, decision)
+
+
+async def _decide_feedback(workflow, draft: Draft, decision: TeacherDecision):
+    check_decision(draft, decision)
+    if decision.edited_content is not None:
+        proposed = {c["criterion_id"] for c in draft.content["criteria"]}
+        edited = {c.criterion_id for c in decision.edited_content.criteria}
+        if edited != proposed:
+            raise InvalidInput("an edit may change levels and text, not which criteria are assessed")
+    return await workflow.decide_on(draft.submission_id, draft.id, decision)
 
 
 # Flags that only describe how a draft was made; any other flag means the teacher must open it.
@@ -89,17 +89,17 @@ async def decide_draft(db, workflow, draft_id: uuid.UUID, *, teacher_id: uuid.UU
                        proposals: list[int] | None = None):
     """A teacher's decision on any draft: feedback goes to the feedback workflow, project ideas
     to the project workflow (``proposals``: which ones to approve, none meaning all)."""
-    async with db.transaction() as session:
-        kind = (await draft_for_teacher(session, draft_id, teacher_id)).kind
-    if kind == "project":
+    async with db.transaction() as session:  # scope checked once, in a short transaction
+        draft = await draft_for_teacher(session, draft_id, teacher_id)
+    if draft.kind == "project":
         from beacon.projects import service as projects
         from beacon.projects.schemas import ProjectDecision
 
         decision = ProjectDecision(action=action, teacher_id=str(teacher_id), proposals=proposals,
                                    edited_content=edited_content, reason=reason, instructions=instructions)
-        return await projects.decide(db, workflow.projects, draft_id, decision)
+        return await projects.decide_on(workflow.projects, draft, decision)
     if proposals is not None:
         raise InvalidInput("choosing proposals applies to project ideas, not feedback")
-    return await decide(db, workflow, draft_id, TeacherDecision(
+    return await _decide_feedback(workflow, draft, TeacherDecision(
         action=action, teacher_id=str(teacher_id), edited_content=edited_content, reason=reason,
         instructions=instructions))

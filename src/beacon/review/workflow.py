@@ -70,6 +70,30 @@ class ReviewThreads(Generic[Payload]):
             result = await self.graph.ainvoke(start, config, durability=DURABILITY)
         return self._interrupt_payload(result)
 
+    async def finish_interrupted(self, key: str | uuid.UUID) -> bool:
+        """A thread that took a decision but failed while applying it (a database fault, a
+        crash) is neither waiting nor done: run it on from its checkpoint. True if it was."""
+        snapshot = await self.graph.aget_state(self._config(key))
+        if not snapshot.next or any(task.interrupts for task in snapshot.tasks):
+            return False
+        await self.graph.ainvoke(None, self._config(key), durability=DURABILITY)
+        return True
+
+    async def decide_on(self, key: str | uuid.UUID, draft_id: uuid.UUID, decision: BaseModel) -> Payload | None:
+        """Resume the thread with a decision on ``draft_id``, if that is the draft it waits on
+        (after finishing any decision a fault interrupted)."""
+        from beacon.errors import InvalidInput
+
+        waiting = await self.pending_review(key)
+        if waiting is None and await self.finish_interrupted(key):
+            waiting = await self.pending_review(key)
+            if waiting is None or waiting.draft_id != str(draft_id):
+                raise InvalidInput(f"draft {draft_id} was already decided: the earlier decision, cut short "
+                                   "by a fault, has now been applied")
+        if waiting is None or waiting.draft_id != str(draft_id):
+            raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
+        return await self.decide(key, decision)
+
     async def decide(self, key: str | uuid.UUID, decision: BaseModel) -> Payload | None:
         """Resume with the teacher's decision. Returns the next review payload after a
         regeneration, or None once the thread has ended (approved or rejected)."""

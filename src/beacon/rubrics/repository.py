@@ -41,6 +41,19 @@ async def current_versions(session: AsyncSession) -> Sequence[RubricVersion]:
     return rows.all()
 
 
+async def current_titles(session: AsyncSession) -> list[tuple[str, str]]:
+    """(competency id, title) of every competency in the library now, without the rubrics."""
+    from beacon.rubrics.models import Competency
+
+    rows = await session.execute(
+        select(Competency.id, Competency.title)
+        .join(RubricVersion, RubricVersion.competency_id == Competency.id)
+        .where(RubricVersion.is_current)
+        .order_by(Competency.title)
+    )
+    return [(cid, title) for cid, title in rows.all()]
+
+
 async def current_version(session: AsyncSession, competency_id: str) -> RubricVersion | None:
     return await session.scalar(
         select(RubricVersion).where(

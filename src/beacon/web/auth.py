@@ -73,7 +73,7 @@ def read_session(request: Request) -> dict | None:
         return None
 
 
-async def current_user(request: Request, db=Depends(session)) -> User:
+async def current_user(request: Request) -> User:
     """A bearer token (API) or a session cookie (pages). A cookie-authenticated request that
     changes anything must carry the session's CSRF token (form field or X-CSRF-Token header)."""
     settings = request.app.state.runtime.settings
@@ -98,7 +98,10 @@ async def current_user(request: Request, db=Depends(session)) -> User:
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page")
         request.state.csrf = data.get("csrf")
         user_id = uuid.UUID(data["uid"])
-    user = await db.get(User, user_id)
+    # Its own short transaction: holding a connection for the whole request would let a burst
+    # of decisions (which open their own transactions) take every connection and wait forever.
+    async with request.app.state.runtime.db.transaction() as db:
+        user = await db.get(User, user_id)
     if user is None:
         raise _unauthorized()
     return user

@@ -30,9 +30,9 @@ templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in r
 router = APIRouter(include_in_schema=False)
 
 
-async def page_user(request: Request, db=Depends(session)) -> User:
+async def page_user(request: Request) -> User:
     try:
-        return await current_user(request, db)
+        return await current_user(request)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
@@ -117,7 +117,7 @@ async def _queue_page(request: Request, user: User, db, *, notice: str | None = 
     return render(request, "teacher_queue.html", user=user, items=items, filters=filters, notice=notice,
                   needs_own_review=review.needs_own_review, classes=await reviews.classes_taught(db, user.id),
                   assignments=await school.assignments_taught(db, user.id),
-                  competencies=[(v.competency_id, v.definition["title"]) for v in await rubrics.current_versions(db)],
+                  competencies=await rubrics.current_titles(db),
                   flag_names=FLAG_NAMES)
 
 
