@@ -172,9 +172,9 @@ def eval_suite(
         settings = settings.model_copy(update={"model": model})
 
     async def work():
-        from beacon.evals.cli_support import eval_from_cli
+        from beacon.evals.cli_support import evaluate
 
-        return await eval_from_cli(settings, suite, limit=limit, data=data)
+        return await evaluate(settings, suite, limit=limit, data=data)
 
     from beacon.evals import report as reports
     from beacon.evals.cli_support import read_summary, write_report

@@ -21,6 +21,7 @@ from beacon.llm.client import ModelUnavailable
 FEEDBACK_QUEUE = "feedback"
 DRAFT_TASK = "beacon:draft_feedback"
 DESIGN_TASK = "beacon:design_projects"
+EVAL_TASK = "beacon:run_eval"
 MAX_ATTEMPTS = 6
 RETRYABLE = (ModelUnavailable, OSError)
 
@@ -62,6 +63,13 @@ async def design_projects(context: procrastinate.JobContext, request_id: str) ->
         final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
         await mark_request_waiting(workflow.deps.db, request_id, "failed" if final else "queued")
         raise
+
+
+@blueprint.task(name="run_eval", queue=FEEDBACK_QUEUE, pass_context=True)
+async def run_eval(context: procrastinate.JobContext, run_id: str) -> None:
+    from beacon.evals.service import execute_run
+
+    await execute_run(context.additional_context["runtime"], uuid.UUID(run_id))
 
 
 async def mark_request_waiting(db, request_id: str, status: str) -> None:

@@ -88,5 +88,6 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool 
             wait=wait,
             # Only a standalone worker owns SIGTERM/SIGINT; inside `beacon serve` uvicorn does.
             install_signal_handlers=own_signals,
-            additional_context={"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow)},
+            additional_context={"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow),
+                                "runtime": runtime},
         )

@@ -113,3 +113,29 @@ async def test_admin_pages_add_a_class_and_a_person_with_csrf(api, staff):
     assert "Chemistry" in shown and "Lu Lopez" in shown and "Added Lu Lopez" in shown
     assert (await client.post("/admin/members", data={"csrf": csrf, "class_id": str(uuid.uuid4()),
                                                       "user_id": str(uuid.uuid4()), "role_in_class": "student"})).status_code == 404
+
+
+async def test_coach_runs_an_eval_suite_from_the_web_and_reads_its_report(api, staff):
+    import asyncio
+
+    _, client = api
+    coach, teacher = await sign_in(client, staff["coach"]), await sign_in(client, staff["teacher"])
+    assert (await client.post("/api/v1/coach/evals", headers=coach, json={"suite": "nope"})).status_code == 422
+    assert (await client.post("/api/v1/coach/evals", headers=teacher, json={"suite": "feedback-core"})).status_code == 404
+    started = await client.post("/api/v1/coach/evals", headers=coach, json={"suite": "feedback-core", "limit": 6})
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    for _ in range(150):  # the in-process worker runs it
+        run = (await client.get(f"/api/v1/coach/evals/{run_id}", headers=coach)).json()
+        if run["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert run["status"] == "done", run
+    assert run["summary"]["items"] == 6 and run["summary"]["retrieval"]["n"] == 6
+    await client.post("/login", data={"email": staff["coach"], "password": PASSWORD})
+    page = (await client.get("/coach")).text
+    assert "feedback-core" in page and f"/coach/evals/{run_id}/report" in page
+    report = await client.get(f"/coach/evals/{run_id}/report")
+    assert report.status_code == 200 and "<svg" in report.text
+    other = await sign_in(client, staff["other_admin"])  # another school's admin
+    assert (await client.get(f"/api/v1/coach/evals/{run_id}", headers=other)).status_code == 404

@@ -1,6 +1,7 @@
 """Every domain's models, imported once so metadata (and Alembic) sees the whole schema."""
 
 from beacon.db.base import Base
+from beacon.evals import models as eval_models  # noqa: F401
 from beacon.feedback import models as feedback_models  # noqa: F401
 from beacon.projects import models as project_models  # noqa: F401
 from beacon.review import models as review_models  # noqa: F401

@@ -36,8 +36,10 @@ class Progress:
         sys.stderr.flush()
 
 
-async def eval_from_cli(settings: Settings, name: str, *, limit: int | None, data: Path | None) -> tuple[dict, dict]:
-    """Returns the summary and the full run (every item) as dicts."""
+async def evaluate(settings: Settings, name: str, *, limit: int | None = None, data: Path | None = None,
+                   runtime=None, progress: Progress | None = None) -> tuple[dict, dict]:
+    """Run a suite with ``settings.model``; returns the summary and the full run as dicts. A
+    feedback suite retrieves through ``runtime`` (opened here when not given)."""
     from beacon.feedback.drafters import OfflineModel, drafter_for
     from beacon.projects.designer import designer_for
 
@@ -45,27 +47,32 @@ async def eval_from_cli(settings: Settings, name: str, *, limit: int | None, dat
     drafter = drafter_for(settings)
     model = settings.model
     prompt_hash = OfflineModel.prompt_hash if model == "offline" else drafter.prompt_hash
-    progress = Progress(f"{suite.name} · {model}")
+    progress = progress or Progress(f"{suite.name} · {model}")
+    common = {"model": model, "prompt_hash": prompt_hash, "limit": limit,
+              "concurrency": settings.worker_concurrency, "progress": progress}
     if suite.kind == "ellipse":
         from beacon.evals.runner import ellipse_rows
 
         data = data or settings.eval_data_dir / "ellipse" / "ellipse_test.csv"
         progress.total = len(ellipse_rows(suite, data, limit or suite.limit))
-        run = await run_suite(suite, base, drafter, model=model, prompt_hash=prompt_hash, limit=limit, data=data,
-                              concurrency=settings.worker_concurrency, progress=progress)
-    else:
-        from beacon.rubrics.service import match
-        from beacon.runtime import open_runtime
+        run = await run_suite(suite, base, drafter, data=data, **common)
+        return report.summarize(run, suite.thresholds), report.run_as_dict(run)
 
-        progress.total = len(suite.works[:limit] if limit else suite.works)
-        async with open_runtime(settings) as rt:
-            async def retrieve(text: str) -> list[str]:
-                async with rt.db.transaction() as session:
-                    return [m.id for m in await match(session, text, rt.embedder, limit=3)]
+    from contextlib import AsyncExitStack
 
-            run = await run_suite(suite, base, drafter, model=model, prompt_hash=prompt_hash, limit=limit,
-                                  concurrency=settings.worker_concurrency, progress=progress, retrieve=retrieve,
-                                  designer=designer_for(settings), rubrics_dir=settings.rubrics_dir)
+    from beacon.rubrics.service import match
+    from beacon.runtime import open_runtime
+
+    progress.total = len(suite.works[:limit] if limit else suite.works)
+    async with AsyncExitStack() as stack:
+        rt = runtime or await stack.enter_async_context(open_runtime(settings))
+
+        async def retrieve(text: str) -> list[str]:
+            async with rt.db.transaction() as session:
+                return [m.id for m in await match(session, text, rt.embedder, limit=3)]
+
+        run = await run_suite(suite, base, drafter, retrieve=retrieve, designer=designer_for(settings),
+                              rubrics_dir=settings.rubrics_dir, **common)
     return report.summarize(run, suite.thresholds), report.run_as_dict(run)
 
 

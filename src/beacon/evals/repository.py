@@ -36,3 +36,18 @@ async def decisions_in_school(session: AsyncSession, school_id: uuid.UUID, limit
         .limit(limit)
     )
     return [DecidedDraft(*row) for row in rows.all()]
+
+
+async def runs_of_school(session: AsyncSession, school_id: uuid.UUID, limit: int = 50):
+    from beacon.evals.models import EvalRun
+
+    rows = await session.scalars(
+        select(EvalRun).where(EvalRun.school_id == school_id).order_by(EvalRun.created_at.desc()).limit(limit)
+    )
+    return list(rows.all())
+
+
+async def get_run(session: AsyncSession, run_id: uuid.UUID):
+    from beacon.evals.models import EvalRun
+
+    return await session.get(EvalRun, run_id)

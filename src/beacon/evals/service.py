@@ -45,11 +45,12 @@ class RealUse:
     by_competency: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
     by_teacher: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
     by_model: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
+    by_prompt: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
 
     def as_dict(self) -> dict:
         return {"overall": self.overall.as_dict(),
                 **{name: {k: v.as_dict() for k, v in sorted(getattr(self, name).items())}
-                   for name in ("by_competency", "by_teacher", "by_model")}}
+                   for name in ("by_competency", "by_teacher", "by_model", "by_prompt")}}
 
 
 def _levels(content: dict) -> dict[str, int]:
@@ -61,7 +62,8 @@ def real_use(decided: list[DecidedDraft]) -> RealUse:
     for item in decided:
         draft, decision = item.draft, item.decision
         groups = [summary.overall, summary.by_competency[draft.content.get("rubric_id", "?")],
-                  summary.by_teacher[item.teacher_name], summary.by_model[draft.model]]
+                  summary.by_teacher[item.teacher_name], summary.by_model[draft.model],
+                  summary.by_prompt[f"{draft.model} · {draft.prompt_hash[:12]}"]]
         drafted = _levels(draft.content)
         approved = _levels(item.release.content) if item.release is not None else {}
         for group in groups:
@@ -87,3 +89,49 @@ def changed_levels(item: DecidedDraft) -> list[tuple[str, int, int]]:
         return []
     drafted = _levels(item.draft.content)
     return [(c, drafted[c], lv) for c, lv in _levels(item.release.content).items() if c in drafted and drafted[c] != lv]
+
+
+def suite_names(evals_dir) -> list[str]:
+    return sorted(p.stem for p in evals_dir.glob("*.yaml"))
+
+
+async def start_run(session, coach, *, suite: str, model: str, limit: int | None, evals_dir):
+    """Queue an eval run (its job in the same transaction). The suite must exist."""
+    from beacon.errors import NotFound
+    from beacon.evals.models import EvalRun
+    from beacon.jobs import EVAL_TASK, defer_in
+
+    if suite not in suite_names(evals_dir):
+        raise NotFound(f"no eval suite {suite!r}")
+    run = EvalRun(school_id=coach.school_id, requested_by=coach.id, suite=suite, model=model, item_limit=limit)
+    session.add(run)
+    await session.flush()
+    await defer_in(session, EVAL_TASK, f"eval:{run.id}", run_id=str(run.id))
+    return run
+
+
+async def execute_run(runtime, run_id) -> None:
+    """The job: run the suite, keep its summary and HTML report on the row, or the error."""
+    from datetime import UTC, datetime
+
+    from beacon.evals import report
+    from beacon.evals.cli_support import Progress, evaluate
+    from beacon.evals.repository import get_run
+
+    async with runtime.db.transaction() as session:
+        run = await get_run(session, run_id)
+        if run is None or run.status not in ("queued", "running"):
+            return
+        run.status = "running"
+        suite, model, limit = run.suite, run.model, run.item_limit
+    settings = runtime.settings.model_copy(update={"model": model})
+    try:
+        summary, _ = await evaluate(settings, suite, limit=limit, runtime=runtime, progress=Progress(f"eval {run_id}"))
+        values = {"status": "done", "summary": summary, "report_html": report.html_report(summary)}
+    except Exception as exc:  # a bad suite or data: the coach sees why on the run
+        values = {"status": "failed", "error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+    async with runtime.db.transaction() as session:
+        run = await get_run(session, run_id)
+        for key, value in values.items():
+            setattr(run, key, value)
+        run.finished_at = datetime.now(UTC)

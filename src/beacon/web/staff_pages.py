@@ -25,10 +25,44 @@ coach, admin = page_role("coach", "admin"), page_role("admin")
 
 
 @router.get("/coach", response_class=HTMLResponse)
-async def coach_home(request: Request, user: User = Depends(coach), db=Depends(session)):
+async def coach_home(request: Request, error: str | None = None, user: User = Depends(coach), db=Depends(session)):
     decided = await evals_repository.decisions_in_school(db, user.school_id)
     recent = [(item, evals.changed_levels(item)) for item in decided[:40]]
-    return render(request, "coach_home.html", user=user, use=evals.real_use(decided), recent=recent)
+    settings = request.app.state.runtime.settings
+    return render(request, "coach_home.html", user=user, use=evals.real_use(decided), recent=recent, error=error,
+                  runs=await evals_repository.runs_of_school(db, user.school_id),
+                  suites=evals.suite_names(settings.evals_dir), model=settings.model)
+
+
+@router.post("/coach/evals")
+async def coach_start_eval(request: Request, user: User = Depends(coach), db=Depends(session)):
+    form = await request.form()
+    settings = request.app.state.runtime.settings
+    limit = str(form.get("limit") or "").strip()
+    try:
+        await evals.start_run(db, user, suite=str(form.get("suite") or ""), model=str(form.get("model") or settings.model)[:200],
+                              limit=max(1, min(5000, int(limit))) if limit.isdigit() else None, evals_dir=settings.evals_dir)
+    except NotFound as exc:
+        return RedirectResponse(f"/coach?error={quote(str(exc))}#evals", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse("/coach#evals", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/coach/evals/{run_id}/report", response_class=HTMLResponse)
+async def coach_eval_report(run_id: uuid.UUID, user: User = Depends(coach), db=Depends(session)):
+    run = await evals_repository.get_run(db, run_id)
+    if run is None or run.school_id != user.school_id or not run.report_html:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return HTMLResponse(run.report_html)
+
+
+@router.get("/coach/evals/compare", response_class=HTMLResponse)
+async def coach_eval_compare(a: uuid.UUID, b: uuid.UUID, user: User = Depends(coach), db=Depends(session)):
+    from beacon.evals import report
+
+    runs = [await evals_repository.get_run(db, i) for i in (a, b)]
+    if any(r is None or r.school_id != user.school_id or not r.summary for r in runs):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return HTMLResponse(report.html_report(runs[1].summary, runs[0].summary))
 
 
 @router.get("/admin", response_class=HTMLResponse)
