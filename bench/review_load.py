@@ -17,8 +17,11 @@ PostgreSQL in a fresh temporary data directory) on 127.0.0.1, driven over real H
 Latencies are per request, wall clock at the client (which shares the machine's cores with the
 server and Postgres). Issue targets: queue page p95 <= 50 ms, approve p95 <= 30 ms.
 
-    python bench/review_load.py [--teachers 50] [--drafts-per-teacher 10] [--baseline-teachers 4]
-                                [--students-per-class 6]
+    python bench/review_load.py [--teachers 50] [--think 0] [--drafts-per-teacher 10]
+                                [--baseline-teachers 4] [--students-per-class 6] [--name review_load]
+
+--think 0 drives the teachers back to back (saturation: what the server can take at most);
+--think 3 lets each read for about 3 s before every round (what teachers live with).
 
 Writes bench/results/review_load.json and .md."""
 
@@ -30,6 +33,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -308,12 +312,16 @@ async def warm_up(teachers: list[Teacher]) -> None:
 
 
 async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teacher, Timings], Awaitable[None]],
-                *, together: bool) -> dict:
+                *, together: bool, think_s: float = 0.0) -> dict:
     """Every teacher does ``rounds`` rounds: all at once, or one teacher after another."""
     out = Timings()
 
+    jitter = random.Random(7)
+
     async def loop(t: Teacher) -> None:
         for _ in range(rounds):
+            if think_s:  # reading the draft before deciding: 0.5x to 1.5x the mean
+                await asyncio.sleep(think_s * (0.5 + jitter.random()))
             try:
                 await one_round(t, out)
             except httpx.TransportError as exc:  # counted, not fatal: a dropped request is a result too
@@ -332,10 +340,10 @@ async def phase(teachers: list[Teacher], rounds: int, one_round: Callable[[Teach
 async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     rounds = args.drafts_per_teacher
     per_teacher = 2 * rounds  # one set for the page loop, one for the API loop
-    report: dict = {"environment": {
+    report: dict = {"name": args.name, "environment": {
         "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "server": "beacon serve, defaults (1 uvicorn process + in-process worker), embedded PostgreSQL, offline model",
-        "teachers": args.teachers, "students_per_class": args.students_per_class,
+        "teachers": args.teachers, "think_s": args.think, "students_per_class": args.students_per_class,
         "pending_drafts_per_teacher_at_start": per_teacher, "approvals_per_teacher_per_loop": rounds,
         "concurrency": args.teachers, "baseline_teachers_one_at_a_time": args.baseline_teachers,
         "client": "httpx.AsyncClient per teacher, same machine",
@@ -368,8 +376,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
             report["baseline"] = {"page": await phase(solo, rounds, page_round, together=False),
                                   "api": await phase(solo, rounds, api_round, together=False)}
             print(f"load: {len(load)} teachers ...", flush=True)
-            report["load"] = {"page": await phase(load, rounds, page_round, together=True),
-                              "api": await phase(load, rounds, api_round, together=True)}
+            report["load"] = {"page": await phase(load, rounds, page_round, together=True, think_s=args.think),
+                              "api": await phase(load, rounds, api_round, together=True, think_s=args.think)}
             left = [len((await x.api.get("/api/v1/review/queue")).json()) for x in everyone]
             report["pending_after"] = sum(left)  # 0 when every approval went through
         finally:
@@ -390,9 +398,11 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
 
 def write(report: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "review_load.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{report['name']}.json").write_text(json.dumps(report, indent=2) + "\n")
     env = report["environment"]
     n = env["teachers"]
+    pace = ("back to back: the server saturated" if not env.get("think_s")
+            else f"each after reading for {env['think_s']:g} s on average, 0.5x-1.5x")
 
     def row(name: str, key: str, loop: str, kind: str) -> str:
         one, many = report["baseline"][loop][kind], report["load"][loop][kind]
@@ -410,6 +420,7 @@ def write(report: dict) -> None:
         f"{n} teachers at once, one httpx client each, on the same machine; each has a class of "
         f"{env['students_per_class']} students and {env['pending_drafts_per_teacher_at_start']} pending drafts, and does "
         f"{env['approvals_per_teacher_per_loop']} rounds of *queue → approve the oldest* through the pages "
+        f"({pace}) "
         f"(session cookie, form POST with CSRF, 303 not followed), then as many through the JSON API. "
         f"Baseline: {env['baseline_teachers_one_at_a_time']} more teachers like them, one at a time, same rounds. "
         f"Load average at start: {env['load_average_at_start']}.", "",
@@ -435,12 +446,15 @@ def write(report: dict) -> None:
     if report["server_exceptions"]:
         lines += ["", "Exceptions in the server log:", ""]
         lines += [f"- `{name}` × {e['count']}: {e['example']}" for name, e in report["server_exceptions"].items()]
-    (RESULTS / "review_load.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{report['name']}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teachers", type=int, default=50)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a teacher reads before each round (0: back to back, the server saturated)")
+    parser.add_argument("--name", default="review_load", help="results file name in bench/results/")
     parser.add_argument("--drafts-per-teacher", type=int, default=10, help="approvals per teacher per loop (pages, API)")
     parser.add_argument("--baseline-teachers", type=int, default=4, help="run one at a time for the baseline")
     parser.add_argument("--students-per-class", type=int, default=6)
