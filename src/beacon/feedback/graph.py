@@ -74,6 +74,7 @@ class FeedbackState(TypedDict, total=False):
     rubric: dict
     rubric_version: int
     retrieval: list[dict]
+    work_vector: list[float]
     examples: list[str]
     bank: dict[str, str]
     assessment: dict
@@ -189,6 +190,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                     if example.criterion_key:
                         bank.setdefault(example.criterion_key, example.comment.split("Try this:")[-1].strip())
         return {
+            "work_vector": [round(float(x), 6) for x in vector],
             "rubric_version_id": version.id,
             "rubric_version": version.version,
             "rubric": version.definition,
@@ -348,7 +350,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
 
     async def _remember_voice(session, state, teacher_id, draft_id, content: DraftContent) -> None:
         """Approved next steps become examples of this teacher's voice for similar work later."""
-        [vector] = await deps.embedder.embed([state["redacted"]])
+        vector = state.get("work_vector") or (await deps.embedder.embed([state["redacted"]]))[0]
         titles = {c["id"]: c["title"] for c in state["rubric"]["criteria"]}
         for i, step in enumerate(content.next_steps):
             key = next((cid for cid, title in titles.items() if step.startswith(title)), None)

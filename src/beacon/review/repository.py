@@ -157,6 +157,13 @@ async def queue_for_teacher(
     return [QueueItem(draft, name, title or "Project ideas") for draft, name, title in rows.all()]
 
 
+async def draft_taught_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID) -> Draft | None:
+    """The draft, if it belongs to a student in a class this teacher teaches."""
+    return await session.scalar(
+        select(Draft).where(Draft.id == draft_id, Draft.student_id.in_(_taught_students(teacher_id)))
+    )
+
+
 async def next_pending_for_teacher(session: AsyncSession, teacher_id: uuid.UUID, after: uuid.UUID | None) -> Draft | None:
     """The oldest draft waiting for this teacher, other than ``after`` (the one just looked at)."""
     query = select(Draft).where(

@@ -11,18 +11,11 @@ from beacon.errors import InvalidInput, NotFound
 from beacon.feedback.schemas import TeacherDecision
 from beacon.review import repository
 from beacon.review.models import Draft
-from beacon.school import repository as school
 
 
 async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID) -> Draft:
-    draft = await repository.get_draft(session, draft_id)
-    teacher = await school.get_user(session, teacher_id)
-    if (
-        draft is None
-        or teacher is None
-        or teacher.role != "teacher"
-        or not await school.teaches(session, teacher_id, draft.student_id)
-    ):
+    draft = await repository.draft_taught_by(session, draft_id, teacher_id)  # one query: scope included
+    if draft is None:
         raise NotFound(f"no draft {draft_id}")
     return draft
 
@@ -77,7 +70,7 @@ async def bulk_approve(db, workflow, teacher_id: uuid.UUID, draft_ids: list[uuid
                 draft = await draft_for_teacher(session, draft_id, teacher_id)
                 if needs_own_review(draft):
                     raise InvalidInput("flagged: review it on its own screen")
-            await decide_draft(db, workflow, draft_id, teacher_id=teacher_id, action="approve")
+            await decide_draft(db, workflow, draft_id, teacher_id=teacher_id, action="approve", draft=draft)
             outcome[draft_id] = None
         except (InvalidInput, NotFound) as exc:
             outcome[draft_id] = str(exc)
@@ -86,11 +79,13 @@ async def bulk_approve(db, workflow, teacher_id: uuid.UUID, draft_ids: list[uuid
 
 async def decide_draft(db, workflow, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str,
                        edited_content=None, reason: str | None = None, instructions: str | None = None,
-                       proposals: list[int] | None = None):
+                       proposals: list[int] | None = None, draft: Draft | None = None):
     """A teacher's decision on any draft: feedback goes to the feedback workflow, project ideas
-    to the project workflow (``proposals``: which ones to approve, none meaning all)."""
-    async with db.transaction() as session:  # scope checked once, in a short transaction
-        draft = await draft_for_teacher(session, draft_id, teacher_id)
+    to the project workflow (``proposals``: which ones to approve, none meaning all). ``draft``:
+    the draft as ``draft_for_teacher`` just returned it to the caller, to not check twice."""
+    if draft is None or draft.id != draft_id:
+        async with db.transaction() as session:  # scope checked once, in a short transaction
+            draft = await draft_for_teacher(session, draft_id, teacher_id)
     if draft.kind == "project":
         from beacon.projects import service as projects
         from beacon.projects.schemas import ProjectDecision

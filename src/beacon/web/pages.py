@@ -202,7 +202,7 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
             edited = None if edited == content else edited
         following = await review.decide_draft(
             state.runtime.db, state.workflow, draft_id, teacher_id=user.id, action=str(action or ""),
-            edited_content=edited, proposals=chosen,
+            edited_content=edited, proposals=chosen, draft=draft,
             reason=form.get("reason") or None, instructions=form.get("instructions") or None)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
