@@ -43,5 +43,7 @@ async def test_agreement_counts_kept_changed_and_refused_levels(session):
     assert use.by_competency["scientific-investigation"].criteria == 0
     assert use.by_competency["scientific-investigation"].exact_rate is None
     assert use.by_teacher["Tess Teacher"].edit_rate == 0.5
+    claim = use.by_criterion["argument-writing/claim"]
+    assert (claim.criteria, claim.exact, claim.edited) == (2, 1, 1)  # kept 3→3, changed 1→2
     [with_changes] = [d for d in decided if d.draft.id == changed.id]
     assert service.changed_levels(with_changes) == [("claim", 1, 2), ("evidence", 4, 2)]

@@ -46,11 +46,13 @@ class RealUse:
     by_teacher: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
     by_model: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
     by_prompt: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
+    # Per criterion only the level counts: "edited" there means the teacher changed the level.
+    by_criterion: dict[str, Agreement] = field(default_factory=lambda: defaultdict(Agreement))
 
     def as_dict(self) -> dict:
         return {"overall": self.overall.as_dict(),
                 **{name: {k: v.as_dict() for k, v in sorted(getattr(self, name).items())}
-                   for name in ("by_competency", "by_teacher", "by_model", "by_prompt")}}
+                   for name in ("by_competency", "by_criterion", "by_teacher", "by_model", "by_prompt")}}
 
 
 def _levels(content: dict) -> dict[str, int]:
@@ -80,6 +82,15 @@ def real_use(decided: list[DecidedDraft]) -> RealUse:
                         group.criteria += 1
                         group.exact += drafted[criterion] == level
                         group.adjacent += abs(drafted[criterion] - level) <= 1
+        for criterion, level in approved.items():
+            if criterion in drafted:
+                one = summary.by_criterion[f"{draft.content.get('rubric_id', '?')}/{criterion}"]
+                one.decisions += 1
+                one.approved += 1
+                one.edited += drafted[criterion] != level
+                one.criteria += 1
+                one.exact += drafted[criterion] == level
+                one.adjacent += abs(drafted[criterion] - level) <= 1
     return summary
 
 
