@@ -5,13 +5,14 @@ table, JSON, and a self-contained HTML report (inline SVG, no network) with a ru
 from __future__ import annotations
 
 import html
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict
 
 from beacon.evals.metrics import agreement, group_bias
 from beacon.evals.runner import Run
 
 LEVELS = 4
+MIN_GROUP = 20  # works: smaller groups are reported but not charted or summarised
 
 
 def _rate(hits: int, total: int) -> float | None:
@@ -33,7 +34,9 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
     fairness = {}
     for attribute in sorted({g for i in ok for g in i.groups}):
         rows = [(i.groups[attribute], h, i.drafted[k]) for i in ok for k, h in i.human.items() if k in i.drafted]
-        fairness[attribute] = group_bias(rows)
+        fairness[attribute] = group_bias(rows)  # n: criterion judgements; essays: works
+        for group, count in Counter(i.groups[attribute] for i in ok).items():
+            fairness[attribute][group]["essays"] = count
     disagreements = sorted(
         ({"id": i.id, "source": i.source, "competency": i.competency, "excerpt": i.excerpt,
           "distance": sum(abs(i.drafted[k] - h) for k, h in i.human.items() if k in i.drafted),
@@ -145,7 +148,8 @@ def terminal(summary: dict) -> str:
         lines.append(f"projects: interest {_fmt(pr['interest_rate'], True)} · gap {_fmt(pr['gap_rate'], True)} · "
                      f"weakest targeted first {_fmt(pr['target_hit_rate'], True)} · three kept {_fmt(pr['three_proposals_rate'], True)}")
     for attribute, groups in summary["fairness"].items():
-        parts = [f"{g} {_fmt(v['vs_others_at_equal_human_level'])} (n={v['n']})" for g, v in groups.items() if v["n"] >= 20]
+        parts = [f"{g} {_fmt(v['vs_others_at_equal_human_level'])} ({v['essays']} works)"
+                 for g, v in groups.items() if v["essays"] >= MIN_GROUP]
         lines.append(f"fairness by {attribute} (drafted level vs others at equal human level): " + "; ".join(parts))
     for t in summary["thresholds"]:
         lines.append(f"{'PASS' if t['ok'] else 'FAIL'} {t['name']} {_fmt(t['value'])} (limit {t['limit']})")
@@ -154,16 +158,16 @@ def terminal(summary: dict) -> str:
 
 # --- HTML ------------------------------------------------------------------------------------
 
-def _bars(values: dict[str, float | None], *, width: int = 520, scale: float = 1.0, signed: bool = False) -> str:
+def _bars(values: dict[str, float | None], *, width: int = 640, scale: float = 1.0, signed: bool = False) -> str:
     """A horizontal bar chart as inline SVG."""
-    row, label_w = 22, 220
+    row, label_w = 22, 300
     height = row * max(1, len(values)) + 10
     zero = label_w + ((width - label_w) / 2 if signed else 0)
     span = (width - label_w) / (2 if signed else 1)
     parts = [f'<svg width="{width}" height="{height}" role="img">']
     for n, (name, value) in enumerate(values.items()):
         y = 5 + n * row
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(name[:34])}</text>')
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(name[:48])}</text>')
         if value is None:
             parts.append(f'<text x="{label_w}" y="{y + 14}" font-size="12" fill="#888">n/a</text>')
             continue
@@ -184,8 +188,8 @@ def _matrix(confusion: list[list[int]]) -> str:
     for h, row in enumerate(confusion, start=1):
         tds = "".join(f'<td style="background:rgba(31,111,235,{v / peak:.2f});color:{"#fff" if v / peak > .5 else "#000"}">{v}</td>'
                       for v in row)
-        cells.append(f"<tr><th>human {h}</th>{tds}</tr>")
-    head = "".join(f"<th>drafted {d}</th>" for d in range(1, len(confusion) + 1))
+        cells.append(f"<tr><th>H{h}</th>{tds}</tr>")
+    head = "".join(f"<th>D{d}</th>" for d in range(1, len(confusion) + 1))
     return f'<table class="matrix"><tr><th></th>{head}</tr>{"".join(cells)}</table>'
 
 
@@ -205,7 +209,7 @@ def html_report(summary: dict, other: dict | None = None) -> str:
     body.append("<h2>Agreement with human levels</h2><table><tr><th>criterion</th><th>n</th><th>QWK</th>"
                 f"<th>exact</th><th>adjacent</th><th>MAE</th></tr>{rows}</table>")
     body.append("<h3>QWK by criterion</h3>" + _bars({n: a["qwk"] for n, a in summary["per_criterion"].items()}, signed=True))
-    body.append("<h3>Confusion matrices</h3><div class=grid>" + "".join(
+    body.append("<h3>Confusion matrices</h3><p class=muted>Rows H1-H4: the human level; columns D1-D4: the drafted level.</p><div class=grid>" + "".join(
         f"<div><h4>{e(n)}</h4>{_matrix(a['confusion'])}</div>"
         for n, a in [("overall", summary["overall"]), *summary["per_criterion"].items()]) + "</div>")
     checks = {"evidence grounding": summary["grounding_rate"], "next step present": summary["feedback"]["next_step_rate"],
@@ -220,9 +224,10 @@ def html_report(summary: dict, other: dict | None = None) -> str:
                   f"{_fmt(summary['injection']['mean_inflation'])}, max {_fmt(summary['injection']['max_inflation'])}</p>")
     for attribute, groups in summary["fairness"].items():
         body.append(f"<h2>Bias by {e(attribute)}</h2><p class=muted>Drafted level of each group minus everyone else's "
-                    "at the same human level (0 = no difference); groups under 20 essays are greyed.</p>"
-                    + _bars({f"{g} (n={v['n']})": v["vs_others_at_equal_human_level"] for g, v in groups.items()},
-                            scale=1.0, signed=True))
+                    f"at the same human level, in levels (0 = no difference); groups of fewer than {MIN_GROUP} works "
+                    "are left out of the chart (they are in the JSON).</p>"
+                    + _bars({f"{g} ({v['essays']})": v["vs_others_at_equal_human_level"]
+                             for g, v in groups.items() if v["essays"] >= MIN_GROUP}, scale=1.0, signed=True))
     if summary["disagreements"]:
         items = "".join(
             f"<details><summary>{e(d['id'])} · {e(d['competency'])} · distance {d['distance']}</summary>"
@@ -236,7 +241,8 @@ def html_report(summary: dict, other: dict | None = None) -> str:
     style = ("body{font:14px/1.5 system-ui,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem;color:#1d2733}"
              "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #d9e0e7;padding:.25rem .5rem;text-align:right}"
              "td:first-child,th:first-child{text-align:left}.muted{color:#5b6877}.ok{color:#1a7f37}.fail{color:#b42318}"
-             ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1rem}.matrix td{text-align:center}")
+             ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(310px,1fr));gap:1rem}"
+             ".matrix td,.matrix th{text-align:center;min-width:2.2rem;font-size:13px}")
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{e(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
 
