@@ -56,3 +56,22 @@ def test_empty_of_evidence_means_beginning():
     rubric = _rubric("performing-arts")
     assessment = OfflineDrafter().assess("The quick brown fox jumps over the lazy dog near the river bank.", rubric, 8)
     assert {c.level for c in assessment.criteria} == {1}
+
+
+def test_feedback_quotes_sentences_not_titles_and_asks_an_actionable_question():
+    rubric = _rubric("narrative-writing")
+    work = ("The Night My Dog Ran Away\n\nIt was raining hard and the thunder was loud. My dog ran out the door. "
+            "We looked for him all night with flashlights. In the morning our neighbor found him under her porch. "
+            "I learned to keep him inside during storms.")
+    drafter = OfflineDrafter()
+    assessment = drafter.assess(work, rubric, 6)
+    assert all(q != "The Night My Dog Ran Away" for c in assessment.criteria for q in c.quotes)
+    feedback = drafter.write(rubric, assessment, grade=6)
+    quotes = [s.split('For example: "')[1] for s in feedback.strengths if "For example" in s]
+    assert len(quotes) == len(set(quotes))  # one quote is not the evidence for two strengths
+    moves = {m.lower().rstrip(".") for c in rubric.criteria for m in c.revision_moves}
+    assert any(m in feedback.question.lower() for m in moves) and feedback.question.endswith("?")
+    for line in feedback.strengths:  # a level below mastery is never praised with its own descriptor
+        criterion = next(c for c in rubric.criteria if line.startswith(c.title))
+        level = next(a.level for a in assessment.criteria if a.criterion_id == criterion.id)
+        assert (criterion.levels[level] in line) == (level >= rubric.mastery_threshold)

@@ -84,7 +84,9 @@ class Run:
 
 
 def reading_grade(text: str) -> float | None:
-    """Flesch-Kincaid grade level (syllables by vowel groups: an estimate, good for comparing)."""
+    """Flesch-Kincaid grade level of Beacon's own words (quotes of the student's work are left
+    out: they are at the student's level already). Syllables by vowel groups: an estimate."""
+    text = re.sub(r'"[^"]*"|“[^”]*”', " ", text)
     words = re.findall(r"[A-Za-zÀ-ÿ']+", text)
     sentences = max(1, len(re.findall(r"[.!?]+(?:\s|$)", text)))
     if not words:

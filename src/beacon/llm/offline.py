@@ -64,7 +64,8 @@ _TEXTS = {
         "example": ' For example: "{quote}"',
         "next": "{title}: here is what the next step looks like: {descriptor}",
         "try": " Try this: {move}",
-        "question": "Which part of your work could you revise so that this is true of it: {descriptor}",
+        "question": "Which part of your work will you revise first to try this: {move}?",
+        "started": "{title}: this is where your work is strongest so far.",
         "improved": "Since your last version, {title} has moved forward.",
     },
     "es": {
@@ -72,7 +73,8 @@ _TEXTS = {
         "example": ' Por ejemplo: "{quote}"',
         "next": "{title}: así se ve el siguiente paso: {descriptor}",
         "try": " Prueba esto: {move}",
-        "question": "¿Qué parte de tu trabajo podrías revisar para que esto sea cierto: {descriptor}",
+        "question": "¿Qué parte de tu trabajo revisarás primero para probar esto: {move}?",
+        "started": "{title}: aquí es donde tu trabajo es más fuerte por ahora.",
         "improved": "Desde tu última versión, has avanzado en {title}.",
     },
 }
@@ -104,6 +106,8 @@ def sentences(text: str) -> list[Sentence]:
         stripped = raw.strip()
         if len(stripped) < 12:
             continue
+        if len(stripped.split()) <= 8 and stripped[-1] not in '.!?"”':
+            continue  # a title or heading, not a sentence to quote as evidence
         start = m.start() + raw.index(stripped)
         found.append(Sentence(stripped, start, frozenset(terms(stripped))))
     return found
@@ -158,6 +162,11 @@ def _level(strength: float) -> int:
 def _lower_first(text: str) -> str:
     """'You state...' reads on after a colon as 'you state...'."""
     return text[:1].lower() + text[1:] if text.startswith(("You ", "Your ")) else text
+
+
+def _lower_first_word(text: str) -> str:
+    """'Replace three verbs' reads on after a colon as 'replace three verbs'."""
+    return text[:1].lower() + text[1:] if text[:2].isalpha() and not text[:2].isupper() else text
 
 
 def _clip_quote(sentence: Sentence, limit: int = 240) -> str:
@@ -235,12 +244,17 @@ class OfflineDrafter:
         strongest = sorted(order, key=lambda cid: (-by_id[cid].level, -len(by_id[cid].quotes), order.index(cid)))
         weakest = sorted(order, key=lambda cid: (by_id[cid].level, order.index(cid)))
 
-        strengths = []
+        strengths, quoted = [], set()
         for cid in strongest[: 1 if short else 2]:
             criterion, proposed = rubric.criterion(cid), by_id[cid]
-            line = t["working"].format(title=criterion.title, descriptor=criterion.levels[proposed.level])
-            if proposed.quotes:
-                line += t["example"].format(quote=proposed.quotes[0])
+            if proposed.level >= rubric.mastery_threshold:
+                line = t["working"].format(title=criterion.title, descriptor=criterion.levels[proposed.level])
+            else:  # a descriptor of a level below mastery reads as a criticism, not a strength
+                line = t["started"].format(title=criterion.title)
+            quote = next((q for q in proposed.quotes if q not in quoted), None)
+            if quote:
+                quoted.add(quote)
+                line += t["example"].format(quote=quote)
             strengths.append(line)
 
         next_steps = []
@@ -252,9 +266,8 @@ class OfflineDrafter:
             next_steps.append(line + t["try"].format(move=move))
 
         focus = rubric.criterion(weakest[0])
-        question = t["question"].format(
-            descriptor=_lower_first(focus.levels[min(4, by_id[focus.id].level + 1)]).rstrip(".") + "?"
-        )
+        move = (bank or {}).get(focus.id) or focus.revision_moves[by_id[focus.id].level % len(focus.revision_moves)]
+        question = t["question"].format(move=_lower_first_word(move).rstrip(".!?"))
         improvements = [
             t["improved"].format(title=rubric.criterion(cid).title)
             for cid in order
