@@ -161,6 +161,13 @@ async def test_bulk_approve_in_place_then_revise_and_review_by_keyboard(server, 
         await _wait_for_review_link(teacher, server, 2)
         # Each item's context is on the queue: levels and the start of the feedback.
         assert await teacher.locator(".queue-item").count() == 2
+        # Filters apply in place: no flagged draft here, so filtering by a flag empties the list.
+        await teacher.evaluate("window.__stillHere = true")
+        await teacher.select_option("select[name=flag]", "prompt_injection")
+        await teacher.wait_for_selector("text=Nothing waiting for this filter")
+        assert await teacher.evaluate("window.__stillHere === true") and "flag=prompt_injection" in teacher.url
+        await teacher.select_option("select[name=flag]", "")
+        await teacher.wait_for_selector(".queue-item")
         assert "Claim" in await teacher.locator(".queue-item").first.inner_text()
         await teacher.evaluate("window.__stillHere = true")  # survives only an in-place swap
         await teacher.check("#all")
