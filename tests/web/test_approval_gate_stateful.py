@@ -238,7 +238,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                             responses.append(response)
                     for draft_id in unreleased:
                         for response in (self.api[name].get(f"/api/v1/drafts/{draft_id}"),
-                                         self.pages[name].get(f"/teacher/drafts/{draft_id}")):
+                                         self.pages[name].get(f"/teacher/drafts/{draft_id}"),
+                                         self.pages[name].get(f"/coach/drafts/{draft_id}")):
                             assert response.status_code == 404
                             responses.append(response)
                     for response in responses:

@@ -139,3 +139,35 @@ async def test_coach_runs_an_eval_suite_from_the_web_and_reads_its_report(api, s
     assert report.status_code == 200 and "<svg" in report.text
     other = await sign_in(client, staff["other_admin"])  # another school's admin
     assert (await client.get(f"/api/v1/coach/evals/{run_id}", headers=other)).status_code == 404
+
+
+async def test_coach_opens_a_draft_teachers_changed_most_in_their_school_only(api, staff):
+    from tests.api_client import wait_for_queue
+    from tests.classroom import ESSAY
+
+    _, client = api
+    admin, teacher = await sign_in(client, staff["admin"]), await sign_in(client, staff["teacher"])
+    student, coach = await sign_in(client, staff["student"]), await sign_in(client, staff["coach"])
+    people = (await client.get("/api/v1/admin/people", headers=admin)).json()
+    teacher_id = next(p["id"] for p in people if p["role"] == "teacher")
+    await client.put(f"/api/v1/admin/classes/{staff['class_id']}/members/{teacher_id}", headers=admin,
+                     json={"role_in_class": "teacher"})
+    await client.post("/api/v1/submissions", headers=student, json={"title": "Wind", "body": ESSAY})
+    [pending] = await wait_for_queue(client, teacher)
+    content = pending["content"]
+    content["criteria"][0]["level"] = 5 - content["criteria"][0]["level"]  # the teacher disagrees
+    done = await client.post(f"/api/v1/drafts/{pending['id']}/decision", headers=teacher,
+                             json={"action": "approve", "edited_content": content})
+    assert done.status_code == 200, done.text
+
+    use = (await client.get("/api/v1/coach/real-use", headers=coach)).json()
+    first = f"argument-writing/{content['criteria'][0]['criterion_id']}"
+    assert use["by_criterion"][first]["edited"] == 1
+    await client.post("/login", data={"email": staff["coach"], "password": PASSWORD})
+    home = (await client.get("/coach")).text
+    assert f"/coach/drafts/{pending['id']}" in home and "moved" in home
+    page = await client.get(f"/coach/drafts/{pending['id']}")
+    assert page.status_code == 200 and "Released feedback" in page.text and "<strong>" in page.text
+    for email in (staff["student"], staff["other_admin"], staff["teacher"]):
+        await client.post("/login", data={"email": email, "password": PASSWORD})
+        assert (await client.get(f"/coach/drafts/{pending['id']}")).status_code == 404

@@ -146,3 +146,9 @@ async def execute_run(runtime, run_id) -> None:
         for key, value in values.items():
             setattr(run, key, value)
         run.finished_at = datetime.now(UTC)
+
+
+def largest_changes(decided: list[DecidedDraft], limit: int = 10) -> list[tuple[DecidedDraft, int]]:
+    """Approved drafts where the teacher moved levels the most (total levels moved), most first."""
+    moved = [(item, sum(abs(a - b) for _, a, b in changed_levels(item))) for item in decided]
+    return sorted((m for m in moved if m[1] > 0), key=lambda m: -m[1])[:limit]

@@ -30,8 +30,28 @@ async def coach_home(request: Request, error: str | None = None, user: User = De
     recent = [(item, evals.changed_levels(item)) for item in decided[:40]]
     settings = request.app.state.runtime.settings
     return render(request, "coach_home.html", user=user, use=evals.real_use(decided), recent=recent, error=error,
+                  largest=evals.largest_changes(decided),
                   runs=await evals_repository.runs_of_school(db, user.school_id),
                   suites=evals.suite_names(settings.evals_dir), model=settings.model)
+
+
+@router.get("/coach/drafts/{draft_id}", response_class=HTMLResponse)
+async def coach_draft(request: Request, draft_id: uuid.UUID, user: User = Depends(coach), db=Depends(session)):
+    """A draft as drafted and as released, read-only, for a coach of the same school."""
+    from beacon.feedback import repository as submissions
+    from beacon.review import repository as reviews
+    from beacon.web.pages import marked
+
+    draft = await reviews.get_draft(db, draft_id)
+    student = await school.get_user(db, draft.student_id) if draft else None
+    if draft is None or draft.kind != "feedback" or student is None or student.school_id != user.school_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    work = await submissions.get(db, draft.submission_id)
+    release = await reviews.release_of(db, draft.id)
+    approved = {c["criterion_id"]: c["level"] for c in (release.content["criteria"] if release else [])}
+    return render(request, "coach_draft.html", user=user, draft=draft, work=work, student=student,
+                  release=release, approved=approved, segments=marked(work.body, draft.content),
+                  trail=await reviews.audit_trail(db, "draft", str(draft.id)))
 
 
 @router.post("/coach/evals")
