@@ -90,6 +90,18 @@ def test_thresholds_fail_the_command_and_bad_input_is_one_clear_line(tmp_path):
     assert "not valid YAML" in bad.stderr.decode()
     nodata = beacon("eval", "ellipse", "--data", str(tmp_path / "absent.csv"))
     assert nodata.returncode == 3 and "no ELLIPSE data" in nodata.stderr.decode()
+    holes = tmp_path / "holes.csv"
+    _corpus(holes, rows=4)
+    with holes.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[1]["Conventions"] = ""  # a missing score: the row is left out and counted
+    with holes.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    partial = beacon("eval", "ellipse", "--data", str(holes), "--json")
+    assert partial.returncode == 0 and json.loads(partial.stdout)["skipped"] == 1
+    assert json.loads(partial.stdout)["items"] == 3
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("a,b\n1,2\n")
     columns = beacon("eval", "ellipse", "--data", str(wrong))

@@ -46,7 +46,7 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
     summary = {
         "suite": run.suite, "kind": run.kind, "model": run.model, "prompt_hash": run.prompt_hash,
         "started_at": run.started_at, "seconds": run.seconds,
-        "items": len(run.items), "errors": len(run.items) - len(ok),
+        "items": len(run.items), "errors": len(run.items) - len(ok), "skipped": len(run.skipped),
         "overall": agreement(pooled_h, pooled_d, LEVELS).as_dict(),
         "per_criterion": {name: agreement(h, d, LEVELS).as_dict() for name, (h, d) in sorted(per_criterion.items())},
         "retrieval": {"n": len(retrieved),
@@ -126,7 +126,7 @@ def _fmt(value, pct: bool = False) -> str:
 
 def terminal(summary: dict) -> str:
     lines = [f"{summary['suite']} · model {summary['model']} · {summary['items']} items "
-             f"({summary['errors']} errors) · {summary['seconds']} s"]
+             f"({summary['errors']} errors, {summary.get('skipped', 0)} rows skipped) · {summary['seconds']} s"]
     rows = [("criterion", "n", "QWK", "exact", "adjacent", "MAE")]
     for name, a in [*summary["per_criterion"].items(), ("overall", summary["overall"])]:
         rows.append((name, str(a["n"]), _fmt(a["qwk"]), _fmt(a["exact"], True), _fmt(a["adjacent"], True), _fmt(a["mae"])))

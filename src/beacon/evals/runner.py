@@ -81,6 +81,7 @@ class Run:
     probes: list[ProbeResult] = field(default_factory=list)
     projects: list[ProjectResult] = field(default_factory=list)
     criterion_names: dict[str, str] = field(default_factory=dict)  # criterion key -> name in reports
+    skipped: list[str] = field(default_factory=list)  # corpus rows left out (no score, no text)
 
 
 def reading_grade(text: str) -> float | None:
@@ -159,9 +160,17 @@ async def run_suite(
         for trait, criterion in suite.traits.items():
             run.criterion_names[criterion] = trait
         for row in ellipse_rows(suite, data or base / (suite.data or ""), limit or suite.limit):
-            item = ItemResult(id=row["_id"], source=row["_id"], competency=rubric.id,
-                              grade=int(row["grade"] or 10), excerpt=row["full_text"][:400],
-                              human={c: suite.level_of(float(row[t])) for t, c in suite.traits.items()},
+            try:
+                human = {c: suite.level_of(float(row[t])) for t, c in suite.traits.items()}
+                grade = int(float(row["grade"])) if row["grade"].strip() else 10
+            except ValueError:
+                run.skipped.append(row["_id"])  # a score or grade that is not a number: left out, counted
+                continue
+            if not row["full_text"].strip():
+                run.skipped.append(row["_id"])
+                continue
+            item = ItemResult(id=row["_id"], source=row["_id"], competency=rubric.id, grade=grade,
+                              excerpt=row["full_text"][:400], human=human,
                               groups={g: row[g] or "unknown" for g in suite.groups})
             jobs.append((item, row["full_text"], rubric))
     else:
@@ -169,7 +178,10 @@ async def run_suite(
         for work in suite.works[:limit] if limit else suite.works:
             if work.competency not in library:
                 raise InvalidInput(f"suite {suite.name}: no competency {work.competency!r} in the library")
-            text = (base / work.file).read_text(encoding="utf-8")
+            try:
+                text = (base / work.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidInput(f"suite {suite.name}: cannot read {work.file}: {exc}") from None
             rubric = library[work.competency]
             item = ItemResult(id=Path(work.file).stem, source=work.file, competency=work.competency,
                               grade=work.grade, excerpt=text[:400],

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from beacon.errors import InvalidInput, NotFound
 
@@ -50,6 +50,14 @@ class Suite(_Strict):
     levels: list[tuple[float, float]] = Field(default_factory=list)  # human score range per level 1..4
     groups: list[str] = Field(default_factory=list)  # demographic columns for the fairness check
     limit: int | None = None  # default sample size
+
+    @model_validator(mode="after")
+    def _corpus_needs_its_mapping(self) -> Suite:
+        if self.kind == "ellipse" and not (self.rubric and self.traits and len(self.levels) == 4):
+            raise ValueError("a corpus suite needs rubric, traits, and four level ranges")
+        if self.kind == "feedback" and not self.works:
+            raise ValueError("a feedback suite needs works")
+        return self
 
     def level_of(self, score: float) -> int:
         for level, (low, high) in enumerate(self.levels, start=1):
