@@ -316,22 +316,18 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         teacher_id = uuid.UUID(decision.teacher_id)
         decision_id = stable_id(draft_id, "decision", decision.action)
         async with deps.db.transaction() as session:
-            if await reviews.decision(session, decision_id) is None:
-                session.add(Decision(
-                    id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
-                    edited_content=decision.edited_content.model_dump() if decision.edited_content else None,
-                    reason=decision.reason, instructions=decision.instructions,
-                ))
-                await session.flush()
+            await reviews.insert_once(
+                session, Decision, id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
+                edited_content=decision.edited_content.model_dump() if decision.edited_content else None,
+                reason=decision.reason, instructions=decision.instructions,
+            )
             submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
             if decision.action == "approve":
                 content = decision.edited_content or DraftContent.model_validate(state["content"])
-                if await reviews.release_of(session, draft_id) is None:
-                    session.add(Release(
-                        id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
-                        teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]),
-                        content=content.model_dump(),
-                    ))
+                if await reviews.insert_once(
+                    session, Release, id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
+                    teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]), content=content.model_dump(),
+                ):
                     await _remember_voice(session, state, teacher_id, draft_id, content)
                 await reviews.set_draft_status(session, draft_id, "approved")
                 submission.status = "released"
@@ -352,14 +348,13 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         """Approved next steps become examples of this teacher's voice for similar work later."""
         vector = state.get("work_vector") or (await deps.embedder.embed([state["redacted"]]))[0]
         titles = {c["id"]: c["title"] for c in state["rubric"]["criteria"]}
+        rows = []
         for i, step in enumerate(content.next_steps):
             key = next((cid for cid, title in titles.items() if step.startswith(title)), None)
-            session.add(FeedbackExample(
-                id=stable_id(draft_id, "example", i), teacher_id=teacher_id,
-                competency_id=state["rubric"]["id"], criterion_key=key, draft_id=draft_id,
-                comment=step, embed_model=deps.embedder.name, embedding=vector,
-            ))
-        await session.flush()
+            rows.append({"id": stable_id(draft_id, "example", i), "teacher_id": teacher_id,
+                         "competency_id": state["rubric"]["id"], "criterion_key": key, "draft_id": draft_id,
+                         "comment": step, "embed_model": deps.embedder.name, "embedding": vector})
+        await reviews.insert_many_once(session, FeedbackExample, rows)
 
     graph = StateGraph(FeedbackState)
     for name, node in [

@@ -215,20 +215,17 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
         content = ProjectContent.model_validate(state["content"])
         approved = service.approved_content(content, decision) if decision.action == "approve" else None
         async with deps.db.transaction() as session:
-            if await reviews.decision(session, decision_id) is None:
-                session.add(Decision(
-                    id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
-                    edited_content=approved.model_dump() if approved is not None and approved != content else None,
-                    reason=decision.reason, instructions=decision.instructions,
-                ))
-                await session.flush()
+            await reviews.insert_once(
+                session, Decision, id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
+                edited_content=approved.model_dump() if approved is not None and approved != content else None,
+                reason=decision.reason, instructions=decision.instructions,
+            )
             request = await projects.get_request(session, uuid.UUID(state["request_id"]))
             if approved is not None:
-                if await reviews.release_of(session, draft_id) is None:
-                    session.add(Release(
-                        id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
-                        teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]), content=approved.model_dump(),
-                    ))
+                await reviews.insert_once(
+                    session, Release, id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
+                    teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]), content=approved.model_dump(),
+                )
                 await reviews.set_draft_status(session, draft_id, "approved")
                 request.status = "released"
             elif decision.action == "reject":

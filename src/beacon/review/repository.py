@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from beacon.feedback.models import Submission
-from beacon.review.models import AuditEvent, Decision, Draft, Release
+from beacon.review.models import AuditEvent, Draft, Release
 from beacon.school.models import Enrollment, SchoolClass, User
 
 
@@ -19,9 +19,19 @@ async def get_draft(session: AsyncSession, draft_id: uuid.UUID) -> Draft | None:
     return await session.get(Draft, draft_id)
 
 
-async def insert_once(session: AsyncSession, table, **values) -> None:
-    """Insert unless a row with this primary key exists: graph nodes may re-run after a crash."""
-    await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+async def insert_once(session: AsyncSession, table, **values) -> bool:
+    """Insert unless a row with this primary key exists: graph nodes may re-run after a crash.
+    True when this call inserted it."""
+    inserted = await session.scalar(
+        insert(table).values(**values).on_conflict_do_nothing().returning(table.__table__.c.id)
+    )
+    return inserted is not None
+
+
+async def insert_many_once(session: AsyncSession, table, rows: list[dict]) -> None:
+    """Insert-once for many rows in one round trip."""
+    if rows:
+        await session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 async def set_draft_status(session: AsyncSession, draft_id: uuid.UUID, status: str) -> None:
@@ -34,10 +44,6 @@ async def supersede_pending(session: AsyncSession, submission_id: uuid.UUID, kee
         .where(Draft.submission_id == submission_id, Draft.status == "pending_review", Draft.id != keep)
         .values(status="superseded")
     )
-
-
-async def decision(session: AsyncSession, decision_id: uuid.UUID) -> Decision | None:
-    return await session.get(Decision, decision_id)
 
 
 async def release_of(session: AsyncSession, draft_id: uuid.UUID) -> Release | None:
