@@ -29,7 +29,7 @@ async def postgres_checkpointer(url: str) -> AsyncIterator[object]:
     from psycopg_pool import AsyncConnectionPool
 
     async with AsyncConnectionPool(
-        url, min_size=1, max_size=4, open=False,
+        url, min_size=2, max_size=10, open=False,  # every decision reads and writes a checkpoint
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     ) as pool:
         saver = AsyncPostgresSaver(pool)
