@@ -202,3 +202,35 @@ def test_ids_are_deterministic():
 
     sid = uuid.uuid4()
     assert stable_id(sid, "draft", 0) == stable_id(sid, "draft", 0) != stable_id(sid, "draft", 1)
+
+
+async def test_a_regeneration_during_an_outage_is_queued_not_lost(runtime, submission_id):
+    model, base, url = OPENAI
+    workflow = workflow_for(runtime, model, base)
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, FakeProvider(), "openai")
+        first = await workflow.run_to_review(submission_id)
+    from beacon.feedback.schemas import TeacherDecision
+    from beacon.review import service as review
+
+    async with runtime.db.transaction() as session:
+        teacher_id = await session.scalar(text(
+            "SELECT e.user_id FROM enrollments e JOIN enrollments s ON s.class_id = e.class_id "
+            "JOIN submissions sub ON sub.student_id = s.user_id WHERE sub.id = :id AND e.role_in_class = 'teacher'"),
+            {"id": submission_id})
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, FakeProvider(faults=[503] * 20), "openai")
+        following = await review.decide(runtime.db, workflow, uuid.UUID(first.draft_id), TeacherDecision(
+            action="regenerate", teacher_id=str(teacher_id), instructions="shorter"))
+    assert following is None  # the decision holds; the new draft comes later
+    async with runtime.db.transaction() as session:
+        assert (await session.get(Draft, uuid.UUID(first.draft_id))).status == "superseded"
+        assert (await session.get(Submission, submission_id)).status == "queued"
+        job = (await session.execute(text("SELECT status FROM procrastinate_jobs WHERE queueing_lock = :l"),
+                                     {"l": f"feedback:{submission_id}"})).scalar()
+    assert job == "todo"
+    with respx.mock(using="httpx") as mock:  # the provider is back: the worker finishes the regeneration
+        mock_provider(mock, url, FakeProvider(), "openai")
+        await run_jobs(runtime, workflow, wait=False)
+    again = await workflow.pending_review(submission_id)
+    assert again is not None and again.draft_id != first.draft_id

@@ -20,3 +20,13 @@ class FeedbackWorkflow(ReviewThreads[ReviewPayload]):
 
     async def run_to_review(self, submission_id: str | uuid.UUID, rubric_id: str | None = None) -> ReviewPayload | None:
         return await self._run_to_review(submission_id, {"submission_id": str(submission_id), "rubric_id": rubric_id})
+
+    async def requeue(self, submission_id: str | uuid.UUID) -> None:
+        from beacon.feedback import repository as submissions
+        from beacon.jobs import DRAFT_TASK, defer_in, feedback_lock
+
+        async with self.deps.db.transaction() as session:
+            await defer_in(session, DRAFT_TASK, feedback_lock(submission_id), submission_id=str(submission_id))
+            submission = await submissions.get(session, uuid.UUID(str(submission_id)))
+            if submission is not None:
+                submission.status = "queued"

@@ -17,6 +17,16 @@ class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
     async def run_to_review(self, request_id: str | uuid.UUID) -> ProjectReviewPayload | None:
         return await self._run_to_review(request_id, {"request_id": str(request_id)})
 
+    async def requeue(self, request_id: str | uuid.UUID) -> None:
+        from beacon.jobs import DESIGN_TASK, defer_in, projects_lock
+        from beacon.projects import repository
+
+        async with self.deps.db.transaction() as session:
+            await defer_in(session, DESIGN_TASK, projects_lock(request_id), request_id=str(request_id))
+            request = await repository.get_request(session, uuid.UUID(str(request_id)))
+            if request is not None:
+                request.status = "queued"
+
 
 def project_workflow(runtime, checkpointer) -> ProjectWorkflow:
     """The project workflow on a runtime, sharing the feedback workflow's checkpointer."""

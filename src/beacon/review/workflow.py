@@ -92,7 +92,19 @@ class ReviewThreads(Generic[Payload]):
                                    "by a fault, has now been applied")
         if waiting is None or waiting.draft_id != str(draft_id):
             raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
-        return await self.decide(key, decision)
+        from beacon.llm.client import ModelUnavailable
+
+        try:
+            return await self.decide(key, decision)
+        except ModelUnavailable:
+            # The decision is recorded; only the regeneration could not be drafted now. A job
+            # continues the thread from its checkpoint when the model is back: nothing is lost.
+            await self.requeue(key)
+            return None
+
+    async def requeue(self, key: str | uuid.UUID) -> None:
+        """Queue the job that continues this thread (each workflow knows its own)."""
+        raise NotImplementedError
 
     async def decide(self, key: str | uuid.UUID, decision: BaseModel) -> Payload | None:
         """Resume with the teacher's decision. Returns the next review payload after a
