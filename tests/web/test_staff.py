@@ -171,3 +171,32 @@ async def test_coach_opens_a_draft_teachers_changed_most_in_their_school_only(ap
     for email in (staff["student"], staff["other_admin"], staff["teacher"]):
         await client.post("/login", data={"email": email, "password": PASSWORD})
         assert (await client.get(f"/coach/drafts/{pending['id']}")).status_code == 404
+
+
+async def test_taking_a_student_out_of_a_class_ends_the_teachers_access_not_the_students(api, staff):
+    from tests.api_client import wait_for_queue
+    from tests.classroom import ESSAY
+
+    _, client = api
+    admin, teacher = await sign_in(client, staff["admin"]), await sign_in(client, staff["teacher"])
+    student = await sign_in(client, staff["student"])
+    people = {p["role"]: p["id"] for p in (await client.get("/api/v1/admin/people", headers=admin)).json()}
+    klass = staff["class_id"]
+    await client.put(f"/api/v1/admin/classes/{klass}/members/{people['teacher']}", headers=admin,
+                     json={"role_in_class": "teacher"})
+    await client.post("/api/v1/submissions", headers=student, json={"title": "One", "body": ESSAY})
+    [first] = await wait_for_queue(client, teacher)
+    assert (await client.post(f"/api/v1/drafts/{first['id']}/decision", headers=teacher,
+                              json={"action": "approve"})).status_code == 200
+    await client.post("/api/v1/submissions", headers=student, json={"title": "Two", "body": ESSAY + " More."})
+    [second] = await wait_for_queue(client, teacher)
+
+    removed = await client.delete(f"/api/v1/admin/classes/{klass}/members/{people['student']}", headers=admin)
+    assert removed.status_code == 200
+    assert (await client.get("/api/v1/review/queue", headers=teacher)).json() == []
+    assert (await client.get(f"/api/v1/drafts/{second['id']}", headers=teacher)).status_code == 404
+    assert (await client.post(f"/api/v1/drafts/{second['id']}/decision", headers=teacher,
+                              json={"action": "approve"})).status_code == 404
+    # What was released stays the student's; nothing unapproved appears.
+    releases = (await client.get("/api/v1/releases", headers=student)).json()
+    assert [r["content"]["feedback"] for r in releases] == [first["content"]["feedback"]]
