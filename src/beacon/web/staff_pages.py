@@ -1,5 +1,6 @@
-"""Pages for coaches (read-only: drafts against teachers' decisions) and admins (people and
-classes). Same services as the API; same role dependency; other schools' rows are "not found"."""
+"""Pages for coaches (drafts against teachers' decisions, read-only; eval runs they start and
+compare) and admins (people and classes). Same services as the API; same role dependency; other
+schools' rows are "not found"."""
 
 from __future__ import annotations
 
