@@ -123,9 +123,12 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
 
             @rule(student=st.sampled_from(["Sia", "Sol", "Tom"]), interest=st.sampled_from(["gardening", "robots", "music"]))
             def ask_for_projects(self, student, interest):
-                # A word unique to this request marks every proposal made from it.
+                # Words unique to this request mark every proposal made from it, so that one
+                # proposal's title is never a substring of another request's ("Music Day" in
+                # "Zq1 Music Day").
                 mark = f"zq{uuid.uuid4().hex[:6]}"
-                done = self.api[student].post("/api/v1/projects/requests", json={"interests": f"{mark} {interest}, {interest}"})
+                done = self.api[student].post("/api/v1/projects/requests",
+                                              json={"interests": f"{mark}a {interest}, {mark}b {interest}"})
                 assert done.status_code == 202, done.text
                 teacher = self.students[student][1]
                 self._track(self._wait_for_draft(teacher, "project_request_id", done.json()["id"]), student, teacher)
@@ -217,7 +220,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                         self.pages[name].get("/nowhere"), self.api[name].get("/api/v1/review/queue"),
                         self.pages[name].get("/teacher"), self.pages[name].get("/teacher/next"),
                         self.pages[name].get("/coach"), self.pages[name].get("/admin"),
-                        self.pages[name].get("/student/export"),
+                        self.pages[name].get("/student/export"), self.pages[name].get("/teacher/assignments"),
+                        self.api[name].get("/api/v1/assignments"),
                         self.api[name].post("/api/v1/review/bulk-approve", json={"draft_ids": list(unreleased)[:5] or [str(uuid.uuid4())]}),
                     ]
                     for release_id in project_releases[name]:

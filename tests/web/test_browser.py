@@ -249,6 +249,6 @@ async def test_student_asks_for_projects_teacher_approves_some_student_sees_only
         assert await student.locator("text=Started").count() == 1
         await student.goto(f"{server}/student")
         options = await student.locator("select[name=assignment_id] option").all_inner_texts()
-        assert "Skate Science, edited by Ms. Alvarez" in options
+        assert "Skate Science, edited by Ms. Alvarez (your project)" in options
         await _shot(student, "12-student-home-with-project")
         await browser.close()

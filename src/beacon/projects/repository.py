@@ -65,13 +65,6 @@ async def started_from(session: AsyncSession, release_id: uuid.UUID) -> list[Ass
     return list(rows.all())
 
 
-async def personal_assignments(session: AsyncSession, student_id: uuid.UUID) -> list[Assignment]:
-    rows = await session.scalars(
-        select(Assignment).where(Assignment.student_id == student_id).order_by(Assignment.created_at.desc())
-    )
-    return list(rows.all())
-
-
 async def shared_class(session: AsyncSession, student_id: uuid.UUID, teacher_id: uuid.UUID) -> uuid.UUID | None:
     """A class the teacher teaches and the student is in (a started project lives there)."""
     from sqlalchemy import and_

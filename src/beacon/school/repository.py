@@ -137,3 +137,19 @@ async def assignment_for_student(session: AsyncSession, assignment_id: uuid.UUID
                 Assignment.student_id.is_(None) & Assignment.class_id.in_(mine)),
         )
     )
+
+
+async def assignments_for_student(session: AsyncSession, student_id: uuid.UUID):
+    """What a student can hand work in for: their classes' assignments and their own projects."""
+    from sqlalchemy import or_
+
+    from beacon.school.models import Assignment
+
+    mine = select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
+    rows = await session.scalars(
+        select(Assignment)
+        .where(or_(Assignment.student_id == student_id,
+                   Assignment.student_id.is_(None) & Assignment.class_id.in_(mine)))
+        .order_by(Assignment.created_at.desc())
+    )
+    return list(rows.all())

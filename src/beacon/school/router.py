@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from beacon.errors import InvalidInput, NotFound
 from beacon.school import repository, service
 from beacon.school.models import User
-from beacon.school.schemas import Membership, NewClass, NewPerson
+from beacon.school.schemas import Membership, NewAssignment, NewClass, NewPerson
 from beacon.web.auth import (
     current_user,
     hash_password,
@@ -100,3 +100,30 @@ async def _membership(db, admin_user: User, class_id, user_id, role_in_class) ->
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return {"class_id": str(class_id), "user_id": str(user_id), "role_in_class": role_in_class}
+
+
+
+# --- Teachers set assignments for their classes -----------------------------------------------
+
+teacher = require("teacher")
+
+
+@router.post("/assignments", tags=["assignments"], status_code=status.HTTP_201_CREATED)
+async def set_assignment(new: NewAssignment, user: User = Depends(teacher), db=Depends(session)) -> dict:
+    try:
+        assignment = await service.set_assignment(db, user, new)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"id": str(assignment.id), "class_id": str(assignment.class_id), "title": assignment.title,
+            "competency_ids": list(dict.fromkeys(new.competency_ids))}
+
+
+@router.get("/assignments", tags=["assignments"])
+async def my_assignments(user: User = Depends(current_user), db=Depends(session)) -> list[dict]:
+    """A teacher's assignments for their classes; a student's, for theirs (and their projects)."""
+    rows = (await repository.assignments_taught(db, user.id) if user.role == "teacher"
+            else await repository.assignments_for_student(db, user.id) if user.role == "student" else [])
+    return [{"id": str(a.id), "class_id": str(a.class_id), "title": a.title, "instructions": a.instructions,
+             "personal": a.student_id is not None} for a in rows]

@@ -52,3 +52,13 @@ class NewClass(BaseModel):
 
 class Membership(BaseModel):
     role_in_class: Literal["teacher", "student"]
+
+
+class NewAssignment(BaseModel):
+    """An assignment a teacher sets for one of their classes, and the competencies it gives
+    evidence of (they narrow rubric retrieval for the work handed in for it)."""
+
+    class_id: str
+    title: str = Field(min_length=1, max_length=300)
+    instructions: str = Field(default="", max_length=5000)
+    competency_ids: list[str] = Field(min_length=1, max_length=5)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beacon.errors import InvalidInput, NotFound
 from beacon.school import repository
 from beacon.school.models import Enrollment, School, SchoolClass, StudentProfile, User
-from beacon.school.schemas import NewClass, NewPerson, StudentSeed
+from beacon.school.schemas import NewAssignment, NewClass, NewPerson, StudentSeed
 
 
 async def ensure_school(session: AsyncSession, slug: str, name: str) -> School:
@@ -111,3 +111,30 @@ async def set_membership(
         await repository.add(session, Enrollment(class_id=class_id, user_id=user_id, role_in_class=role_in_class))
         await _audit(session, admin, "class.member_added", "class", class_id,
                      {"user_id": str(user_id), "role_in_class": role_in_class})
+
+
+async def set_assignment(session: AsyncSession, teacher: User, new: NewAssignment):
+    """A teacher's assignment for a class they teach (else "not found"), with its competencies."""
+    from beacon.review.repository import add_audit
+    from beacon.rubrics.repository import competencies_exist
+    from beacon.school.models import Assignment, AssignmentCompetency
+
+    try:
+        class_id = uuid.UUID(new.class_id)
+    except ValueError:
+        raise NotFound(f"no class {new.class_id}") from None
+    membership = await repository.enrollment(session, class_id, teacher.id)
+    if membership is None or membership.role_in_class != "teacher":
+        raise NotFound(f"no class {new.class_id}")
+    unknown = sorted(set(new.competency_ids) - await competencies_exist(session, new.competency_ids))
+    if unknown:
+        raise InvalidInput(f"no competency {', '.join(map(repr, unknown))} (see `beacon rubrics list`)")
+    assignment = Assignment(class_id=class_id, title=new.title.strip(), instructions=new.instructions.strip(),
+                            created_by=teacher.id)
+    await repository.add(session, assignment)
+    for competency_id in dict.fromkeys(new.competency_ids):
+        session.add(AssignmentCompetency(assignment_id=assignment.id, competency_id=competency_id))
+    await session.flush()
+    await add_audit(session, actor_id=teacher.id, action="assignment.set", subject_type="assignment",
+                    subject_id=str(assignment.id), data={"class_id": str(class_id), "competencies": new.competency_ids})
+    return assignment

@@ -149,6 +149,39 @@ async def bulk_approve(request: Request, user: User = Depends(teacher)):
         return await _queue_page(request, user, db, notice=notice)
 
 
+@router.get("/teacher/assignments", response_class=HTMLResponse)
+async def assignments_page(request: Request, notice: str | None = None, error: str | None = None,
+                           user: User = Depends(teacher), db=Depends(session)):
+    return render(request, "teacher_assignments.html", user=user, notice=notice, error=error,
+                  classes=await reviews.classes_taught(db, user.id),
+                  assignments=await school.assignments_taught(db, user.id),
+                  competencies=await rubrics.current_titles(db))
+
+
+@router.post("/teacher/assignments")
+async def set_assignment(request: Request, user: User = Depends(teacher), db=Depends(session)):
+    from pydantic import ValidationError
+
+    from beacon.school.schemas import NewAssignment
+    from beacon.school.service import set_assignment as set_one
+
+    form = await request.form()
+    try:
+        new = NewAssignment(class_id=str(form.get("class_id") or ""), title=str(form.get("title") or ""),
+                            instructions=str(form.get("instructions") or ""),
+                            competency_ids=[str(c) for c in form.getlist("competency_id")])
+        await set_one(db, user, new)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        message = f"{problem['loc'][0]}: {problem['msg']}"
+        return RedirectResponse(f"/teacher/assignments?error={quote(message)}", status.HTTP_303_SEE_OTHER)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput as exc:
+        return RedirectResponse(f"/teacher/assignments?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/teacher/assignments?notice={quote('Assignment set: ' + new.title)}", status.HTTP_303_SEE_OTHER)
+
+
 @router.get("/teacher/next")
 async def next_draft(after: uuid.UUID | None = None, user: User = Depends(teacher), db=Depends(session)):
     following = await reviews.next_pending_for_teacher(db, user.id, after)
@@ -227,7 +260,7 @@ async def _student_home(db, user: User) -> dict:
     return {"user": user, "submissions": await submissions.submissions_of(db, user.id),
             "releases": await reviews.releases_of_student(db, user.id), "status_for": STATUS_FOR_STUDENT,
             "project_requests": await projects.requests_of(db, user.id), "project_status": PROJECT_STATUS,
-            "projects_started": await projects.personal_assignments(db, user.id)}
+            "assignments": await school.assignments_for_student(db, user.id)}
 
 
 @router.post("/student/submissions")
