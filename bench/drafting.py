@@ -101,8 +101,9 @@ async def main(args) -> dict:
     from beacon.demo.service import load_samples, setup_school
     from beacon.feedback.drafters import drafter_for
     from beacon.feedback.graph import FeedbackDeps
-    from beacon.feedback.workflow import FeedbackWorkflow, postgres_checkpointer
+    from beacon.feedback.workflow import FeedbackWorkflow
     from beacon.llm.provider import litellm_module
+    from beacon.review.workflow import postgres_checkpointer
     from beacon.runtime import open_runtime, run_jobs
 
     litellm = litellm_module()

@@ -176,10 +176,14 @@ def eval_suite(
 
         return await evaluate(settings, suite, limit=limit, data=data)
 
+    from beacon.errors import BeaconError
     from beacon.evals import report as reports
     from beacon.evals.cli_support import read_summary, write_report
 
-    previous = run(lambda: _async(read_summary, against)) if against else None
+    try:
+        previous = read_summary(against) if against else None
+    except BeaconError as exc:
+        fail(str(exc), exc.exit_code)
     summary, full = run(work)
     if report:
         write_report(report, summary, full, previous)
@@ -193,10 +197,6 @@ def eval_suite(
             typer.echo(f"report: {report}")
     if not reports.passed(summary):
         raise typer.Exit(1)
-
-
-async def _async(fn, *args):
-    return fn(*args)
 
 
 @projects_app.command("suggest")

@@ -28,41 +28,28 @@ RETRYABLE = (ModelUnavailable, OSError)
 blueprint = procrastinate.Blueprint()
 
 
-@blueprint.task(
-    name="draft_feedback",
-    queue=FEEDBACK_QUEUE,
-    pass_context=True,
-    retry=procrastinate.RetryStrategy(
-        max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(RETRYABLE)
-    ),
-)
-async def draft_feedback(context: procrastinate.JobContext, submission_id: str, rubric_id: str | None = None) -> None:
-    workflow = context.additional_context["feedback_workflow"]
+RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(RETRYABLE))
+
+
+async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, *args) -> None:
     try:
-        await workflow.run_to_review(submission_id, rubric_id)
+        await workflow.run_to_review(key, *args)
     except Exception as exc:
         # The thread keeps its checkpoints either way; "failed" only tells people to look.
         final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
-        await mark_waiting(workflow.deps.db, submission_id, "failed" if final else "queued")
+        await workflow.mark_waiting(key, "failed" if final else "queued")
         raise
 
 
-@blueprint.task(
-    name="design_projects",
-    queue=FEEDBACK_QUEUE,  # one queue for all drafting work: the same workers, the same bound
-    pass_context=True,
-    retry=procrastinate.RetryStrategy(
-        max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(RETRYABLE)
-    ),
-)
+@blueprint.task(name="draft_feedback", queue=FEEDBACK_QUEUE, pass_context=True, retry=RETRY)
+async def draft_feedback(context: procrastinate.JobContext, submission_id: str, rubric_id: str | None = None) -> None:
+    await _run_to_review(context, context.additional_context["feedback_workflow"], submission_id, rubric_id)
+
+
+# One queue for all drafting work: the same workers, the same concurrency bound.
+@blueprint.task(name="design_projects", queue=FEEDBACK_QUEUE, pass_context=True, retry=RETRY)
 async def design_projects(context: procrastinate.JobContext, request_id: str) -> None:
-    workflow = context.additional_context["projects_workflow"]
-    try:
-        await workflow.run_to_review(request_id)
-    except Exception as exc:
-        final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
-        await mark_request_waiting(workflow.deps.db, request_id, "failed" if final else "queued")
-        raise
+    await _run_to_review(context, context.additional_context["projects_workflow"], request_id)
 
 
 @blueprint.task(name="run_eval", queue=FEEDBACK_QUEUE, pass_context=True)
@@ -70,25 +57,6 @@ async def run_eval(context: procrastinate.JobContext, run_id: str) -> None:
     from beacon.evals.service import execute_run
 
     await execute_run(context.additional_context["runtime"], uuid.UUID(run_id))
-
-
-async def mark_request_waiting(db, request_id: str, status: str) -> None:
-    from beacon.projects import repository
-
-    async with db.transaction() as session:
-        request = await repository.get_request(session, uuid.UUID(request_id))
-        if request is not None and request.status in ("queued", "designing"):
-            request.status = status
-
-
-async def mark_waiting(db, submission_id: str, status: str) -> None:
-    """After a failed attempt: "queued" (a retry is scheduled) or "failed" (no more retries)."""
-    from beacon.feedback import repository
-
-    async with db.transaction() as session:
-        submission = await repository.get(session, uuid.UUID(submission_id))
-        if submission is not None and submission.status in ("queued", "drafting"):
-            submission.status = status
 
 
 _apps: dict[str, procrastinate.App] = {}

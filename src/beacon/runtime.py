@@ -56,7 +56,8 @@ async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[ob
     """The feedback workflow on this runtime, with the Postgres checkpointer unless given one."""
     from beacon.feedback.drafters import drafter_for
     from beacon.feedback.graph import FeedbackDeps
-    from beacon.feedback.workflow import FeedbackWorkflow, postgres_checkpointer
+    from beacon.feedback.workflow import FeedbackWorkflow
+    from beacon.review.workflow import postgres_checkpointer
 
     deps = FeedbackDeps(runtime.settings, runtime.db, runtime.embedder, drafter_for(runtime.settings))
     if checkpointer is not None:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from beacon.config import Settings
+from beacon.errors import InvalidInput
 from beacon.evals import report
 from beacon.evals.runner import run_suite
 from beacon.evals.suites import load_suite
@@ -21,8 +22,9 @@ class Progress:
         self.label, self.done, self.total, self.started, self.shown = label, 0, 0, time.monotonic(), -1
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, step: int) -> None:
+    def __call__(self, step: int, total: int) -> None:
         self.done += step
+        self.total = total
         tenth = int(10 * self.done / max(1, self.total))
         if self.tty:
             filled = int(30 * self.done / max(1, self.total))
@@ -51,10 +53,7 @@ async def evaluate(settings: Settings, name: str, *, limit: int | None = None, d
     common = {"model": model, "prompt_hash": prompt_hash, "limit": limit,
               "concurrency": settings.worker_concurrency, "progress": progress}
     if suite.kind == "ellipse":
-        from beacon.evals.runner import ellipse_rows
-
         data = data or settings.eval_data_dir / "ellipse" / "ellipse_test.csv"
-        progress.total = len(ellipse_rows(suite, data, limit or suite.limit))
         run = await run_suite(suite, base, drafter, data=data, **common)
         return report.summarize(run, suite.thresholds), report.run_as_dict(run)
 
@@ -63,7 +62,6 @@ async def evaluate(settings: Settings, name: str, *, limit: int | None = None, d
     from beacon.rubrics.service import match
     from beacon.runtime import open_runtime
 
-    progress.total = len(suite.works[:limit] if limit else suite.works)
     async with AsyncExitStack() as stack:
         rt = runtime or await stack.enter_async_context(open_runtime(settings))
 
@@ -84,8 +82,6 @@ def write_report(path: Path, summary: dict, run: dict, against: dict | None) -> 
 
 
 def read_summary(path: Path) -> dict:
-    from beacon.errors import InvalidInput
-
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return data["summary"] if "summary" in data else data

@@ -109,7 +109,7 @@ async def draft_item(drafter, text: str, rubric: RubricDefinition, grade: int) -
     ctx = DraftingContext(work=text, rubric=rubric, grade=grade, language="en", previous_levels=None,
                           examples=[], bank={}, instructions=None)
     started = time.perf_counter()
-    assessment, u1, model = await drafter.assess(ctx)
+    assessment, u1, _ = await drafter.assess(ctx)
     feedback, u2, _ = await drafter.write(ctx, assessment)
     result = verify(work=text, rubric=rubric, rubric_version=0, assessment=assessment, feedback=feedback,
                     language="en", injections=find_injections(text), score_language_allowed=False)
@@ -125,7 +125,6 @@ async def draft_item(drafter, text: str, rubric: RubricDefinition, grade: int) -
         "latency_ms": int((time.perf_counter() - started) * 1000),
         "tokens": u1.prompt_tokens + u1.completion_tokens + u2.prompt_tokens + u2.completion_tokens,
         "cost_usd": u1.cost_usd + u2.cost_usd,
-        "model": model,
     }
 
 
@@ -146,15 +145,16 @@ def ellipse_rows(suite: Suite, data: Path, limit: int | None) -> list[dict]:
 
 async def run_suite(
     suite: Suite, base: Path, drafter, *, model: str, prompt_hash: str, limit: int | None = None,
-    data: Path | None = None, concurrency: int = 4, progress: Callable[[int], None] | None = None,
+    data: Path | None = None, concurrency: int = 4, progress: Callable[[int, int], None] | None = None,
     retrieve: Callable | None = None, designer=None, rubrics_dir: Path | None = None,
 ) -> Run:
     """Run a suite. ``retrieve(text) -> [competency ids]`` ranks rubrics (feedback suites);
-    ``designer`` proposes projects (the suite's project items)."""
+    ``designer`` proposes projects (the suite's project items); ``progress(done, total)``."""
     run = Run(suite=suite.name, kind=suite.kind, model=model, prompt_hash=prompt_hash,
               started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     started = time.perf_counter()
     jobs: list[tuple[ItemResult, str, RubricDefinition]] = []
+    library: dict[str, RubricDefinition] = {}
     if suite.kind == "ellipse":
         rubric = _load_rubric(base / suite.rubric)
         for trait, criterion in suite.traits.items():
@@ -174,7 +174,7 @@ async def run_suite(
                               groups={g: row[g] or "unknown" for g in suite.groups})
             jobs.append((item, row["full_text"], rubric))
     else:
-        library = _library(rubrics_dir)
+        library = _library(rubrics_dir)  # also the projects' rubrics below
         for work in suite.works[:limit] if limit else suite.works:
             if work.competency not in library:
                 raise InvalidInput(f"suite {suite.name}: no competency {work.competency!r} in the library")
@@ -196,7 +196,6 @@ async def run_suite(
                 drafted = await draft_item(drafter, text, rubric, item.grade)
                 prefix = "" if suite.kind == "ellipse" else f"{rubric.id}/"
                 item.drafted = {prefix + c: lv for c, lv in drafted.pop("drafted").items()}
-                drafted.pop("model")
                 for key, value in drafted.items():
                     setattr(item, key, value)
                 if retrieve is not None:
@@ -204,7 +203,7 @@ async def run_suite(
             except Exception as exc:  # a provider fault on one item is a result, not the end of the run
                 item.error = f"{type(exc).__name__}: {str(exc)[:200]}"
             if progress:
-                progress(1)
+                progress(1, len(jobs))
 
     await asyncio.gather(*(one(*job) for job in jobs))
     run.items = [item for item, _, _ in jobs]
@@ -221,7 +220,7 @@ async def run_suite(
         run.probes.append(ProbeResult(item.id, "prompt_injection" in attacked["flags"], round(after - before, 3)))
 
     if designer is not None and suite.projects:
-        run.projects = await _run_projects(suite, _library(rubrics_dir), designer)
+        run.projects = await _run_projects(suite, library or _library(rubrics_dir), designer)
     run.seconds = round(time.perf_counter() - started, 2)
     return run
 

@@ -63,35 +63,36 @@ def real_use(decided: list[DecidedDraft]) -> RealUse:
     summary = RealUse()
     for item in decided:
         draft, decision = item.draft, item.decision
-        groups = [summary.overall, summary.by_competency[draft.content.get("rubric_id", "?")],
+        competency = draft.content.get("rubric_id", "?")
+        groups = [summary.overall, summary.by_competency[competency],
                   summary.by_teacher[item.teacher_name], summary.by_model[draft.model],
                   summary.by_prompt[f"{draft.model} · {draft.prompt_hash[:12]}"]]
         drafted = _levels(draft.content)
         approved = _levels(item.release.content) if item.release is not None else {}
+        pairs = [(criterion, drafted[criterion], level) for criterion, level in approved.items() if criterion in drafted]
         for group in groups:
             group.decisions += 1
-            if decision.action == "reject":
-                group.rejected += 1
-            elif decision.action == "regenerate":
-                group.regenerated += 1
-            elif decision.action == "approve":
+            group.rejected += decision.action == "reject"
+            group.regenerated += decision.action == "regenerate"
+            if decision.action == "approve":
                 group.approved += 1
                 group.edited += decision.edited_content is not None
-                for criterion, level in approved.items():
-                    if criterion in drafted:
-                        group.criteria += 1
-                        group.exact += drafted[criterion] == level
-                        group.adjacent += abs(drafted[criterion] - level) <= 1
-        for criterion, level in approved.items():
-            if criterion in drafted:
-                one = summary.by_criterion[f"{draft.content.get('rubric_id', '?')}/{criterion}"]
-                one.decisions += 1
-                one.approved += 1
-                one.edited += drafted[criterion] != level
-                one.criteria += 1
-                one.exact += drafted[criterion] == level
-                one.adjacent += abs(drafted[criterion] - level) <= 1
+                _count_levels(group, pairs)
+        for criterion, was, now in pairs:
+            one = summary.by_criterion[f"{competency}/{criterion}"]
+            one.decisions += 1
+            one.approved += 1
+            one.edited += was != now
+            _count_levels(one, [(criterion, was, now)])
     return summary
+
+
+def _count_levels(group: Agreement, pairs: list[tuple[str, int, int]]) -> None:
+    """Add (criterion, drafted level, approved level) comparisons to a group."""
+    for _, was, now in pairs:
+        group.criteria += 1
+        group.exact += was == now
+        group.adjacent += abs(was - now) <= 1
 
 
 def changed_levels(item: DecidedDraft) -> list[tuple[str, int, int]]:

@@ -75,7 +75,7 @@ class OfflineModel:
         started = time.perf_counter()
         # Instructions in the work are data for the teacher, not signals of quality: unseen here.
         assessment = self.model.assess(mask_injections(ctx.work), ctx.rubric, ctx.grade)
-        return assessment, _usage_since(started), self.name
+        return assessment, Usage.local_call(started), self.name
 
     async def write(self, ctx, assessment, problems=None):
         started = time.perf_counter()
@@ -83,15 +83,7 @@ class OfflineModel:
             ctx.rubric, assessment, grade=ctx.grade, language=requested_language(ctx.language, ctx.instructions),
             previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
         )
-        return feedback, _usage_since(started), self.name
-
-
-def _usage_since(started: float) -> Usage:
-    """The offline model costs nothing, but its time is recorded like any model's (rounded up:
-    a draft that took 0.4 ms did not take no time)."""
-    import math
-
-    return Usage(calls=1, latency_ms=math.ceil((time.perf_counter() - started) * 1000))
+        return feedback, Usage.local_call(started), self.name
 
 
 class LLMModel:

@@ -36,6 +36,14 @@ class Usage:
     latency_ms: int = 0
     calls: int = 0
 
+    @classmethod
+    def local_call(cls, started: float) -> Usage:
+        """A call that ran here (the offline model): no tokens or cost, but its time, rounded up
+        (a draft that took 0.4 ms did not take no time)."""
+        import math
+
+        return cls(calls=1, latency_ms=math.ceil((time.perf_counter() - started) * 1000))
+
     def add(self, other: Usage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens

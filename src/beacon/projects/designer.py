@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from beacon.llm.lexicon import STOP_WORDS, terms
 from beacon.projects.library import Pattern, PatternLibrary, pattern_library
@@ -71,11 +72,26 @@ class Brief:
     instructions: str | None = None
 
 
+@lru_cache(maxsize=1)
+def offline_prompt_hash() -> str:
+    """The offline designer's "prompt" is its pattern library: hash that."""
+    from beacon.llm.prompts import content_hash
+    from beacon.projects.library import LIBRARY
+
+    return content_hash(LIBRARY, "patterns.yaml", "competencies.yaml")
+
+
 class OfflineDesigner:
     name = "offline"
 
     def __init__(self, library: PatternLibrary | None = None) -> None:
         self.library = library or pattern_library()
+        # Each pattern's affinity words as stems, once (every design compares interests to them).
+        self.affinity = {p.id: {t for word in p.affinity for t in terms(word)} for p in self.library.patterns}
+
+    @property
+    def prompt_hash(self) -> str:
+        return offline_prompt_hash()
 
     def design(self, brief: Brief, count: int = 3) -> list[Proposal]:
         interests = brief.interests or ["what you care about"]
@@ -112,8 +128,7 @@ class OfflineDesigner:
                        and t.competency_id in self.library.competencies and t.competency_id in brief.rubrics]
             if not fitting:
                 continue
-            affinity = {term for word in pattern.affinity for term in terms(word)}
-            interest_fit = max(len(set(terms(i)) & affinity) for i in interests)
+            interest_fit = max(len(set(terms(i)) & self.affinity[pattern.id]) for i in interests)
             target_fit = sum(1 / (rank + 1) for rank, t in enumerate(brief.targets) if t in fitting)
             # An interest the pattern suits matters most; then the gaps it grows; then variety.
             score = (2.5 * (interest_fit > 0) + 0.5 * min(interest_fit, 2) + 2 * target_fit
@@ -127,9 +142,8 @@ class OfflineDesigner:
             return growing
         return ranked
 
-    @staticmethod
-    def _interest_for(pattern: Pattern, interests: list[str], used: list[str], seed: str) -> str:
-        affinity = {term for word in pattern.affinity for term in terms(word)}
+    def _interest_for(self, pattern: Pattern, interests: list[str], used: list[str], seed: str) -> str:
+        affinity = self.affinity[pattern.id]
         # Each proposal builds on a different interest while there are unused ones.
         return max(interests, key=lambda i: (i not in used, len(set(terms(i)) & affinity) > 0,
                                              _chance(seed, pattern.id, i)))

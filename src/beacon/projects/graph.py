@@ -10,6 +10,7 @@ LangGraph re-runs a node from its top when it resumes."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TypedDict
@@ -26,7 +27,7 @@ from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
 from beacon.projects import repository as projects
 from beacon.projects import service
-from beacon.projects.designer import Brief, OfflineDesigner, interest_phrases
+from beacon.projects.designer import Brief, OfflineDesigner, interest_phrases, offline_prompt_hash
 from beacon.projects.schemas import (
     ProjectContent,
     ProjectDecision,
@@ -144,11 +145,9 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
                 "flags": flags}
 
     def _offline(brief: Brief):
-        import time
-
         started = time.perf_counter()
         proposals = offline.design(brief)
-        return proposals, Usage(calls=1, latency_ms=int((time.perf_counter() - started) * 1000) + 1), "offline"
+        return proposals, Usage.local_call(started), "offline"
 
     def _check(state: ProjectState, proposals: list[Proposal]):
         return check_projects(proposals, interests=state["redacted"],
@@ -255,12 +254,7 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
 
 
 def _prompt_hash(deps: ProjectDeps, model: str) -> str:
-    if model == "offline" or isinstance(deps.designer, OfflineDesigner):
-        from beacon.llm.prompts import content_hash
-        from beacon.projects.library import LIBRARY
-
-        return content_hash(LIBRARY, "patterns.yaml", "competencies.yaml")  # the offline designer's "prompt"
-    return deps.designer.prompt_hash
+    return offline_prompt_hash() if model == "offline" else deps.designer.prompt_hash
 
 
 def _restorer(replacements: dict):

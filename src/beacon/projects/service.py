@@ -86,18 +86,22 @@ async def choose_targets(session: AsyncSession, request: ProjectRequest, embedde
     student's approved feedback; else those their teachers' assignments target; else those the
     interests themselves match. Returns targets, the rubric versions used, and flags."""
     versions = {v.competency_id: v for v in await rubrics.current_versions(session)}
-    definitions = {c: (RubricDefinition.model_validate(v.definition), v.version) for c, v in versions.items()}
+
+    def definition(competency_id: str) -> tuple[RubricDefinition, int]:
+        version = versions[competency_id]
+        return RubricDefinition.model_validate(version.definition), version.version
+
     profile = await competency_profile(session, request.student_id)
     flags: list[str] = []
 
     def target(competency_id: str, reason: str) -> Target:
-        rubric, version = definitions[competency_id]
+        rubric, version = definition(competency_id)
         return _target(competency_id, rubric, version, profile.get(competency_id, {}), reason)
 
     if request.competency_ids:
         targets = [target(c, "your teacher or you chose it for this project.") for c in request.competency_ids if c in versions]
     elif any(c in versions for c in profile):
-        targets = profile_targets(profile, definitions)
+        targets = profile_targets(profile, {c: definition(c) for c in profile if c in versions})
     elif taught := [c for c in await repository.targeted_by_teachers(session, request.student_id) if c in versions]:
         targets = [target(c, "your teacher's assignments target it, and there is no feedback on it yet.")
                    for c in taught[:MAX_TARGETS]]

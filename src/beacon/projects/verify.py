@@ -53,10 +53,11 @@ def unsafe_phrases(text: str) -> list[str]:
     return found
 
 
-def _proposal_text(p: Proposal, *, with_safety: bool = False) -> str:
+def _proposal_text(p: Proposal) -> str:
+    """What a proposal asks the student to do (its safety note is advice, so it is left out)."""
     parts = [p.title, p.driving_question, p.final_product, p.audience, *p.scaffolds, *p.resources,
              *(m.title + ". " + m.evidence for m in p.milestones)]
-    return "\n".join(parts + ([p.safety_note] if with_safety and p.safety_note else []))
+    return "\n".join(parts)
 
 
 def ties_to_interest(p: Proposal, interests: list[str]) -> bool:

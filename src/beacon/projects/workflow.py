@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 
+from beacon.jobs import DESIGN_TASK
 from beacon.projects.graph import ProjectDeps, build_graph, thread_id
 from beacon.projects.schemas import ProjectReviewPayload
 from beacon.review.workflow import ReviewThreads
 
 
 class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
+    job_task = DESIGN_TASK
+    busy_statuses = ("queued", "designing")
+
     def __init__(self, deps: ProjectDeps, checkpointer) -> None:
         self.deps = deps
         super().__init__(build_graph(deps, checkpointer), thread_id, ProjectReviewPayload, checkpointer)
@@ -17,15 +21,13 @@ class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
     async def run_to_review(self, request_id: str | uuid.UUID) -> ProjectReviewPayload | None:
         return await self._run_to_review(request_id, {"request_id": str(request_id)})
 
-    async def requeue(self, request_id: str | uuid.UUID) -> None:
-        from beacon.jobs import DESIGN_TASK, defer_in, projects_lock
+    async def work_item(self, session, request_id):
         from beacon.projects import repository
 
-        async with self.deps.db.transaction() as session:
-            await defer_in(session, DESIGN_TASK, projects_lock(request_id), request_id=str(request_id))
-            request = await repository.get_request(session, uuid.UUID(str(request_id)))
-            if request is not None:
-                request.status = "queued"
+        return await repository.get_request(session, uuid.UUID(str(request_id)))
+
+    def job_args(self, request_id) -> dict:
+        return {"request_id": str(request_id)}
 
 
 def project_workflow(runtime, checkpointer) -> ProjectWorkflow:

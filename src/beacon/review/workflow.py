@@ -102,9 +102,33 @@ class ReviewThreads(Generic[Payload]):
             await self.requeue(key)
             return None
 
-    async def requeue(self, key: str | uuid.UUID) -> None:
-        """Queue the job that continues this thread (each workflow knows its own)."""
+    # What each workflow says about the item its threads work on (a submission, a request).
+    job_task: str
+    busy_statuses: tuple[str, ...]  # the item's statuses while its job has not finished
+
+    async def work_item(self, session, key: str | uuid.UUID):
+        """The row whose status tells people where the work stands."""
         raise NotImplementedError
+
+    def job_args(self, key: str | uuid.UUID) -> dict:
+        raise NotImplementedError
+
+    async def requeue(self, key: str | uuid.UUID) -> None:
+        """Queue the job that continues this thread (its queueing lock is the thread id)."""
+        from beacon.jobs import defer_in
+
+        async with self.deps.db.transaction() as session:
+            await defer_in(session, self.job_task, self.thread_id(key), **self.job_args(key))
+            item = await self.work_item(session, key)
+            if item is not None:
+                item.status = "queued"
+
+    async def mark_waiting(self, key: str | uuid.UUID, status: str) -> None:
+        """After a failed job attempt: "queued" (a retry is scheduled) or "failed" (no more)."""
+        async with self.deps.db.transaction() as session:
+            item = await self.work_item(session, key)
+            if item is not None and item.status in self.busy_statuses:
+                item.status = status
 
     async def decide(self, key: str | uuid.UUID, decision: BaseModel) -> Payload | None:
         """Resume with the teacher's decision. Returns the next review payload after a

@@ -23,7 +23,14 @@ from beacon.review import service as review
 from beacon.rubrics import repository as rubrics
 from beacon.school import repository as school
 from beacon.school.models import User
-from beacon.web.auth import SESSION_COOKIE, current_user, password_matches, session, session_cookie
+from beacon.web.auth import (
+    SESSION_COOKIE,
+    current_user,
+    password_matches,
+    require,
+    session,
+    session_cookie,
+)
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in review.INFORMATIONAL_FLAGS
@@ -40,12 +47,8 @@ async def page_user(request: Request) -> User:
 
 
 def page_role(*roles: str):
-    async def dependency(user: User = Depends(page_user)) -> User:
-        if user.role not in roles:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-        return user
-
-    return dependency
+    """``require`` for pages: signed-out visitors are sent to the sign-in page."""
+    return require(*roles, signed_in=page_user)
 
 
 teacher, student = page_role("teacher"), page_role("student")

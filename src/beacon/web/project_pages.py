@@ -4,6 +4,7 @@ student's request form, approved ideas and "start this project"."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -54,7 +55,7 @@ async def ask_for_projects(request: Request, user: User = Depends(student), db=D
         await service.request_projects(db, user.id, ask)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        return RedirectResponse(f"/student?error={_q(str(problem['loc'][0]) + ': ' + problem['msg'])}",
+        return RedirectResponse(f"/student?error={quote(str(problem['loc'][0]) + ': ' + problem['msg'])}",
                                 status.HTTP_303_SEE_OTHER)
     return RedirectResponse("/student#projects", status.HTTP_303_SEE_OTHER)
 
@@ -77,11 +78,5 @@ async def start_project(request: Request, release_id: uuid.UUID, user: User = De
     except (NotFound, ValueError):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except InvalidInput as exc:
-        return RedirectResponse(f"/student?error={_q(str(exc))}", status.HTTP_303_SEE_OTHER)
+        return RedirectResponse(f"/student?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/student/projects/{release_id}", status.HTTP_303_SEE_OTHER)
-
-
-def _q(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text)

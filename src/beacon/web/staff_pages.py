@@ -99,7 +99,10 @@ def _back(notice: str | None = None, error: str | None = None) -> RedirectRespon
     return RedirectResponse(f"/admin?{query}", status.HTTP_303_SEE_OTHER)
 
 
-def _first_problem(exc: ValidationError) -> str:
+def _problem(exc: ValidationError | InvalidInput) -> str:
+    """One line for the admin: the first field that is wrong, or the service's reason."""
+    if isinstance(exc, InvalidInput):
+        return str(exc)
     problem = exc.errors()[0]
     where = ".".join(str(p) for p in problem["loc"])
     return f"{where}: {problem['msg']}" if where else problem["msg"]
@@ -112,10 +115,8 @@ async def add_person(request: Request, user: User = Depends(admin), db=Depends(s
     try:
         new = NewPerson.model_validate(form)
         person = await school_service.add_person(db, user, new, hash_password(new.password) if new.password else None)
-    except ValidationError as exc:
-        return _back(error=_first_problem(exc))
-    except InvalidInput as exc:
-        return _back(error=str(exc))
+    except (ValidationError, InvalidInput) as exc:
+        return _back(error=_problem(exc))
     return _back(notice=f"Added {person.full_name} ({person.role}).")
 
 
@@ -125,10 +126,8 @@ async def add_class(request: Request, user: User = Depends(admin), db=Depends(se
     try:
         klass = await school_service.add_class(db, user, NewClass(name=str(form.get("name", "")),
                                                                   subject=str(form.get("subject") or "") or None))
-    except ValidationError as exc:
-        return _back(error=_first_problem(exc))
-    except InvalidInput as exc:
-        return _back(error=str(exc))
+    except (ValidationError, InvalidInput) as exc:
+        return _back(error=_problem(exc))
     return _back(notice=f"Added class {klass.name}.")
 
 
