@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     # Drafting jobs: at most this many at once per worker process (provider rate limits).
     worker_concurrency: int = 4
+    # Workflow threads of finished work, and finished jobs, are deleted after this many days
+    # (drafts, decisions, releases and the audit trail are kept).
+    retention_days: int = Field(default=90, ge=1)
     # Feedback is not a grade: level names and scores stay out of student text unless enabled.
     score_language: bool = False
 

@@ -23,3 +23,10 @@ class Busy(BeaconError):
     """Another Beacon process holds a lock this one needs."""
 
     exit_code = 5
+
+
+class Conflict(BeaconError):
+    """Someone else got there first (another decision on the same draft); the message says what
+    happened, so the person can look again."""
+
+    exit_code = 6

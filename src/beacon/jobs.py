@@ -1,34 +1,61 @@
 """Background work on Procrastinate, in the same Postgres as everything else.
 
-A drafting job is deferred in the same transaction as its submission (``defer_in``), with a
-queueing lock per submission, so there is never a submission without its job nor two jobs for
-one submission. Provider outages raise ``ModelUnavailable``: the job is retried with backoff and
-the submission stays queued; only after the last attempt is it marked ``failed`` (and can be
-queued again)."""
+A job is deferred in the same transaction as the row it works on (``defer_in``), with a queueing
+lock and an execution lock per workflow thread ("feedback:<id>", "projects:<id>"): never a
+submission without its job, never two jobs waiting for one thread, never two running on it.
+
+Faults that pass (a provider outage, a database that restarts or drops connections) raise one of
+``TRANSIENT``: the job is retried with backoff and the work stays queued; only when the retry
+strategy gives up is it marked ``failed`` (a teacher or admin can try it again). A worker killed
+mid-job leaves it ``doing``: every worker retries jobs whose worker stopped sending heartbeats
+(``recover_stalled``), so each such job runs again exactly once."""
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import procrastinate
+import psycopg
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.errors import DatabaseUnavailable
 from beacon.llm.client import ModelUnavailable
+
+log = logging.getLogger("beacon.jobs")
 
 FEEDBACK_QUEUE = "feedback"
 DRAFT_TASK = "beacon:draft_feedback"
 DESIGN_TASK = "beacon:design_projects"
 EVAL_TASK = "beacon:run_eval"
-MAX_ATTEMPTS = 6
-RETRYABLE = (ModelUnavailable, OSError)
+PRUNE_TASK = "beacon:prune_finished"
+MAX_ATTEMPTS = 6  # retries after the first run
+# Procrastinate workers beat every 10 s; a worker silent for this long is gone.
+STALLED_AFTER_S = 30
+TRANSIENT = (
+    ModelUnavailable,
+    DatabaseUnavailable,
+    OSError,  # connection refused or reset, timeouts
+    psycopg.OperationalError,  # also the connection pool's timeouts
+    psycopg.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    procrastinate.exceptions.ConnectorException,
+)
 
 blueprint = procrastinate.Blueprint()
 
 
-RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(RETRYABLE))
+RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(TRANSIENT))
+
+
+def will_retry(exc: BaseException, job) -> bool:
+    """Whether Procrastinate schedules another attempt after this failure (the same rule it applies)."""
+    return RETRY.get_retry_decision(exception=exc, job=job) is not None
 
 
 async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, *args) -> None:
@@ -36,8 +63,11 @@ async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, 
         await workflow.run_to_review(key, *args)
     except Exception as exc:
         # The thread keeps its checkpoints either way; "failed" only tells people to look.
-        final = not isinstance(exc, RETRYABLE) or (context.job.attempts or 0) + 1 >= MAX_ATTEMPTS
-        await workflow.mark_waiting(key, "failed" if final else "queued")
+        status = "queued" if will_retry(exc, context.job) else "failed"
+        try:
+            await workflow.mark_waiting(key, status)
+        except Exception:  # the database is the fault: the next attempt or the sweep sets it
+            log.warning("could not mark %s %s", key, status, exc_info=True)
         raise
 
 
@@ -59,28 +89,61 @@ async def run_eval(context: procrastinate.JobContext, run_id: str) -> None:
     await execute_run(context.additional_context["runtime"], uuid.UUID(run_id))
 
 
+@blueprint.periodic(cron="23 3 * * *")  # daily, at a quiet hour
+@blueprint.task(name="prune_finished", queue=FEEDBACK_QUEUE, pass_context=True, retry=RETRY)
+async def prune_finished(context: procrastinate.JobContext, timestamp: int) -> None:
+    from beacon.review.maintenance import prune
+
+    runtime = context.additional_context["runtime"]
+    workflow = context.additional_context["feedback_workflow"]
+    await prune(runtime.db, [workflow, context.additional_context["projects_workflow"]],
+                days=runtime.settings.retention_days, app=context.app)
+
+
 _apps: dict[str, procrastinate.App] = {}
 
 
 def make_app(url: str) -> procrastinate.App:
     """One App per database per process: a blueprint's tasks can be bound to one app only."""
     if url not in _apps:
+        # Procrastinate's pool checks a connection when it is taken (a database restart costs no job).
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
         app.add_tasks_from(blueprint, namespace="beacon")
         _apps[url] = app
     return _apps[url]
 
 
-async def defer_in(session: AsyncSession, task: str, queueing_lock: str, **args) -> bool:
-    """Defer a job inside the caller's transaction. False when one is already waiting."""
+async def recover_stalled(app: procrastinate.App) -> int:
+    """Retry the jobs of workers that stopped sending heartbeats (killed, frozen, cut off).
+    Safe from any number of workers at once: a job is retried only while it is still ``doing``.
+    Returns how many this call retried."""
+    retried = 0
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S):
+        try:
+            await app.job_manager.retry_job(job)
+            retried += 1
+            log.warning("retried stalled job %s (%s %s)", job.id, job.task_name, job.queueing_lock)
+        except procrastinate.exceptions.UniqueViolation:
+            # Another job already waits for this thread: it continues the work; this one is done.
+            await app.job_manager.finish_job_by_id_async(job.id, procrastinate.jobs.Status.FAILED, delete_job=False)
+        except procrastinate.exceptions.ConnectorException as exc:
+            if "not in \"doing\" status" not in str(exc):
+                raise  # else another worker retried it first
+    await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=STALLED_AFTER_S * 4)
+    return retried
+
+
+async def defer_in(session: AsyncSession, task: str, lock: str, **args) -> bool:
+    """Defer a job inside the caller's transaction. False when one is already waiting for the
+    same thread (``lock``: its queueing lock and execution lock)."""
     savepoint = await session.begin_nested()
     try:
         await session.execute(
             text(
-                "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :lock, "
+                "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, :lock, "
                 "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1])"
             ),
-            {"queue": FEEDBACK_QUEUE, "task": task, "lock": queueing_lock, "args": json.dumps(args)},
+            {"queue": FEEDBACK_QUEUE, "task": task, "lock": lock, "args": json.dumps(args)},
         )
     except IntegrityError:
         await savepoint.rollback()

@@ -76,19 +76,82 @@ def projects_of(runtime: Runtime, feedback_workflow):
     return feedback_workflow.projects
 
 
-async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False) -> None:
-    """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty)."""
+@dataclass
+class WorkerHealth:
+    """What a worker is doing, for ``/healthz``: ``running`` only while it is really polling."""
+
+    state: str = "starting"
+    error: str | None = None
+    restarts: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+# Stalled jobs are looked for this often; a reconnecting worker waits at most this long.
+SWEEP_EVERY_S = 15.0
+MAX_BACKOFF_S = 30.0
+
+
+async def _sweep(runtime: Runtime, app) -> None:
+    """What every worker does besides jobs: retry jobs of dead workers, fail work left with none."""
+    import asyncio
+    import logging
+
+    from beacon.jobs import recover_stalled
+    from beacon.review.maintenance import fail_stranded
+
+    while True:
+        try:
+            await recover_stalled(app)
+            await fail_stranded(runtime.db)
+        except Exception:  # the database may be away: next round
+            logging.getLogger("beacon.jobs").warning("sweep failed", exc_info=True)
+        await asyncio.sleep(SWEEP_EVERY_S)
+
+
+async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False,
+                   health: WorkerHealth | None = None) -> None:
+    """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty).
+
+    With ``wait``, the worker outlives database outages: when its connection fails it is
+    restarted with backoff (``health`` says so meanwhile), and a sweep beside it retries jobs of
+    workers that died and fails work whose job is gone."""
+    import asyncio
+    import logging
+
     from beacon.jobs import FEEDBACK_QUEUE, make_app
 
-
     app = make_app(runtime.db.url)
-    async with app.open_async():
-        await app.run_worker_async(
-            queues=[FEEDBACK_QUEUE],
-            concurrency=runtime.settings.worker_concurrency,
-            wait=wait,
-            # Only a standalone worker owns SIGTERM/SIGINT; inside `beacon serve` uvicorn does.
-            install_signal_handlers=own_signals,
-            additional_context={"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow),
-                                "runtime": runtime},
-        )
+    context = {"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow), "runtime": runtime}
+    options = dict(queues=[FEEDBACK_QUEUE], concurrency=runtime.settings.worker_concurrency,
+                   # Only a standalone worker owns SIGTERM/SIGINT; inside `beacon serve` uvicorn does.
+                   install_signal_handlers=own_signals, additional_context=context)
+    if not wait:
+        async with app.open_async():
+            await app.run_worker_async(wait=False, **options)
+        return
+    health = health or WorkerHealth()
+    loop = asyncio.get_running_loop()
+    backoff = 1.0
+    while True:
+        sweep, started = None, loop.time()
+        try:
+            async with app.open_async():
+                sweep = asyncio.create_task(_sweep(runtime, app))
+                health.state, health.error = "running", None
+                await app.run_worker_async(wait=True, **options)
+            return  # stopped on purpose (a signal)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            health.state, health.error, health.restarts = "reconnecting", type(exc).__name__, health.restarts + 1
+            if loop.time() - started > 60:
+                backoff = 1.0  # it had been working: this is a new outage
+            logging.getLogger("beacon.jobs").warning("worker stopped (%s); restarting in %.0f s", exc, backoff)
+        finally:
+            if sweep is not None:
+                sweep.cancel()
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -218,17 +218,21 @@ async def test_a_regeneration_during_an_outage_is_queued_not_lost(runtime, submi
             "SELECT e.user_id FROM enrollments e JOIN enrollments s ON s.class_id = e.class_id "
             "JOIN submissions sub ON sub.student_id = s.user_id WHERE sub.id = :id AND e.role_in_class = 'teacher'"),
             {"id": submission_id})
-    with respx.mock(using="httpx") as mock:
-        mock_provider(mock, url, FakeProvider(faults=[503] * 20), "openai")
-        following = await review.decide(runtime.db, workflow, uuid.UUID(first.draft_id), TeacherDecision(
-            action="regenerate", teacher_id=str(teacher_id), instructions="shorter"))
-    assert following is None  # the decision holds; the new draft comes later
+    # The decision never waits for the model: it is taken, and the regeneration is queued.
+    taken = await review.decide(runtime.db, uuid.UUID(first.draft_id), TeacherDecision(
+        action="regenerate", teacher_id=str(teacher_id), instructions="shorter"))
+    assert taken.draft.status == "superseded"
+    with respx.mock(using="httpx", assert_all_called=False) as mock:  # the provider is down
+        mock_provider(mock, url, FakeProvider(faults=[503] * 40), "openai")
+        await run_jobs(runtime, workflow, wait=False)
     async with runtime.db.transaction() as session:
         assert (await session.get(Draft, uuid.UUID(first.draft_id))).status == "superseded"
         assert (await session.get(Submission, submission_id)).status == "queued"
-        job = (await session.execute(text("SELECT status FROM procrastinate_jobs WHERE queueing_lock = :l"),
-                                     {"l": f"feedback:{submission_id}"})).scalar()
-    assert job == "todo"
+        job = (await session.execute(text("SELECT status, attempts FROM procrastinate_jobs WHERE queueing_lock = :l "
+                                          "AND status = 'todo'"), {"l": f"feedback:{submission_id}"})).one()
+        assert tuple(job) == ("todo", 1)  # retried later, with backoff
+        await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = :l "
+                                   "AND status = 'todo'"), {"l": f"feedback:{submission_id}"})  # time passes
     with respx.mock(using="httpx") as mock:  # the provider is back: the worker finishes the regeneration
         mock_provider(mock, url, FakeProvider(), "openai")
         await run_jobs(runtime, workflow, wait=False)

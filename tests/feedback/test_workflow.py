@@ -12,12 +12,12 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import func, select
 
-from beacon.errors import InvalidInput, NotFound
+from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import TeacherDecision
 from beacon.review import service as review
 from beacon.review.models import AuditEvent, Decision, Draft, FeedbackExample, Release
-from beacon.runtime import open_feedback
+from beacon.runtime import open_feedback, run_jobs
 from tests.classroom import ESSAY
 
 
@@ -60,10 +60,11 @@ async def test_approve_with_edits_releases_exactly_the_edited_text(runtime, work
     edited = payload.content.model_copy(deep=True)
     edited.feedback = "Strong start, Maya. Add a source for your cost claim."
     edited.criteria[0].level = 4
-    done = await review.decide(runtime.db, workflow, uuid.UUID(payload.draft_id), TeacherDecision(
+    done = await review.decide(runtime.db, uuid.UUID(payload.draft_id), TeacherDecision(
         action="approve", teacher_id=str(classroom.teacher_id), edited_content=edited))
-    assert done is None
+    assert done.release is not None and done.draft.status == "approved"
     [release] = await _rows(runtime, Release, Release.draft_id == uuid.UUID(payload.draft_id))
+    assert release.id == done.release.id
     assert release.content["feedback"] == edited.feedback
     assert release.content["criteria"][0]["level"] == 4
     assert release.student_id == classroom.student_id and release.teacher_id == classroom.teacher_id
@@ -71,10 +72,13 @@ async def test_approve_with_edits_releases_exactly_the_edited_text(runtime, work
     assert sub.status == "released"
     actions = [e.action for e in await _rows(runtime, AuditEvent, AuditEvent.subject_id == payload.draft_id)]
     assert actions == ["decision.approve", "release.created"]
+    # The thread follows the decision in a job: it ends, keeping the teacher's voice.
+    await run_jobs(runtime, workflow, wait=False)
+    assert await workflow.pending_review(submission_id) is None
     assert await _rows(runtime, FeedbackExample, FeedbackExample.draft_id == uuid.UUID(payload.draft_id))
 
-    with pytest.raises(InvalidInput, match="not waiting for review"):  # a second verdict
-        await review.decide(runtime.db, workflow, uuid.UUID(payload.draft_id), TeacherDecision(
+    with pytest.raises(Conflict, match="already approved by"):  # a second verdict
+        await review.decide(runtime.db, uuid.UUID(payload.draft_id), TeacherDecision(
             action="reject", teacher_id=str(classroom.teacher_id), reason="again"))
 
 
@@ -82,8 +86,8 @@ async def test_reject_records_the_reason_and_releases_nothing(runtime, workflow,
     payload = await workflow.run_to_review(submission_id)
     draft_id = uuid.UUID(payload.draft_id)
     with pytest.raises(InvalidInput, match="needs a reason"):
-        await review.decide(runtime.db, workflow, draft_id, TeacherDecision(action="reject", teacher_id=str(classroom.teacher_id)))
-    await review.decide(runtime.db, workflow, draft_id, TeacherDecision(
+        await review.decide(runtime.db, draft_id, TeacherDecision(action="reject", teacher_id=str(classroom.teacher_id)))
+    await review.decide(runtime.db, draft_id, TeacherDecision(
         action="reject", teacher_id=str(classroom.teacher_id), reason="Levels are too generous"))
     [decision] = await _rows(runtime, Decision, Decision.draft_id == draft_id)
     assert (decision.action, decision.reason) == ("reject", "Levels are too generous")
@@ -94,14 +98,20 @@ async def test_reject_records_the_reason_and_releases_nothing(runtime, workflow,
 
 async def test_regenerate_follows_instructions_then_comes_back_for_review(runtime, workflow, classroom, submission_id):
     first = await workflow.run_to_review(submission_id)
-    second = await review.decide(runtime.db, workflow, uuid.UUID(first.draft_id), TeacherDecision(
+    taken = await review.decide(runtime.db, uuid.UUID(first.draft_id), TeacherDecision(
         action="regenerate", teacher_id=str(classroom.teacher_id), instructions="shorter, and in Spanish"))
+    # Queued, never drafted inside the teacher's request: the work waits for its job.
+    assert taken.release is None and taken.draft.status == "superseded"
+    [sub] = await _rows(runtime, Submission, Submission.id == submission_id)
+    assert sub.status == "queued"
+    await run_jobs(runtime, workflow, wait=False)
+    second = await workflow.pending_review(submission_id)
     assert second is not None and second.draft_id != first.draft_id
     assert second.content.language == "es" and "Próximos pasos" in second.content.feedback
     assert len(second.content.next_steps) < len(first.content.next_steps)
     drafts = {d.id: d.status for d in await _rows(runtime, Draft, Draft.submission_id == submission_id)}
     assert drafts == {uuid.UUID(first.draft_id): "superseded", uuid.UUID(second.draft_id): "pending_review"}
-    await review.decide(runtime.db, workflow, uuid.UUID(second.draft_id), TeacherDecision(
+    await review.decide(runtime.db, uuid.UUID(second.draft_id), TeacherDecision(
         action="approve", teacher_id=str(classroom.teacher_id)))
     releases = await _rows(runtime, Release, Release.student_id == classroom.student_id)
     assert [r.draft_id for r in releases] == [uuid.UUID(second.draft_id)]
@@ -111,7 +121,7 @@ async def test_only_the_students_teacher_can_decide(runtime, workflow, classroom
     payload = await workflow.run_to_review(submission_id)
     for intruder in (classroom.other_teacher_id, classroom.classmate_id, classroom.student_id, uuid.uuid4()):
         with pytest.raises(NotFound):
-            await review.decide(runtime.db, workflow, uuid.UUID(payload.draft_id), TeacherDecision(
+            await review.decide(runtime.db, uuid.UUID(payload.draft_id), TeacherDecision(
                 action="approve", teacher_id=str(intruder)))
     assert await _rows(runtime, Release, Release.draft_id == uuid.UUID(payload.draft_id)) == []
 
@@ -133,7 +143,7 @@ async def test_resumes_in_a_new_process(runtime, classroom, submission_id):
     async with open_feedback(runtime) as workflow:
         waiting = await workflow.pending_review(submission_id)
         assert waiting.draft_id == draft_id
-        await review.decide(runtime.db, workflow, uuid.UUID(draft_id), TeacherDecision(
+        await review.decide(runtime.db, uuid.UUID(draft_id), TeacherDecision(
             action="approve", teacher_id=str(classroom.teacher_id)))
     [release] = await _rows(runtime, Release, Release.draft_id == uuid.UUID(draft_id))
     assert release.content["feedback"] == waiting.content.feedback
@@ -173,27 +183,30 @@ async def test_an_unenrolled_students_own_name_is_still_redacted(runtime):
     assert "[STUDENT]" in state["redacted"]
 
 
-async def test_a_decision_cut_short_by_a_fault_is_finished_not_stuck(runtime, workflow, classroom, submission_id, monkeypatch):
-    from beacon.review import repository as reviews
+async def test_a_decision_cut_short_by_a_fault_leaves_nothing_and_can_be_taken_again(runtime, workflow, classroom,
+                                                                                     submission_id, monkeypatch):
+    from beacon.review import decisions
 
     payload = await workflow.run_to_review(submission_id)
     draft_id = uuid.UUID(payload.draft_id)
-    real = reviews.set_draft_status
+    real = decisions.record
     calls = {"n": 0}
 
-    async def flaky(session, draft, status):
+    async def flaky(session, draft, **kw):
+        taken = await real(session, draft, **kw)
         calls["n"] += 1
         if calls["n"] == 1:
             raise ConnectionError("the database went away mid-decision")
-        await real(session, draft, status)
+        return taken
 
-    monkeypatch.setattr(reviews, "set_draft_status", flaky)
+    monkeypatch.setattr(decisions, "record", flaky)
     approve = TeacherDecision(action="approve", teacher_id=str(classroom.teacher_id))
     with pytest.raises(ConnectionError):
-        await review.decide(runtime.db, workflow, draft_id, approve)
-    assert await _rows(runtime, Release, Release.draft_id == draft_id) == []  # nothing half-written
-    # The thread took the decision but did not apply it: the next attempt finishes it first.
-    with pytest.raises(InvalidInput, match="already decided"):
-        await review.decide(runtime.db, workflow, draft_id, approve)
+        await review.decide(runtime.db, draft_id, approve)
+    # One transaction: no decision, no release, the draft still waiting, as if never sent.
+    assert await _rows(runtime, Release, Release.draft_id == draft_id) == []
+    assert await _rows(runtime, Decision, Decision.draft_id == draft_id) == []
+    assert len(await _rows(runtime, Draft, Draft.id == draft_id, Draft.status == "pending_review")) == 1
+    await review.decide(runtime.db, draft_id, approve)
     assert len(await _rows(runtime, Release, Release.draft_id == draft_id)) == 1
     assert len(await _rows(runtime, Draft, Draft.id == draft_id, Draft.status == "approved")) == 1

@@ -10,7 +10,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import select
 
-from beacon.errors import InvalidInput, NotFound
+from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.service import submit_for_feedback
 from beacon.projects import service as projects
 from beacon.projects.models import ProjectRequest
@@ -71,11 +71,11 @@ async def test_from_request_to_approved_ideas_to_a_started_project(runtime, clas
 
     # Nobody but the student's teacher decides; an out-of-range choice is refused.
     with pytest.raises(NotFound):
-        await review.decide_draft(runtime.db, feedback, draft.id, teacher_id=classroom.other_teacher_id, action="approve")
+        await review.decide_draft(runtime.db, draft.id, teacher_id=classroom.other_teacher_id, action="approve")
     with pytest.raises(InvalidInput):
-        await review.decide_draft(runtime.db, feedback, draft.id, teacher_id=classroom.teacher_id,
+        await review.decide_draft(runtime.db, draft.id, teacher_id=classroom.teacher_id,
                                   action="approve", proposals=[0, 7])
-    await review.decide_draft(runtime.db, feedback, draft.id, teacher_id=classroom.teacher_id,
+    await review.decide_draft(runtime.db, draft.id, teacher_id=classroom.teacher_id,
                               action="approve", proposals=[0, 2])
     chosen = [payload.content.proposals[0].title, payload.content.proposals[2].title]
     async with runtime.db.transaction() as session:
@@ -117,19 +117,21 @@ async def test_regenerate_then_reject_releases_nothing(runtime, classroom, workf
     assert "targets_from_interests" in first.flags  # no feedback and no assignments yet
 
     with pytest.raises(InvalidInput):
-        await review.decide_draft(runtime.db, feedback, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
+        await review.decide_draft(runtime.db, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
                                   action="regenerate")  # instructions needed
-    second = await review.decide_draft(runtime.db, feedback, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
-                                       action="regenerate", instructions="no video, shorter")
+    await review.decide_draft(runtime.db, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
+                              action="regenerate", instructions="no video, shorter")
+    await run_jobs(runtime, feedback, wait=False)  # the regeneration is a job, not the request
+    second = await workflow.pending_review(request.id)
     assert second.draft_id != first.draft_id
     assert "film" not in {p.product_kind for p in second.content.proposals}
-    with pytest.raises(InvalidInput):  # the old draft is no longer the one waiting
-        await review.decide_draft(runtime.db, feedback, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
+    with pytest.raises(Conflict, match="sent back for regeneration"):  # the old draft is closed
+        await review.decide_draft(runtime.db, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
                                   action="approve")
     with pytest.raises(InvalidInput):
-        await review.decide_draft(runtime.db, feedback, uuid.UUID(second.draft_id), teacher_id=classroom.teacher_id,
+        await review.decide_draft(runtime.db, uuid.UUID(second.draft_id), teacher_id=classroom.teacher_id,
                                   action="reject")  # a reason is needed
-    await review.decide_draft(runtime.db, feedback, uuid.UUID(second.draft_id), teacher_id=classroom.teacher_id,
+    await review.decide_draft(runtime.db, uuid.UUID(second.draft_id), teacher_id=classroom.teacher_id,
                               action="reject", reason="Let's brainstorm together first")
     async with runtime.db.transaction() as session:
         statuses = dict((await session.execute(select(Draft.id, Draft.status).where(

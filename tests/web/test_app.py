@@ -19,7 +19,9 @@ async def test_serve_drafts_queued_work_in_process(runtime, classroom):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://beacon.test") as client:
             health = await client.get("/healthz")
-        assert health.json() == {"status": "ok", "model": "offline", "worker": True}
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok", "model": "offline", "database": True, "worker": True,
+                                 "worker_state": "running", "worker_restarts": 0}
         for _ in range(100):  # the worker picks the job up by itself
             payload = await app.state.workflow.pending_review(sub.id)
             if payload is not None:

@@ -86,7 +86,8 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 raise AssertionError(f"no draft for {key} {value}")
 
             def _track(self, draft: dict, student: str, teacher: str) -> None:
-                info = {"student": student, "teacher": teacher, "kind": draft["kind"]}
+                key = "project_request_id" if draft["kind"] == "project" else "submission_id"
+                info = {"student": student, "teacher": teacher, "kind": draft["kind"], "work": (key, draft[key])}
                 if draft["kind"] == "project":
                     info["texts"] = [(p["title"], p["driving_question"]) for p in draft["content"]["proposals"]]
                 else:
@@ -181,8 +182,11 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 done = self.api[info["teacher"]].post(f"/api/v1/drafts/{draft_id}/decision",
                                                  json={"action": "regenerate", "instructions": instructions})
                 assert done.status_code == 200, done.text
+                assert done.json()["regenerating"] is True
                 self.closed[draft_id] = info
-                fresh = self.api[info["teacher"]].get(f"/api/v1/drafts/{done.json()['next_draft_id']}").json()
+                # Drafted by the worker, not in the request: the new draft appears in the queue.
+                fresh = self._wait_for_draft(info["teacher"], *info["work"])
+                assert fresh["id"] != draft_id
                 self._track(fresh, info["student"], info["teacher"])
 
             @precondition(lambda self: self.pending)

@@ -36,21 +36,16 @@ from beacon.feedback.verify import verify
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
 from beacon.review import repository as reviews
-from beacon.review.models import Decision, Draft, FeedbackExample, Release
+from beacon.review.decisions import stable_id
+from beacon.review.models import Draft, FeedbackExample
 from beacon.rubrics import repository as rubrics
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.rubrics.service import match
 from beacon.school import repository as school
-
-_IDS = uuid.UUID("6f1c8f0e-3b0a-4a57-9d2e-0b7f4c6a1e55")  # namespace for deterministic row ids
-
+from beacon.text import scrub
 
 def thread_id(submission_id: str | uuid.UUID) -> str:
     return f"feedback:{submission_id}"
-
-
-def stable_id(*parts: object) -> uuid.UUID:
-    return uuid.uuid5(_IDS, ":".join(str(p) for p in parts))
 
 
 class FeedbackState(TypedDict, total=False):
@@ -293,16 +288,22 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 regenerated_from_id=(
                     stable_id(state["submission_id"], "draft", state["attempt"] - 1) if state.get("attempt") else None
                 ),
-                content=state["content"], flags=state["flags"],
+                content=scrub(state["content"]), flags=state["flags"],
                 model=state["model"], prompt_hash=deps.drafter.prompt_hash if state["model"] != "offline" else OfflineModel.prompt_hash,
                 retrieval=state["retrieval"],
                 prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
                 cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
             )
-            await reviews.supersede_pending(session, uuid.UUID(state["submission_id"]), keep=draft_id)
-            submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
-            submission.status = "pending_review"
-        return {"draft_id": str(draft_id)}
+            # A re-run after a crash (between this commit and the run's checkpoint) drafts anew,
+            # but the row a teacher may already be reading stays: the thread takes the row.
+            row = await reviews.get_draft(session, draft_id)
+            if row.status == "pending_review":
+                await reviews.supersede_pending(session, uuid.UUID(state["submission_id"]), keep=draft_id)
+                submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
+                submission.status = "pending_review"
+        return {"draft_id": str(draft_id), "content": row.content, "flags": row.flags, "model": row.model,
+                "usage": {**usage, "prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens,
+                          "cost_usd": float(row.cost_usd), "latency_ms": row.latency_ms}}
 
     async def teacher_review(state: FeedbackState) -> dict:
         # No side effects before interrupt(): this node runs again from its top on resume.
@@ -311,37 +312,23 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         return {"decision": TeacherDecision.model_validate(decision).model_dump(mode="json")}
 
     async def apply_decision(state: FeedbackState) -> dict | Command:
+        """The decision, its release and the statuses were written when the teacher decided
+        (``review/decisions.py``); the thread only follows: keep the teacher's voice from what
+        was released, or draft again."""
         decision = TeacherDecision.model_validate(state["decision"])
         draft_id = uuid.UUID(state["draft_id"])
-        teacher_id = uuid.UUID(decision.teacher_id)
-        decision_id = stable_id(draft_id, "decision", decision.action)
-        async with deps.db.transaction() as session:
-            await reviews.insert_once(
-                session, Decision, id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
-                edited_content=decision.edited_content.model_dump() if decision.edited_content else None,
-                reason=decision.reason, instructions=decision.instructions,
-            )
-            submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
-            if decision.action == "approve":
-                content = decision.edited_content or DraftContent.model_validate(state["content"])
-                if await reviews.insert_once(
-                    session, Release, id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
-                    teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]), content=content.model_dump(),
-                ):
-                    await _remember_voice(session, state, teacher_id, draft_id, content)
-                await reviews.set_draft_status(session, draft_id, "approved")
-                submission.status = "released"
-            elif decision.action == "reject":
-                await reviews.set_draft_status(session, draft_id, "rejected")
-                submission.status = "returned"
-            else:
-                await reviews.set_draft_status(session, draft_id, "superseded")
         if decision.action == "regenerate":
             return Command(
                 goto="draft",
                 update={"attempt": state.get("attempt", 0) + 1, "instructions": decision.instructions,
                         "decision": None},
             )
+        if decision.action == "approve":
+            async with deps.db.transaction() as session:
+                release = await reviews.release_of(session, draft_id)
+                if release is not None:
+                    await _remember_voice(session, state, release.teacher_id, draft_id,
+                                          DraftContent.model_validate(release.content))
         return {"outcome": decision.action}
 
     async def _remember_voice(session, state, teacher_id, draft_id, content: DraftContent) -> None:

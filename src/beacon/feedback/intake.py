@@ -106,10 +106,17 @@ def _pdf_text(raw: bytes, name: str) -> str:
         raise InvalidInput(f"{name} is not a readable PDF") from None
 
 
+MAX_FILENAME_CHARS = 255  # what file systems allow; the column holds 300
+
+
 def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) -> str:
     """Text of an uploaded file, or a clear refusal; nothing is stored on refusal."""
     from pathlib import PurePath
 
+    from beacon.text import unstorable
+
+    if len(name) > MAX_FILENAME_CHARS or unstorable(name):
+        raise InvalidInput(f"a file name must be at most {MAX_FILENAME_CHARS} characters, without control characters")
     suffix = PurePath(name).suffix.lower()
     if suffix not in UPLOAD_TYPES:
         raise UnsupportedType(f"{name}: Beacon reads .txt, .md, .docx and .pdf files")

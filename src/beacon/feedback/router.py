@@ -67,7 +67,10 @@ async def upload_submission(request: Request, user: User = Depends(student), db=
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file as multipart/form-data")
+    from beacon.web.guard import check_form
+
     form = await request.form()
+    check_form(form)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "attach the work as the 'file' field")

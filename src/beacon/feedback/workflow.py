@@ -27,6 +27,3 @@ class FeedbackWorkflow(ReviewThreads[ReviewPayload]):
         from beacon.feedback import repository as submissions
 
         return await submissions.get(session, uuid.UUID(str(submission_id)))
-
-    def job_args(self, submission_id) -> dict:
-        return {"submission_id": str(submission_id)}

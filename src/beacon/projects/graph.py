@@ -21,7 +21,6 @@ from langgraph.types import Command, interrupt
 from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
-from beacon.feedback.graph import stable_id
 from beacon.feedback.redact import Person, redact, roster_people
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
@@ -37,9 +36,11 @@ from beacon.projects.schemas import (
 )
 from beacon.projects.verify import check_projects
 from beacon.review import repository as reviews
-from beacon.review.models import Decision, Draft, Release
+from beacon.review.decisions import stable_id
+from beacon.review.models import Draft
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.school import repository as school
+from beacon.text import scrub
 
 
 def thread_id(request_id: str | uuid.UUID) -> str:
@@ -191,15 +192,18 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
                 session, Draft, id=draft_id, kind="project", student_id=uuid.UUID(state["student_id"]),
                 project_request_id=request_id,
                 regenerated_from_id=stable_id(request_id, "draft", state["attempt"] - 1) if state.get("attempt") else None,
-                content=state["content"], flags=state["flags"], model=state["model"],
+                content=scrub(state["content"]), flags=state["flags"], model=state["model"],
                 prompt_hash=_prompt_hash(deps, state["model"]),
                 retrieval=[{"id": t["competency_id"], "reason": t["reason"]} for t in state["targets"]],
                 prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
                 cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
             )
-            await projects.supersede_pending(session, request_id, keep=draft_id)
-            (await projects.get_request(session, request_id)).status = "pending_review"
-        return {"draft_id": str(draft_id)}
+            # As for feedback: after a crash the row a teacher may be reading stays the truth.
+            row = await reviews.get_draft(session, draft_id)
+            if row.status == "pending_review":
+                await projects.supersede_pending(session, request_id, keep=draft_id)
+                (await projects.get_request(session, request_id)).status = "pending_review"
+        return {"draft_id": str(draft_id), "content": row.content, "flags": row.flags, "model": row.model}
 
     async def teacher_review(state: ProjectState) -> dict:
         # No side effects before interrupt(): this node runs again from its top on resume.
@@ -207,31 +211,9 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
         return {"decision": ProjectDecision.model_validate(decision).model_dump(mode="json")}
 
     async def apply_decision(state: ProjectState) -> dict | Command:
+        """The decision and its release were written when the teacher decided; the thread ends,
+        or designs again."""
         decision = ProjectDecision.model_validate(state["decision"])
-        draft_id = uuid.UUID(state["draft_id"])
-        teacher_id = uuid.UUID(decision.teacher_id)
-        decision_id = stable_id(draft_id, "decision", decision.action)
-        content = ProjectContent.model_validate(state["content"])
-        approved = service.approved_content(content, decision) if decision.action == "approve" else None
-        async with deps.db.transaction() as session:
-            await reviews.insert_once(
-                session, Decision, id=decision_id, draft_id=draft_id, teacher_id=teacher_id, action=decision.action,
-                edited_content=approved.model_dump() if approved is not None and approved != content else None,
-                reason=decision.reason, instructions=decision.instructions,
-            )
-            request = await projects.get_request(session, uuid.UUID(state["request_id"]))
-            if approved is not None:
-                await reviews.insert_once(
-                    session, Release, id=stable_id(draft_id, "release"), draft_id=draft_id, decision_id=decision_id,
-                    teacher_id=teacher_id, student_id=uuid.UUID(state["student_id"]), content=approved.model_dump(),
-                )
-                await reviews.set_draft_status(session, draft_id, "approved")
-                request.status = "released"
-            elif decision.action == "reject":
-                await reviews.set_draft_status(session, draft_id, "rejected")
-                request.status = "returned"
-            else:
-                await reviews.set_draft_status(session, draft_id, "superseded")
         if decision.action == "regenerate":
             return Command(goto="propose", update={"attempt": state.get("attempt", 0) + 1,
                                                    "instructions": decision.instructions, "decision": None,

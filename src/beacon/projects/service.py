@@ -126,22 +126,18 @@ def approved_content(content: ProjectContent, decision: ProjectDecision) -> Proj
     return base.model_copy(update={"proposals": [base.proposals[i] for i in chosen]})
 
 
-def check_decision(draft, decision: ProjectDecision) -> None:
-    from beacon.review.service import check_decision as check_any
-
-    check_any(draft, decision)
-    if decision.action != "approve" and decision.proposals is not None:
-        raise InvalidInput("choosing proposals goes with the approve action")
-    if decision.action == "approve":
-        approved_content(ProjectContent.model_validate(draft.content), decision)
-
-
-async def decide_on(workflow, draft, decision: ProjectDecision):
-    """Resume the request's workflow thread with a decision on this (scope-checked) draft."""
+def released_content(draft, decision: ProjectDecision) -> tuple[dict | None, dict | None]:
+    """(what the student will read, the edit if any) for a decision on a project draft, built
+    from the draft row the teacher reviewed."""
     if draft.kind != "project":
         raise InvalidInput(f"draft {draft.id} is feedback, not project ideas")
-    check_decision(draft, decision)
-    return await workflow.decide_on(draft.project_request_id, draft.id, decision)
+    if decision.action != "approve":
+        if decision.proposals is not None:
+            raise InvalidInput("choosing proposals goes with the approve action")
+        return None, None
+    content = ProjectContent.model_validate(draft.content)
+    approved = approved_content(content, decision)
+    return approved.model_dump(), (approved.model_dump() if approved != content else None)
 
 
 async def start_project(session: AsyncSession, student_id: uuid.UUID, release_id: uuid.UUID, index: int) -> Assignment:

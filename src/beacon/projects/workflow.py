@@ -26,8 +26,6 @@ class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
 
         return await repository.get_request(session, uuid.UUID(str(request_id)))
 
-    def job_args(self, request_id) -> dict:
-        return {"request_id": str(request_id)}
 
 
 def project_workflow(runtime, checkpointer) -> ProjectWorkflow:

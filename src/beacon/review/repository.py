@@ -22,8 +22,10 @@ async def get_draft(session: AsyncSession, draft_id: uuid.UUID) -> Draft | None:
 async def insert_once(session: AsyncSession, table, **values) -> bool:
     """Insert unless a row with this primary key exists: graph nodes may re-run after a crash.
     True when this call inserted it."""
+    # Only a repeated primary key is "already there": any other constraint (one final decision
+    # per draft, the approval gate) must raise, never be swallowed.
     inserted = await session.scalar(
-        insert(table).values(**values).on_conflict_do_nothing().returning(table.__table__.c.id)
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(table.__table__.c.id)
     )
     return inserted is not None
 
@@ -31,7 +33,7 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
 async def insert_many_once(session: AsyncSession, table, rows: list[dict]) -> None:
     """Insert-once for many rows in one round trip."""
     if rows:
-        await session.execute(insert(table).on_conflict_do_nothing(), rows)
+        await session.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), rows)
 
 
 async def set_draft_status(session: AsyncSession, draft_id: uuid.UUID, status: str) -> None:
@@ -44,6 +46,11 @@ async def supersede_pending(session: AsyncSession, submission_id: uuid.UUID, kee
         .where(Draft.submission_id == submission_id, Draft.status == "pending_review", Draft.id != keep)
         .values(status="superseded")
     )
+
+
+async def regenerated_from(session: AsyncSession, draft_id: uuid.UUID) -> Draft | None:
+    """The draft a regeneration of this one produced, once it exists."""
+    return await session.scalar(select(Draft).where(Draft.regenerated_from_id == draft_id).limit(1))
 
 
 async def release_of(session: AsyncSession, draft_id: uuid.UUID) -> Release | None:
@@ -163,11 +170,14 @@ async def queue_for_teacher(
     return [QueueItem(draft, name, title or "Project ideas") for draft, name, title in rows.all()]
 
 
-async def draft_taught_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID) -> Draft | None:
-    """The draft, if it belongs to a student in a class this teacher teaches."""
-    return await session.scalar(
-        select(Draft).where(Draft.id == draft_id, Draft.student_id.in_(_taught_students(teacher_id)))
-    )
+async def draft_taught_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID, *,
+                          for_update: bool = False) -> Draft | None:
+    """The draft, if it belongs to a student in a class this teacher teaches (``for_update``:
+    locked until the transaction ends, so concurrent decisions on it queue up)."""
+    query = select(Draft).where(Draft.id == draft_id, Draft.student_id.in_(_taught_students(teacher_id)))
+    if for_update:
+        query = query.with_for_update(of=Draft).execution_options(populate_existing=True)
+    return await session.scalar(query)
 
 
 async def next_pending_for_teacher(session: AsyncSession, teacher_id: uuid.UUID, after: uuid.UUID | None) -> Draft | None:
@@ -188,3 +198,34 @@ async def classes_taught(session: AsyncSession, teacher_id: uuid.UUID) -> list[S
         .order_by(SchoolClass.name)
     )
     return list(rows.all())
+
+
+@dataclass(frozen=True)
+class FailedWork:
+    """Work whose drafting gave up (after every retry): someone must try it again."""
+
+    kind: str  # "feedback" or "project"
+    id: uuid.UUID
+    student_name: str
+    title: str
+    created_at: object
+
+
+async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = None,
+                      school_id: uuid.UUID | None = None, limit: int = 100) -> list[FailedWork]:
+    """Failed submissions and project requests of a teacher's students (or a school's)."""
+    from beacon.projects.models import ProjectRequest
+
+    def scoped(query, student_col):
+        if teacher_id is not None:
+            return query.where(student_col.in_(_taught_students(teacher_id)))
+        return query.where(User.school_id == school_id)
+
+    found: list[FailedWork] = []
+    for kind, model, title in (("feedback", Submission, Submission.title),
+                               ("project", ProjectRequest, ProjectRequest.interests)):
+        query = (select(model.id, User.full_name, title, model.created_at)
+                 .join(User, User.id == model.student_id).where(model.status == "failed"))
+        rows = await session.execute(scoped(query, model.student_id).order_by(model.created_at).limit(limit))
+        found += [FailedWork(kind, i, name, str(t)[:120], at) for i, name, t, at in rows.all()]
+    return sorted(found, key=lambda w: w.created_at)[:limit]

@@ -8,10 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from beacon.errors import InvalidInput, NotFound
+from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.schemas import DraftContent
 from beacon.projects.schemas import ProjectContent
 from beacon.review import repository, service
+from beacon.review.decisions import content_hash
 from beacon.school.models import User
 from beacon.web.auth import require, session
 
@@ -25,6 +26,8 @@ def _draft_view(draft) -> dict:
             "submission_id": str(draft.submission_id) if draft.submission_id else None,
             "project_request_id": str(draft.project_request_id) if draft.project_request_id else None,
             "status": draft.status, "content": draft.content,
+            # Send it back with the decision: a draft that changed since is not decided blind.
+            "content_hash": content_hash(draft.content),
             "flags": draft.flags, "provenance": {
                 "model": draft.model, "offline": draft.model == "offline", "prompt_hash": draft.prompt_hash,
                 "rubric_version_id": draft.rubric_version_id, "retrieval": draft.retrieval,
@@ -59,7 +62,7 @@ async def bulk_approve(body: BulkApproval, request: Request, user: User = Depend
     """Approve drafts as drafted, one audited decision each. Flagged drafts, drafts no longer
     waiting and drafts outside this teacher's classes are left, with the reason."""
     state = request.app.state
-    outcome = await service.bulk_approve(state.runtime.db, state.workflow, user.id, body.draft_ids)
+    outcome = await service.bulk_approve(state.runtime.db, user.id, body.draft_ids)
     return {"approved": [str(i) for i, reason in outcome.items() if reason is None],
             "left": {str(i): reason for i, reason in outcome.items() if reason is not None}}
 
@@ -78,23 +81,55 @@ class DecisionIn(BaseModel):
 
     action: Literal["approve", "reject", "regenerate"]
     edited_content: DraftContent | ProjectContent | None = None
-    reason: str | None = None
-    instructions: str | None = None
-    proposals: list[int] | None = None
+    reason: str | None = Field(None, max_length=2000)
+    instructions: str | None = Field(None, max_length=2000)
+    proposals: list[int] | None = Field(None, max_length=20)
+    # The draft's content_hash as the teacher saw it: refused with 409 if the draft changed since.
+    content_hash: str | None = Field(None, max_length=64)
 
 
-@router.post("/drafts/{draft_id}/decision")
+@router.post("/drafts/{draft_id}/decision", responses={409: {"description": "another decision came first"}})
 async def decide(draft_id: uuid.UUID, decision: DecisionIn, request: Request, user: User = Depends(teacher)) -> dict:
-    state = request.app.state
+    """Exactly one decision wins on a draft; every other gets 409 saying what happened. A
+    regeneration is queued (``regenerating``); the new draft appears in the queue when drafted."""
     try:
-        following = await service.decide_draft(state.runtime.db, state.workflow, draft_id, teacher_id=user.id,
-                                               **decision.model_dump(exclude={"edited_content"}),
-                                               edited_content=decision.edited_content)
+        taken = await service.decide_draft(request.app.state.runtime.db, draft_id, teacher_id=user.id,
+                                           **decision.model_dump(exclude={"edited_content", "content_hash"}),
+                                           edited_content=decision.edited_content, seen_hash=decision.content_hash)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except (InvalidInput, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return {"decision": decision.action, "next_draft_id": following.draft_id if following else None}
+    return {"decision": decision.action, "status": taken.draft.status,
+            "release_id": str(taken.release.id) if taken.release else None,
+            "regenerating": decision.action == "regenerate"}
+
+
+staff = require("teacher", "admin")
+
+
+@router.get("/work/failed")
+async def failed_work(user: User = Depends(staff), db=Depends(session)) -> list[dict]:
+    """Work that could not be drafted after every retry: a teacher's students', or a school's."""
+    rows = await repository.failed_work(db, teacher_id=user.id if user.role == "teacher" else None,
+                                        school_id=user.school_id)
+    return [{"kind": w.kind, "id": str(w.id), "student_name": w.student_name, "title": w.title,
+             "created_at": w.created_at.isoformat()} for w in rows]
+
+
+@router.post("/work/{kind}/{item_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+async def try_again(kind: Literal["feedback", "project"], item_id: uuid.UUID, user: User = Depends(staff),
+                    db=Depends(session)) -> dict:
+    """Queue failed work again (409 if it is not failed: queued, drafting, or done)."""
+    try:
+        item = await service.try_again(db, user, kind, item_id)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return {"kind": kind, "id": str(item.id), "status": item.status}
 
 
 def _release_view(release) -> dict:

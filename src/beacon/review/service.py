@@ -1,5 +1,6 @@
 """Teacher decisions on drafts. Scope is checked here (and again by the schema): a teacher may
-decide only on drafts of students they teach; anything else is "not found"."""
+decide only on drafts of students they teach; anything else is "not found". How a decision is
+taken (one winner, the release from the reviewed row) is in ``decisions.py``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beacon.errors import InvalidInput, NotFound
-from beacon.feedback.schemas import TeacherDecision
-from beacon.review import repository
+from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.feedback.models import Submission
+from beacon.feedback.schemas import DraftContent, TeacherDecision
+from beacon.review import decisions, repository
 from beacon.review.models import Draft
 
 
@@ -20,11 +22,10 @@ async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_
     return draft
 
 
-def check_decision(draft: Draft, decision) -> None:
-    """What every decision needs, whatever was drafted: a draft still waiting, a reason to
-    reject, instructions to regenerate, and edits only with an approval."""
-    if draft.status != "pending_review":
-        raise InvalidInput(f"draft {draft.id} is {draft.status.replace('_', ' ')}, not waiting for review")
+def check_decision(decision) -> None:
+    """What every decision needs, whatever was drafted: a reason to reject, instructions to
+    regenerate, and edits only with an approval. (Whether the draft still waits is checked under
+    its row lock, in ``decisions.lock_pending``.)"""
     if decision.action == "reject" and not (decision.reason or "").strip():
         raise InvalidInput("a rejection needs a reason")
     if decision.action == "regenerate" and not (decision.instructions or "").strip():
@@ -33,22 +34,24 @@ def check_decision(draft: Draft, decision) -> None:
         raise InvalidInput("edits are approved with the approve action")
 
 
-async def decide(db, workflow, draft_id: uuid.UUID, decision: TeacherDecision):
-    """Check the teacher may decide on this feedback draft now, then resume its workflow thread
-    with the decision. Returns the next draft's review payload after a regeneration, else None."""
-    async with db.transaction() as session:
-        draft = await draft_for_teacher(session, draft_id, uuid.UUID(decision.teacher_id))
-    return await _decide_feedback(workflow, draft, decision)
+async def decide(db, draft_id: uuid.UUID, decision: TeacherDecision, *, seen_hash: str | None = None) -> decisions.Taken:
+    """A teacher's decision on a feedback draft (see ``decide_draft``)."""
+    return await decide_draft(db, draft_id, teacher_id=uuid.UUID(decision.teacher_id), action=decision.action,
+                              edited_content=decision.edited_content, reason=decision.reason,
+                              instructions=decision.instructions, seen_hash=seen_hash)
 
 
-async def _decide_feedback(workflow, draft: Draft, decision: TeacherDecision):
-    check_decision(draft, decision)
-    if decision.edited_content is not None:
-        proposed = {c["criterion_id"] for c in draft.content["criteria"]}
-        edited = {c.criterion_id for c in decision.edited_content.criteria}
-        if edited != proposed:
-            raise InvalidInput("an edit may change levels and text, not which criteria are assessed")
-    return await workflow.decide_on(draft.submission_id, draft.id, decision)
+def _feedback_release(draft: Draft, decision: TeacherDecision) -> tuple[dict | None, dict | None]:
+    """(what the student will read, the edit if any), from the draft row the teacher reviewed."""
+    if decision.action != "approve":
+        return None, None
+    if decision.edited_content is None:
+        return DraftContent.model_validate(draft.content).model_dump(), None
+    proposed = {c["criterion_id"] for c in draft.content["criteria"]}
+    if {c.criterion_id for c in decision.edited_content.criteria} != proposed:
+        raise InvalidInput("an edit may change levels and text, not which criteria are assessed")
+    edited = decision.edited_content.model_dump()
+    return edited, edited
 
 
 # Flags that only describe how a draft was made; any other flag means the teacher must open it.
@@ -60,41 +63,93 @@ def needs_own_review(draft: Draft) -> bool:
     return any(flag.split(":", 1)[0] not in INFORMATIONAL_FLAGS for flag in draft.flags)
 
 
-async def bulk_approve(db, workflow, teacher_id: uuid.UUID, draft_ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
-    """Approve each draft as drafted, one decision (and audit event) per draft. Returns, per
-    draft, None when approved or the reason it was left for individual review."""
+async def bulk_approve(db, teacher_id: uuid.UUID, draft_ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """Approve each draft as drafted, one decision (and audit event) per draft, each in its own
+    transaction. Returns, per draft, None when this call approved it or the reason it did not
+    (flagged, decided by someone else first, out of scope)."""
     outcome: dict[uuid.UUID, str | None] = {}
     for draft_id in dict.fromkeys(draft_ids):  # a repeated id is decided once
         try:
-            async with db.transaction() as session:
-                draft = await draft_for_teacher(session, draft_id, teacher_id)
-                if needs_own_review(draft):
-                    raise InvalidInput("flagged: review it on its own screen")
-            await decide_draft(db, workflow, draft_id, teacher_id=teacher_id, action="approve", draft=draft)
+            await decide_draft(db, draft_id, teacher_id=teacher_id, action="approve", bulk=True)
             outcome[draft_id] = None
-        except (InvalidInput, NotFound) as exc:
+        except (InvalidInput, NotFound, Conflict) as exc:
             outcome[draft_id] = str(exc)
     return outcome
 
 
-async def decide_draft(db, workflow, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str,
-                       edited_content=None, reason: str | None = None, instructions: str | None = None,
-                       proposals: list[int] | None = None, draft: Draft | None = None):
-    """A teacher's decision on any draft: feedback goes to the feedback workflow, project ideas
-    to the project workflow (``proposals``: which ones to approve, none meaning all). ``draft``:
-    the draft as ``draft_for_teacher`` just returned it to the caller, to not check twice."""
-    if draft is None or draft.id != draft_id:
-        async with db.transaction() as session:  # scope checked once, in a short transaction
-            draft = await draft_for_teacher(session, draft_id, teacher_id)
-    if draft.kind == "project":
-        from beacon.projects import service as projects
-        from beacon.projects.schemas import ProjectDecision
+async def decide_draft(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content=None,
+                       reason: str | None = None, instructions: str | None = None,
+                       proposals: list[int] | None = None, seen_hash: str | None = None,
+                       bulk: bool = False) -> decisions.Taken:
+    """A teacher's decision on any draft, taken in one transaction under the draft's row lock:
+    the decision, the release built from the draft row (``seen_hash``: the content hash of what
+    the teacher saw, refused with Conflict if the row differs), the statuses, and the job that
+    moves the workflow thread on (a regeneration drafts there, never in this request).
+    ``proposals`` picks project ideas to approve (none: all). ``bulk``: refuse flagged drafts."""
+    from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
+    from beacon.projects import repository as project_requests
+    from beacon.projects import service as projects
+    from beacon.projects.schemas import ProjectDecision
 
-        decision = ProjectDecision(action=action, teacher_id=str(teacher_id), proposals=proposals,
-                                   edited_content=edited_content, reason=reason, instructions=instructions)
-        return await projects.decide_on(workflow.projects, draft, decision)
-    if proposals is not None:
-        raise InvalidInput("choosing proposals applies to project ideas, not feedback")
-    return await _decide_feedback(workflow, draft, TeacherDecision(
-        action=action, teacher_id=str(teacher_id), edited_content=edited_content, reason=reason,
-        instructions=instructions))
+    if action not in decisions.DRAFT_STATUS:
+        raise InvalidInput("the action is approve, reject or regenerate")
+    async with db.transaction() as session:
+        draft = await decisions.lock_pending(session, draft_id, teacher_id, seen_hash)
+        if bulk and needs_own_review(draft):
+            raise InvalidInput("flagged: review it on its own screen")
+        if draft.kind == "project":
+            decision = ProjectDecision(action=action, teacher_id=str(teacher_id), proposals=proposals,
+                                       edited_content=edited_content, reason=reason, instructions=instructions)
+            check_decision(decision)
+            released, edited = projects.released_content(draft, decision)
+            item = await project_requests.get_request(session, draft.project_request_id)
+            job = (DESIGN_TASK, projects_lock(item.id), {"request_id": str(item.id)})
+        else:
+            if proposals is not None:
+                raise InvalidInput("choosing proposals applies to project ideas, not feedback")
+            decision = TeacherDecision(action=action, teacher_id=str(teacher_id), edited_content=edited_content,
+                                       reason=reason, instructions=instructions)
+            check_decision(decision)
+            released, edited = _feedback_release(draft, decision)
+            item = await session.get(Submission, draft.submission_id)
+            job = (DRAFT_TASK, feedback_lock(item.id), {"submission_id": str(item.id)})
+        taken = await decisions.record(session, draft, teacher_id=teacher_id, action=action, released=released,
+                                       edited=edited, reason=reason, instructions=instructions)
+        item.status = decisions.ITEM_STATUS[action]
+        # The thread follows the decision in a job: approvals and rejections end it (and keep the
+        # teacher's voice), a regeneration drafts again. Queued here, so it is never lost.
+        task, lock, args = job
+        await defer_in(session, task, lock, **args)
+    return taken
+
+
+async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
+    """Queue failed work again: a submission ("feedback") or a project request ("project").
+    Allowed to a teacher of the student or an admin of their school; anyone else: not found."""
+    from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
+    from beacon.projects import repository as project_requests
+    from beacon.school import repository as school
+
+    if kind == "feedback":
+        item, task, lock = await session.get(Submission, item_id), DRAFT_TASK, feedback_lock(item_id)
+        args = {"submission_id": str(item_id)}
+    elif kind == "project":
+        item, task, lock = await project_requests.get_request(session, item_id), DESIGN_TASK, projects_lock(item_id)
+        args = {"request_id": str(item_id)}
+    else:
+        raise NotFound(f"no {kind} work")
+    if item is None:
+        raise NotFound(f"no work {item_id}")
+    student = await school.get_user(session, item.student_id)
+    allowed = (user.role == "teacher" and await school.teaches(session, user.id, item.student_id)) or (
+        user.role == "admin" and student is not None and student.school_id == user.school_id)
+    if not allowed:
+        raise NotFound(f"no work {item_id}")
+    if item.status != "failed":
+        raise Conflict(f"this work is {item.status.replace('_', ' ')}: only work that failed is tried again")
+    await defer_in(session, task, lock, **args)
+    item.status = "queued"
+    await repository.add_audit(session, actor_id=user.id, action="work.retried",
+                               subject_type="submission" if kind == "feedback" else "project_request",
+                               subject_id=str(item_id), data={})
+    return item

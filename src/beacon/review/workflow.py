@@ -18,6 +18,8 @@ from pydantic import BaseModel
 # provider outage), not after every node: a third of a draft's overhead otherwise. A crash
 # mid-run re-runs the thread from its last stop, which is safe because every node is idempotent.
 DURABILITY = "exit"
+# A thread settles in a few steps per recorded decision; this bounds a pathological loop.
+MAX_STEPS = 50
 
 Payload = TypeVar("Payload", bound=BaseModel)
 
@@ -29,7 +31,10 @@ async def postgres_checkpointer(url: str) -> AsyncIterator[object]:
     from psycopg_pool import AsyncConnectionPool
 
     async with AsyncConnectionPool(
-        url, min_size=2, max_size=10, open=False,  # every decision reads and writes a checkpoint
+        url, min_size=2, max_size=10, open=False,
+        # A connection is checked when taken: after a database restart a stale one is replaced
+        # instead of failing the job that drew it.
+        check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     ) as pool:
         saver = AsyncPostgresSaver(pool)
@@ -50,57 +55,59 @@ class ReviewThreads(Generic[Payload]):
         return {"configurable": {"thread_id": self.thread_id(key)}}
 
     async def pending_review(self, key: str | uuid.UUID) -> Payload | None:
-        snapshot = await self.graph.aget_state(self._config(key))
+        return self._waiting(await self.graph.aget_state(self._config(key)))
+
+    def _waiting(self, snapshot) -> Payload | None:
         for task in snapshot.tasks:
             for pending in task.interrupts:
                 return self.payload.model_validate(pending.value)
         return None
 
     async def _run_to_review(self, key: str | uuid.UUID, start: dict) -> Payload | None:
-        """Start the thread, or continue it from its last checkpoint (a crashed or retried job),
-        until the teacher-review stop. Idempotent: a thread already waiting is left as it is."""
+        """Bring the thread in line with the database, then stop where a teacher must act.
+
+        The draft rows and decisions are the truth; the thread follows them. So this starts the
+        thread; continues one a crash cut short (its last checkpoint may be older than the rows
+        its nodes already wrote: they re-run, insert-once, and take the rows as written); and
+        resumes it with every decision a teacher recorded on the draft it waits on (a regeneration
+        drafts again). Idempotent: a thread waiting on an undecided draft is left as it is.
+        Returns that draft's review payload, or None once the work is finished."""
         config = self._config(key)
-        snapshot = await self.graph.aget_state(config)
-        if snapshot.values:
-            waiting = await self.pending_review(key)
-            if waiting is not None or not snapshot.next:
-                return waiting  # already at the review stop, or finished
-            result = await self.graph.ainvoke(None, config, durability=DURABILITY)
-        else:
-            result = await self.graph.ainvoke(start, config, durability=DURABILITY)
-        return self._interrupt_payload(result)
+        for _ in range(MAX_STEPS):
+            snapshot = await self.graph.aget_state(config)
+            if not snapshot.values:
+                if await self._finished(key):
+                    return None  # a pruned thread of finished work: nothing to redo
+                await self.graph.ainvoke(start, config, durability=DURABILITY)
+                continue
+            waiting = self._waiting(snapshot)
+            if waiting is not None:
+                decision = await self._recorded(uuid.UUID(waiting.draft_id))
+                if decision is None:
+                    return waiting
+                await self.graph.ainvoke(Command(resume=decision), config, durability=DURABILITY)
+            elif snapshot.next:
+                await self.graph.ainvoke(None, config, durability=DURABILITY)
+            else:
+                return None
+        raise RuntimeError(f"thread {self.thread_id(key)} did not settle in {MAX_STEPS} steps")
 
-    async def finish_interrupted(self, key: str | uuid.UUID) -> bool:
-        """A thread that took a decision but failed while applying it (a database fault, a
-        crash) is neither waiting nor done: run it on from its checkpoint. True if it was."""
-        snapshot = await self.graph.aget_state(self._config(key))
-        if not snapshot.next or any(task.interrupts for task in snapshot.tasks):
-            return False
-        await self.graph.ainvoke(None, self._config(key), durability=DURABILITY)
-        return True
+    async def _recorded(self, draft_id: uuid.UUID) -> dict | None:
+        """The decision a teacher took on this draft, as the thread resumes with it."""
+        from beacon.review.decisions import recorded
 
-    async def decide_on(self, key: str | uuid.UUID, draft_id: uuid.UUID, decision: BaseModel) -> Payload | None:
-        """Resume the thread with a decision on ``draft_id``, if that is the draft it waits on
-        (after finishing any decision a fault interrupted)."""
-        from beacon.errors import InvalidInput
-
-        waiting = await self.pending_review(key)
-        if waiting is None and await self.finish_interrupted(key):
-            waiting = await self.pending_review(key)
-            if waiting is None or waiting.draft_id != str(draft_id):
-                raise InvalidInput(f"draft {draft_id} was already decided: the earlier decision, cut short "
-                                   "by a fault, has now been applied")
-        if waiting is None or waiting.draft_id != str(draft_id):
-            raise InvalidInput(f"draft {draft_id} is not the one waiting for review")
-        from beacon.llm.client import ModelUnavailable
-
-        try:
-            return await self.decide(key, decision)
-        except ModelUnavailable:
-            # The decision is recorded; only the regeneration could not be drafted now. A job
-            # continues the thread from its checkpoint when the model is back: nothing is lost.
-            await self.requeue(key)
+        async with self.deps.db.transaction() as session:
+            decision = await recorded(session, draft_id)
+        if decision is None:
             return None
+        return {"action": decision.action, "teacher_id": str(decision.teacher_id),
+                "edited_content": decision.edited_content, "reason": decision.reason,
+                "instructions": decision.instructions}
+
+    async def _finished(self, key: str | uuid.UUID) -> bool:
+        async with self.deps.db.transaction() as session:
+            item = await self.work_item(session, key)
+            return item is not None and item.status in ("released", "returned")
 
     # What each workflow says about the item its threads work on (a submission, a request).
     job_task: str
@@ -110,19 +117,6 @@ class ReviewThreads(Generic[Payload]):
         """The row whose status tells people where the work stands."""
         raise NotImplementedError
 
-    def job_args(self, key: str | uuid.UUID) -> dict:
-        raise NotImplementedError
-
-    async def requeue(self, key: str | uuid.UUID) -> None:
-        """Queue the job that continues this thread (its queueing lock is the thread id)."""
-        from beacon.jobs import defer_in
-
-        async with self.deps.db.transaction() as session:
-            await defer_in(session, self.job_task, self.thread_id(key), **self.job_args(key))
-            item = await self.work_item(session, key)
-            if item is not None:
-                item.status = "queued"
-
     async def mark_waiting(self, key: str | uuid.UUID, status: str) -> None:
         """After a failed job attempt: "queued" (a retry is scheduled) or "failed" (no more)."""
         async with self.deps.db.transaction() as session:
@@ -130,16 +124,6 @@ class ReviewThreads(Generic[Payload]):
             if item is not None and item.status in self.busy_statuses:
                 item.status = status
 
-    async def decide(self, key: str | uuid.UUID, decision: BaseModel) -> Payload | None:
-        """Resume with the teacher's decision. Returns the next review payload after a
-        regeneration, or None once the thread has ended (approved or rejected)."""
-        result = await self.graph.ainvoke(
-            Command(resume=decision.model_dump(mode="json")), self._config(key), durability=DURABILITY
-        )
-        return self._interrupt_payload(result)
-
-    def _interrupt_payload(self, result: dict) -> Payload | None:
-        """The review payload a run stopped at (LangGraph returns pending interrupts with the state)."""
-        for pending in result.get("__interrupt__", ()):
-            return self.payload.model_validate(pending.value)
-        return None
+    async def forget(self, key: str | uuid.UUID) -> None:
+        """Delete the thread's checkpoints (finished work past its retention)."""
+        await self.checkpointer.adelete_thread(self.thread_id(key))

@@ -17,12 +17,14 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from beacon.runtime import open_feedback, open_runtime, projects_of, run_jobs
+        from beacon.runtime import WorkerHealth, open_feedback, open_runtime, projects_of, run_jobs
 
         async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
             app.state.runtime, app.state.workflow = rt, workflow
+            app.state.worker_health = health = WorkerHealth()
             projects_of(rt, workflow)
-            task = asyncio.create_task(run_jobs(rt, workflow, wait=True)) if worker else None
+            task = asyncio.create_task(run_jobs(rt, workflow, wait=True, health=health)) if worker else None
+            app.state.worker_task = task
             try:
                 yield
             finally:
@@ -32,6 +34,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                         await task
 
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan)
+    from beacon.web.guard import RequestGuard
+
+    app.add_middleware(RequestGuard)
     from pathlib import Path
 
     from fastapi.staticfiles import StaticFiles
@@ -50,11 +55,28 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 
     @app.get("/healthz")
-    async def health() -> dict:
+    async def health():
+        """The truth about this process: the database answers, and the in-process worker (if
+        any) is running, not dead or reconnecting. 503 when either is not."""
+        from fastapi.responses import JSONResponse
         from sqlalchemy import text
 
-        async with app.state.runtime.db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return {"status": "ok", "model": settings.model, "worker": worker}
+        body: dict = {"status": "ok", "model": settings.model, "database": True}
+        try:
+            async with asyncio.timeout(2):
+                async with app.state.runtime.db.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error or a timeout: not usable now
+            body.update(status="unavailable", database=False, database_error=type(exc).__name__)
+        if worker:
+            state, task = app.state.worker_health, app.state.worker_task
+            alive = state.running and task is not None and not task.done()
+            body.update(worker=alive, worker_state=state.state if not task.done() else "stopped",
+                        worker_restarts=state.restarts)
+            if not alive:
+                body["status"] = "unavailable" if body["status"] != "ok" else "degraded"
+        else:
+            body["worker"] = False
+        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     return app

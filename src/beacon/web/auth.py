@@ -93,7 +93,11 @@ async def current_user(request: Request) -> User:
             if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")
             ):
-                sent = (await request.form()).get("csrf")
+                from beacon.web.guard import check_form
+
+                form = await request.form()
+                check_form(form)
+                sent = form.get("csrf")
             if not sent or sent != data.get("csrf"):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page")
         request.state.csrf = data.get("csrf")

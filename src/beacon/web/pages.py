@@ -4,6 +4,7 @@ the JSON API; roles come from the same dependency; out of scope is 404."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,14 +13,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from beacon.errors import BeaconError, InvalidInput, NotFound
+from beacon.errors import BeaconError, Conflict, InvalidInput, NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, upload_status
 from beacon.feedback.router import STATUS_FOR_STUDENT
 from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit_for_feedback
+from beacon.projects import repository as project_requests
 from beacon.review import repository as reviews
 from beacon.review import service as review
+from beacon.review.decisions import content_hash, what_happened
 from beacon.rubrics import repository as rubrics
 from beacon.school import repository as school
 from beacon.school.models import User
@@ -118,6 +121,7 @@ async def _queue_page(request: Request, user: User, db, *, notice: str | None = 
                "competency_id": params.get("competency_id") or None, "flag": params.get("flag") or None}
     items = await reviews.queue_for_teacher(db, user.id, **filters)
     return render(request, "teacher_queue.html", user=user, items=items, filters=filters, notice=notice,
+                  failed=await reviews.failed_work(db, teacher_id=user.id),
                   needs_own_review=review.needs_own_review, classes=await reviews.classes_taught(db, user.id),
                   assignments=await school.assignments_taught(db, user.id),
                   competencies=await rubrics.current_titles(db),
@@ -140,10 +144,11 @@ async def bulk_approve(request: Request, user: User = Depends(teacher)):
     form = await request.form()
     ids = [i for i in (_uuid_or_none(str(v)) for v in form.getlist("draft")) if i is not None]
     state = request.app.state
-    outcome = await review.bulk_approve(state.runtime.db, state.workflow, user.id, ids)
+    outcome = await review.bulk_approve(state.runtime.db, user.id, ids)
     approved = sum(1 for reason in outcome.values() if reason is None)
-    left = len(outcome) - approved
-    notice = f"Approved {approved}." + (f" {left} left for you to review one by one." if left else "")
+    reasons = Counter(reason for reason in outcome.values() if reason is not None)
+    # Per draft, what happened: a draft someone else decided first is said so, not counted.
+    notice = f"Approved {approved}." + "".join(f" {n} not approved: {reason}." for reason, n in reasons.items())
     if not ids:
         notice = "Tick the drafts to approve first."
     if request.headers.get("hx-request") != "true":
@@ -194,26 +199,76 @@ async def next_draft(after: uuid.UUID | None = None, user: User = Depends(teache
 
 @router.get("/teacher/drafts/{draft_id}", response_class=HTMLResponse)
 async def review_screen(request: Request, draft_id: uuid.UUID, user: User = Depends(teacher), db=Depends(session)):
+    return await _review_screen(request, draft_id, user, db)
+
+
+async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, *, error: str | None = None,
+                         status_code: int = 200) -> HTMLResponse:
     try:
         draft = await review.draft_for_teacher(db, draft_id, user.id)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    outcome = await _outcome(db, draft)
     if draft.kind == "project":
         from beacon.web.project_pages import project_review_screen
 
-        return await project_review_screen(request, draft, user, db)
-    work = await submissions.get(db, draft.submission_id)
-    version = await rubrics.version_by_id(db, draft.rubric_version_id)
-    trail = await reviews.audit_trail(db, "draft", str(draft.id))
-    return render(request, "teacher_review.html", user=user, draft=draft, work=work,
-                  segments=marked(work.body, draft.content), rubric=version.definition,
-                  student=await school.get_user(db, draft.student_id), trail=trail)
+        response = await project_review_screen(request, draft, user, db, outcome=outcome, error=error)
+    else:
+        work = await submissions.get(db, draft.submission_id)
+        version = await rubrics.version_by_id(db, draft.rubric_version_id)
+        trail = await reviews.audit_trail(db, "draft", str(draft.id))
+        response = render(request, "teacher_review.html", user=user, draft=draft, work=work,
+                          segments=marked(work.body, draft.content), rubric=version.definition,
+                          student=await school.get_user(db, draft.student_id), trail=trail,
+                          content_hash=content_hash(draft.content), outcome=outcome, error=error)
+    response.status_code = status_code
+    return response
+
+
+async def _outcome(db, draft) -> dict | None:
+    """For a draft no longer waiting: what happened, and for a regeneration where it stands."""
+    if draft.status == "pending_review":
+        return None
+    said = await what_happened(db, draft)
+    following = await reviews.regenerated_from(db, draft.id)
+    item = (await submissions.get(db, draft.submission_id) if draft.kind == "feedback"
+            else await project_requests.get_request(db, draft.project_request_id))
+    return {"said": said, "next_draft_id": following.id if following else None,
+            "regenerating": draft.status == "superseded" and following is None and item.status in ("queued", "drafting", "designing"),
+            "failed": draft.status == "superseded" and following is None and item.status == "failed",
+            "work_id": item.id}
+
+
+@router.post("/teacher/work/{kind}/{item_id}/retry")
+async def try_again(kind: str, item_id: uuid.UUID, user: User = Depends(teacher), db=Depends(session)):
+    """Queue failed work again; the queue says so."""
+    try:
+        await review.try_again(db, user, kind, item_id)
+        notice = "Queued again: the draft appears here when it is ready."
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except Conflict as exc:
+        notice = str(exc)[:1].upper() + str(exc)[1:] + "."
+    return RedirectResponse(f"/teacher?notice={quote(notice)}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/teacher/drafts/{draft_id}/progress", response_class=HTMLResponse)
+async def regeneration_progress(request: Request, draft_id: uuid.UUID, user: User = Depends(teacher), db=Depends(session)):
+    """Polled by the review screen while a regeneration drafts: the new draft opens when ready."""
+    try:
+        draft = await review.draft_for_teacher(db, draft_id, user.id)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    outcome = await _outcome(db, draft)
+    if outcome and outcome["next_draft_id"]:
+        return HTMLResponse("", headers={"HX-Redirect": f"/teacher/drafts/{outcome['next_draft_id']}"})
+    return render(request, "_regeneration.html", draft=draft, outcome=outcome)
 
 
 @router.post("/teacher/drafts/{draft_id}/decision")
 async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(teacher)):
     form = await request.form()
-    action = form.get("action")
+    action = str(form.get("action") or "")
     state = request.app.state
     try:
         async with state.runtime.db.transaction() as db:
@@ -236,16 +291,20 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
                 if level and str(level).isdigit() and 1 <= int(level) <= 4:
                     criterion.level = int(level)
             edited = None if edited == content else edited
-        following = await review.decide_draft(
-            state.runtime.db, state.workflow, draft_id, teacher_id=user.id, action=str(action or ""),
-            edited_content=edited, proposals=chosen, draft=draft,
-            reason=form.get("reason") or None, instructions=form.get("instructions") or None)
+        await review.decide_draft(
+            state.runtime.db, draft_id, teacher_id=user.id, action=action, edited_content=edited, proposals=chosen,
+            reason=form.get("reason") or None, instructions=form.get("instructions") or None,
+            seen_hash=str(form.get("content_hash") or "") or None)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except Conflict as exc:
+        async with state.runtime.db.transaction() as db:  # show what happened instead, read-only
+            return await _review_screen(request, draft_id, user, db, error=str(exc), status_code=409)
     except (InvalidInput, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    # After a regeneration the new draft is waiting; after a decision, the next one in the queue.
-    target = f"/teacher/drafts/{following.draft_id}" if following else f"/teacher/next?after={draft_id}"
+    # A regeneration drafts in the background: its screen shows progress, then the new draft.
+    # After any other decision, the next draft in the queue.
+    target = f"/teacher/drafts/{draft_id}" if action == "regenerate" else f"/teacher/next?after={draft_id}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
@@ -268,7 +327,10 @@ async def _student_home(db, user: User) -> dict:
 
 @router.post("/student/submissions")
 async def student_submit(request: Request, user: User = Depends(student), db=Depends(session)):
+    from beacon.web.guard import check_form
+
     form = await request.form()
+    check_form(form)
     limit = request.app.state.runtime.settings.max_work_chars
     title = str(form.get("title") or "").strip()
     upload = form.get("file")

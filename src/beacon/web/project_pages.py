@@ -23,12 +23,16 @@ from beacon.web.pages import render, student
 router = APIRouter(include_in_schema=False)
 
 
-async def project_review_screen(request: Request, draft, user: User, db) -> HTMLResponse:
+async def project_review_screen(request: Request, draft, user: User, db, *, outcome: dict | None = None,
+                                error: str | None = None) -> HTMLResponse:
+    from beacon.review.decisions import content_hash
+
     ask = await projects.get_request(db, draft.project_request_id)
     return render(request, "teacher_projects.html", user=user, draft=draft, ask=ask,
                   content=ProjectContent.model_validate(draft.content),
                   student=await school.get_user(db, draft.student_id),
-                  trail=await reviews.audit_trail(db, "draft", str(draft.id)))
+                  trail=await reviews.audit_trail(db, "draft", str(draft.id)),
+                  content_hash=content_hash(draft.content), outcome=outcome, error=error)
 
 
 def project_edits(form, content: dict) -> tuple[ProjectContent | None, list[int]]:

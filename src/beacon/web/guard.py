@@ -1,0 +1,118 @@
+"""At the door, before routing and sign-in: a request body has a size limit, and no text a
+person sends may carry NUL or an unpaired UTF-16 surrogate (PostgreSQL refuses the first, UTF-8
+cannot encode the second; either would fail deep inside a decision or a job). Refused with a
+clear 4xx; nothing is stored.
+
+Checked: the query string, JSON bodies (every string, keys included) and form bodies. Multipart
+bodies carry files, whose bytes are the file's business: their names are checked where they
+are read (``feedback/intake.read_upload``) and their text fields by the routes' own limits."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote_to_bytes
+
+from starlette.responses import JSONResponse
+
+from beacon.text import unstorable
+
+# A JSON or form body: the largest hand-in (200,000 characters) escaped, with room to spare.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+# A multipart body: the largest upload (10 MB) and its form fields.
+MAX_UPLOAD_BODY_BYTES = 11 * 1024 * 1024
+BAD_TEXT = "text may not contain NUL characters or unpaired surrogates"
+
+
+def _bad_bytes(raw: bytes) -> bool:
+    """Percent-decoded bytes that are not storable text."""
+    if b"\x00" in raw:
+        return True
+    try:
+        raw.decode("utf-8")  # a surrogate encoded in UTF-8 (ED A0 80...) is invalid UTF-8
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _bad_json(value) -> bool:
+    stack = [value]  # iterative: any nesting depth costs no recursion
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if unstorable(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class RequestGuard:
+    """Pure ASGI middleware: buffers a bounded body, checks it, and replays it to the app."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if _bad_bytes(unquote_to_bytes(scope.get("query_string", b""))):
+            return await JSONResponse({"detail": BAD_TEXT}, 422)(scope, receive, send)
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        limit = MAX_UPLOAD_BODY_BYTES if kind == "multipart/form-data" else MAX_BODY_BYTES
+        too_large = JSONResponse({"detail": f"the request is larger than {limit // (1024 * 1024)} MB"}, 413)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return await too_large(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await too_large(scope, receive, send)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if kind == "application/json":
+            try:
+                parsed = json.loads(body)
+            except RecursionError:
+                return await JSONResponse({"detail": "the JSON is nested too deeply"}, 422)(scope, receive, send)
+            except ValueError:
+                parsed = None  # not JSON: the route says so
+            if _bad_json(parsed):
+                return await JSONResponse({"detail": BAD_TEXT}, 422)(scope, receive, send)
+        elif kind == "application/x-www-form-urlencoded" and _bad_bytes(unquote_to_bytes(body.replace(b"+", b" "))):
+            return await JSONResponse({"detail": BAD_TEXT}, 422)(scope, receive, send)
+
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def check_form(form) -> None:
+    """A parsed multipart form's text fields and file names, as the body guard checks other
+    bodies: a clear 422 before anything is stored."""
+    from fastapi import HTTPException
+    from starlette.datastructures import UploadFile
+
+    for value in form.values():
+        text = (value.filename or "") if isinstance(value, UploadFile) else value
+        if isinstance(text, str) and unstorable(text):
+            raise HTTPException(422, BAD_TEXT)
