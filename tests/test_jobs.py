@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from beacon.feedback.service import submit_for_feedback
 from beacon.jobs import DRAFT_TASK, defer_in, feedback_lock
@@ -32,3 +32,180 @@ async def test_one_waiting_job_per_submission(session):
     again = await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), submission_id=str(stored.id))
     assert again is False
     assert len(await _jobs(session, stored.id)) == 1
+
+
+# --- Faults: retried, recovered, never stranded ------------------------------------------
+
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+import sqlalchemy.exc  # noqa: E402
+from procrastinate.jobs import Job  # noqa: E402
+
+from beacon.feedback.models import Submission  # noqa: E402
+from beacon.jobs import MAX_ATTEMPTS, make_app, recover_stalled, will_retry  # noqa: E402
+from beacon.llm.client import ModelUnavailable  # noqa: E402
+from beacon.review.maintenance import fail_stranded  # noqa: E402
+from beacon.review.models import Draft  # noqa: E402
+from beacon.runtime import WorkerHealth, open_feedback, run_jobs  # noqa: E402
+from tests.classroom import ESSAY  # noqa: E402
+
+
+def _job(attempts: int) -> Job:
+    return Job(id=1, queue="feedback", lock=None, queueing_lock=None, task_name="t", attempts=attempts)
+
+
+@pytest.mark.parametrize("fault", [
+    ModelUnavailable("provider down"), ConnectionResetError("reset"), psycopg.OperationalError("server closed"),
+    sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("terminating connection")),
+])
+def test_passing_faults_are_retried_until_the_last_attempt_and_no_further(fault):
+    assert will_retry(fault, _job(0)) and will_retry(fault, _job(MAX_ATTEMPTS - 1))
+    assert not will_retry(fault, _job(MAX_ATTEMPTS))  # "failed" is said exactly when no attempt follows
+    assert not will_retry(ValueError("a bug"), _job(0))
+
+
+async def _only_todo(runtime, lock: str) -> list:
+    async with runtime.db.transaction() as session:
+        return (await session.execute(text("SELECT status, attempts FROM procrastinate_jobs WHERE queueing_lock = :l "
+                                           "ORDER BY id"), {"l": lock})).all()
+
+
+async def test_a_database_fault_mid_draft_is_retried_and_the_work_stays_queued(runtime, classroom, monkeypatch):
+    from beacon.rubrics import service as rubric_service
+
+    async with runtime.db.transaction() as session:
+        sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+    async with open_feedback(runtime) as workflow:
+        real = rubric_service.match
+
+        async def dropped(*args, **kwargs):
+            raise sqlalchemy.exc.OperationalError("SELECT ...", {}, Exception("server closed the connection"))
+
+        import beacon.feedback.graph as graph
+        monkeypatch.setattr(graph, "match", dropped)
+        await run_jobs(runtime, workflow, wait=False)
+        async with runtime.db.transaction() as session:
+            assert (await session.get(Submission, sub.id)).status == "queued"
+        assert await _only_todo(runtime, feedback_lock(sub.id)) == [("todo", 1)]
+        monkeypatch.setattr(graph, "match", real)
+        async with runtime.db.transaction() as session:
+            await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = :l"),
+                                  {"l": feedback_lock(sub.id)})
+        await run_jobs(runtime, workflow, wait=False)
+        assert (await workflow.pending_review(sub.id)) is not None
+    assert await _only_todo(runtime, feedback_lock(sub.id)) == [("succeeded", 2)]  # two runs
+
+
+async def test_work_whose_job_is_gone_is_marked_failed_and_can_be_tried_again(runtime, classroom):
+    from beacon.review import service as review
+    from beacon.school.models import User
+
+    async with runtime.db.transaction() as session:
+        sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+        # Its last attempt ended while the database was away: the job failed, the status stayed.
+        await session.execute(text("UPDATE procrastinate_jobs SET status = 'failed' WHERE queueing_lock = :l"),
+                              {"l": feedback_lock(sub.id)})
+        await session.execute(text("UPDATE submissions SET status = 'drafting', created_at = now() - interval "
+                                   "'5 minutes' WHERE id = :id"), {"id": sub.id})
+    assert await fail_stranded(runtime.db) >= 1
+    async with runtime.db.transaction() as session:
+        assert (await session.get(Submission, sub.id)).status == "failed"
+        teacher = await session.get(User, classroom.teacher_id)
+        outsider = await session.get(User, classroom.other_teacher_id)
+        with pytest.raises(review.NotFound):
+            await review.try_again(session, outsider, "feedback", sub.id)
+        await review.try_again(session, teacher, "feedback", sub.id)
+        with pytest.raises(review.Conflict, match="only work that failed"):
+            await review.try_again(session, teacher, "feedback", sub.id)
+    assert [s for s, _ in await _only_todo(runtime, feedback_lock(sub.id))] == ["failed", "todo"]
+    async with open_feedback(runtime) as workflow:
+        await run_jobs(runtime, workflow, wait=False)
+        assert (await workflow.pending_review(sub.id)) is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, classroom):
+    """kill -9 of a worker in the middle of a model call: its job is `doing` with no one on
+    it. Recovery retries it once; the next worker drafts it; exactly one draft exists."""
+    async with open_feedback(runtime) as workflow:
+        await run_jobs(runtime, workflow, wait=False)  # other tests' leftovers: this worker must see only ours
+        async with runtime.db.transaction() as session:
+            sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+        port = _free_port()
+        root = Path(__file__).resolve().parents[1]
+        provider = subprocess.Popen([sys.executable, str(root / "bench" / "fake_provider.py"), str(port), "30"],
+                                    cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, "BEACON_MODEL": "openai/slow-model", "BEACON_MODEL_API_BASE": f"http://127.0.0.1:{port}/v1",
+               "OPENAI_API_KEY": "test", "BEACON_WORKER_CONCURRENCY": "1", "BEACON_MODEL_RETRIES": "0"}
+        worker = subprocess.Popen([str(Path(sys.executable).with_name("beacon")), "worker"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while (await _only_todo(runtime, feedback_lock(sub.id)))[0][0] != "doing":
+                assert time.monotonic() < deadline, "the worker never took the job"
+                await asyncio.sleep(0.2)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        finally:
+            for process in (worker, provider):
+                process.kill()
+                process.wait(timeout=10)
+        assert await _only_todo(runtime, feedback_lock(sub.id)) == [("doing", 0)]  # stranded, as before
+        await asyncio.sleep(1.5)  # the dead worker's last heartbeat ages
+        app = make_app(runtime.db.url)
+        async with app.open_async():
+            assert await recover_stalled(app, after_s=1) == 1
+            assert await recover_stalled(app, after_s=1) == 0  # retried once, not twice
+        assert await _only_todo(runtime, feedback_lock(sub.id)) == [("todo", 1)]
+        await run_jobs(runtime, workflow, wait=False)
+        assert (await workflow.pending_review(sub.id)) is not None
+    assert await _only_todo(runtime, feedback_lock(sub.id)) == [("succeeded", 2)]  # two runs
+    async with runtime.db.transaction() as session:
+        drafts = (await session.scalars(select(Draft).where(Draft.submission_id == sub.id))).all()
+    assert len(drafts) == 1
+
+
+async def test_the_worker_outlives_a_database_outage_and_says_so_meanwhile(runtime, monkeypatch):
+    """The worker's connection fails (the database went away): it is restarted with backoff
+    instead of dying, and its health reads "reconnecting" until it runs again."""
+    import procrastinate
+
+    import beacon.runtime as rt_module
+
+    real = procrastinate.App.run_worker_async
+    calls, seen = {"n": 0}, []
+    health = WorkerHealth()
+
+    async def flaky(self, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise procrastinate.exceptions.ConnectorException("connection refused")
+        seen.append(health.state)
+        return None  # a clean stop (as after SIGTERM) ends the loop
+
+    monkeypatch.setattr(procrastinate.App, "run_worker_async", flaky)
+    monkeypatch.setattr(rt_module, "MAX_BACKOFF_S", 0.05)
+    async with open_feedback(runtime) as workflow:
+        task = asyncio.create_task(run_jobs(runtime, workflow, wait=True, health=health))
+        for _ in range(50):
+            if health.state == "reconnecting" or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert health.state == "reconnecting" and health.error == "ConnectorException"
+        await asyncio.wait_for(task, 10)
+    assert calls["n"] == 2 and seen == ["running"] and health.restarts == 1
+    monkeypatch.setattr(procrastinate.App, "run_worker_async", real)

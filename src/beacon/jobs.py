@@ -113,12 +113,12 @@ def make_app(url: str) -> procrastinate.App:
     return _apps[url]
 
 
-async def recover_stalled(app: procrastinate.App) -> int:
+async def recover_stalled(app: procrastinate.App, after_s: float = STALLED_AFTER_S) -> int:
     """Retry the jobs of workers that stopped sending heartbeats (killed, frozen, cut off).
     Safe from any number of workers at once: a job is retried only while it is still ``doing``.
     Returns how many this call retried."""
     retried = 0
-    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S):
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=after_s):
         try:
             await app.job_manager.retry_job(job)
             retried += 1
@@ -129,7 +129,7 @@ async def recover_stalled(app: procrastinate.App) -> int:
         except procrastinate.exceptions.ConnectorException as exc:
             if "not in \"doing\" status" not in str(exc):
                 raise  # else another worker retried it first
-    await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=STALLED_AFTER_S * 4)
+    await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=after_s * 4)
     return retried
 
 

@@ -164,3 +164,63 @@ async def test_bulk_approve_releases_clean_drafts_and_leaves_flagged_ones(api, p
     assert (await client.get("/api/v1/releases", headers=bob)).json() == []
     assert [i["id"] for i in (await client.get("/api/v1/review/queue", headers=teacher)).json()] == [flagged["id"]]
     assert (await client.post("/api/v1/review/bulk-approve", headers=teacher, json={"draft_ids": []})).status_code == 422
+
+
+async def test_simultaneous_decisions_over_http_one_wins_the_rest_hear_what_happened(api, people):
+    import asyncio
+
+    _, client = api
+    alice, teacher = await _sign_in(client, people["alice"]), await _sign_in(client, people["teacher"])
+    await client.post("/api/v1/submissions", headers=alice, json={"title": "Wind", "body": ESSAY})
+    [draft] = await _wait_for_queue(client, teacher)
+    url = f"/api/v1/drafts/{draft['id']}/decision"
+    edit = {**draft["content"], "feedback": "Edited: add a source for the cost claim."}
+    bodies = [{"action": "approve", "edited_content": edit}, {"action": "approve"},
+              {"action": "reject", "reason": "not yet"}, {"action": "regenerate", "instructions": "shorter"}] * 3
+    answers = await asyncio.gather(*(client.post(url, headers=teacher, json=b) for b in bodies),
+                                   client.post("/api/v1/review/bulk-approve", headers=teacher,
+                                               json={"draft_ids": [draft["id"]]}))
+    *single, bulk = answers
+    winners = [b for b, r in zip(bodies, single, strict=True) if r.status_code == 200]
+    bulk_won = bulk.json()["approved"] == [draft["id"]]
+    assert len(winners) + bulk_won == 1, [r.status_code for r in single]
+    assert all(r.status_code in (200, 409) for r in single)
+    said = [r.json()["detail"] for r in single if r.status_code == 409] + list(bulk.json()["left"].values())
+    assert all(s.startswith("already ") and "by Tia Teacher" in s for s in said), said
+    after = (await client.get(f"/api/v1/drafts/{draft['id']}", headers=teacher)).json()
+    releases = (await client.get("/api/v1/releases", headers=alice)).json()
+    action = "approve" if bulk_won else winners[0]["action"]
+    assert after["status"] == {"approve": "approved", "reject": "rejected", "regenerate": "superseded"}[action]
+    if action == "approve":
+        expected = (winners[0].get("edited_content") or draft["content"]) if winners else draft["content"]
+        assert [r["content"]["feedback"] for r in releases] == [expected["feedback"]]
+    else:
+        assert releases == []
+    # A stale screen (another content hash) is refused too, with a reason to look again.
+    late = await client.post(url, headers=teacher, json={"action": "approve", "content_hash": "f" * 64})
+    assert late.status_code == 409
+
+
+async def test_failed_work_is_listed_and_tried_again_by_its_teacher_or_an_admin(api, people, runtime):
+    from sqlalchemy import text
+
+    _, client = api
+    alice, teacher = await _sign_in(client, people["alice"]), await _sign_in(client, people["teacher"])
+    stranger = await _sign_in(client, people["stranger"])
+    created = (await client.post("/api/v1/submissions", headers=alice, json={"title": "Wind", "body": ESSAY})).json()
+    await _wait_for_queue(client, teacher)
+    async with runtime.db.transaction() as session:  # as if every attempt had failed
+        await session.execute(text("UPDATE drafts SET status = 'superseded' WHERE submission_id = :id"), {"id": created["id"]})
+        await session.execute(text("UPDATE submissions SET status = 'failed' WHERE id = :id"), {"id": created["id"]})
+    [failed] = (await client.get("/api/v1/work/failed", headers=teacher)).json()
+    assert (failed["kind"], failed["id"], failed["student_name"]) == ("feedback", created["id"], "Alice A")
+    assert (await client.get("/api/v1/work/failed", headers=stranger)).json() == []
+    assert (await client.get("/api/v1/work/failed", headers=alice)).status_code == 404
+    url = f"/api/v1/work/feedback/{created['id']}/retry"
+    assert (await client.post(url, headers=stranger)).status_code == 404
+    assert (await client.post(url, headers=alice)).status_code == 404
+    again = await client.post(url, headers=teacher)
+    assert again.status_code == 202 and again.json()["status"] == "queued"
+    assert (await client.post(url, headers=teacher)).status_code == 409
+    mine = (await client.get("/api/v1/submissions", headers=alice)).json()
+    assert [s["status"] for s in mine] == ["with your teacher"]

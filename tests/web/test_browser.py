@@ -252,3 +252,40 @@ async def test_student_asks_for_projects_teacher_approves_some_student_sees_only
         assert "Skate Science, edited by Ms. Alvarez (your project)" in options
         await _shot(student, "12-student-home-with-project")
         await browser.close()
+
+
+async def test_regenerate_shows_progress_then_the_new_draft_and_a_late_second_decision_is_told(server, accounts):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await _launch(p)
+        student = await browser.new_page()
+        await _sign_in(student, server, accounts["student"])
+        await student.fill("input[name=title]", "Wind turbines")
+        await student.fill("textarea[name=body]", ESSAY)
+        await student.click("button:has-text('Hand in')")
+
+        teacher = await browser.new_page()
+        await _sign_in(teacher, server, accounts["teacher"])
+        await (await _wait_for_review_link(teacher, server, 1)).first.click()
+        await teacher.wait_for_load_state("networkidle")
+        first = teacher.url
+        stale = await browser.new_page()  # the same teacher in a second tab, on the same draft
+        await _sign_in(stale, server, accounts["teacher"])
+        await stale.goto(first)
+
+        await teacher.fill("input[name=instructions]", "in Spanish")
+        await teacher.click("button[value=regenerate]")
+        # The request returns at once; the screen says it is regenerating, then opens the new draft.
+        await teacher.wait_for_url(lambda url: url != first and "/teacher/drafts/" in url, timeout=30_000)
+        assert "Próximos pasos" in await teacher.locator("#feedback").input_value()
+        await _shot(teacher, "12-teacher-regenerated")
+
+        await stale.click("#approve")  # approving what the other tab already sent back
+        await stale.wait_for_load_state("networkidle")
+        assert "Already sent back for regeneration by Rosa Alvarez" in await stale.locator("[role=alert]").inner_text()
+        assert await stale.locator("#approve").count() == 0  # closed drafts show no decision buttons
+        await _shot(stale, "13-teacher-late-decision")
+        await student.goto(f"{server}/student")
+        assert await student.locator("a:has-text('Feedback on your')").count() == 0
+        await browser.close()

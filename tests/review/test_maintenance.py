@@ -1,0 +1,42 @@
+"""Retention: finished work's workflow threads are deleted after the retention period; the
+record (draft, decision, release) stays, and nothing is drafted again."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from beacon.feedback.service import submit_for_feedback
+from beacon.review import service as review
+from beacon.review.maintenance import prune
+from beacon.review.models import Draft, Release
+from beacon.runtime import open_feedback, projects_of, run_jobs
+from tests.classroom import ESSAY
+
+
+async def test_finished_threads_are_pruned_and_the_record_stays(runtime, classroom):
+    async with runtime.db.transaction() as session:
+        done = await submit_for_feedback(session, student_id=classroom.student_id, title="Done", body=ESSAY)
+        waiting = await submit_for_feedback(session, student_id=classroom.student_id, title="Waiting",
+                                            body=ESSAY.replace("ridge", "hill"))
+    async with open_feedback(runtime) as workflow:
+        await run_jobs(runtime, workflow, wait=False)
+        draft = await workflow.pending_review(done.id)
+        await review.decide_draft(runtime.db, uuid.UUID(draft.draft_id), teacher_id=classroom.teacher_id,
+                                  action="approve")
+        await run_jobs(runtime, workflow, wait=False)
+        config = {"configurable": {"thread_id": f"feedback:{done.id}"}}
+        assert (await workflow.graph.aget_state(config)).values
+
+        await prune(runtime.db, [workflow, projects_of(runtime, workflow)], days=30)
+        assert (await workflow.graph.aget_state(config)).values  # decided today: kept
+        pruned = await prune(runtime.db, [workflow, projects_of(runtime, workflow)], days=0)
+        assert pruned["threads"] >= 1
+        assert not (await workflow.graph.aget_state(config)).values
+        assert await workflow.pending_review(waiting.id) is not None  # unfinished work keeps its thread
+        assert await workflow.run_to_review(done.id) is None  # a job for pruned work redrafts nothing
+    async with runtime.db.transaction() as session:
+        drafts = (await session.scalars(select(Draft).where(Draft.submission_id == done.id))).all()
+        releases = (await session.scalars(select(Release).where(Release.draft_id == drafts[0].id))).all()
+    assert [d.status for d in drafts] == ["approved"] and len(releases) == 1
