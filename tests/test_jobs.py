@@ -194,8 +194,7 @@ async def test_the_worker_outlives_a_database_outage_and_says_so_meanwhile(runti
         calls["n"] += 1
         if calls["n"] == 1:
             raise procrastinate.exceptions.ConnectorException("connection refused")
-        seen.append(health.state)
-        return None  # a clean stop (as after SIGTERM) ends the loop
+        seen.append(health.state)  # then a clean stop (as after SIGTERM) ends the loop
 
     monkeypatch.setattr(procrastinate.App, "run_worker_async", flaky)
     monkeypatch.setattr(rt_module, "MAX_BACKOFF_S", 0.05)

@@ -210,3 +210,47 @@ async def test_a_draft_whose_thread_never_reached_review_is_decided_and_the_thre
     else:  # the regeneration is drafted from the decision, and waits for the teacher
         assert [d.status for d in drafts] == ["superseded", "pending_review"] and work.status == "pending_review"
         assert waiting.draft_id == str(drafts[1].id) and drafts[1].regenerated_from_id == draft.id
+
+
+async def test_a_connection_lost_under_a_decision_is_retried_once_and_never_decides_twice(runtime, workflow, classroom,
+                                                                                          monkeypatch):
+    import sqlalchemy.exc
+
+    from beacon.review import decisions
+
+    _, draft_id = await _fresh_draft(runtime, workflow, classroom)
+    real, calls = decisions.record, {"n": 0}
+
+    async def dropped_after_commit_point(session, draft, **kw):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise sqlalchemy.exc.OperationalError("UPDATE drafts", {}, Exception("server closed the connection"))
+        return await real(session, draft, **kw)
+
+    monkeypatch.setattr(decisions, "record", dropped_after_commit_point)
+    taken = await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="approve")
+    assert calls["n"] == 2 and taken.release is not None
+    status, decided, releases, _, _ = await _state(runtime, draft_id, taken.draft.submission_id)
+    assert (status, len(decided), len(releases)) == ("approved", 1, 1)
+
+
+async def test_a_decision_whose_answer_was_lost_after_commit_is_not_a_conflict_on_retry(runtime, workflow, classroom,
+                                                                                        monkeypatch):
+    import sqlalchemy.exc
+
+    _, draft_id = await _fresh_draft(runtime, workflow, classroom)
+    real, calls = review._take, {"n": 0}
+
+    async def committed_then_lost(db, draft_id, **kw):
+        calls["n"] += 1
+        taken = await real(db, draft_id, **kw)
+        if calls["n"] == 1:
+            raise sqlalchemy.exc.InterfaceError("COMMIT", {}, Exception("connection lost after commit"))
+        return taken
+
+    monkeypatch.setattr(review, "_take", committed_then_lost)
+    taken = await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="reject",
+                                      reason="talk first")
+    assert calls["n"] == 2 and taken.decision.action == "reject" and taken.draft.status == "rejected"
+    with pytest.raises(Conflict):  # another teacher's (or another action's) late try is still a conflict
+        await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="approve")

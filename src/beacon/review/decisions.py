@@ -111,3 +111,13 @@ async def recorded(session: AsyncSession, draft_id: uuid.UUID) -> Decision | Non
     return await session.scalar(
         select(Decision).where(Decision.draft_id == draft_id).order_by(Decision.created_at.desc()).limit(1)
     )
+
+
+async def taken_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID, action: str) -> Taken | None:
+    """The decision on this draft, if it is this teacher's with this action (a retried request
+    whose first attempt committed), as ``record`` returned it."""
+    decision = await recorded(session, draft_id)
+    if decision is None or decision.teacher_id != teacher_id or decision.action != action:
+        return None
+    draft = await session.get(Draft, draft_id)
+    return Taken(decision, draft, await repository.release_of(session, draft_id))

@@ -6,55 +6,30 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import text
+from beacon.review import repository
 
 log = logging.getLogger("beacon.maintenance")
-
-# (table, busy statuses, thread prefix) for each kind of work a workflow drafts.
-WORK = (
-    ("submissions", ("queued", "drafting"), "feedback"),
-    ("project_requests", ("queued", "designing"), "projects"),
-)
 
 
 async def fail_stranded(db) -> int:
     """Busy work with no job waiting or running for it (its last attempt ended while the
     database was unreachable, so its status could not be written) becomes ``failed``."""
-    total = 0
     async with db.transaction() as session:
-        for table, busy, prefix in WORK:
-            rows = await session.execute(text(f"""
-                UPDATE {table} w SET status = 'failed'
-                 WHERE w.status = ANY(:busy)
-                   AND w.created_at < now() - interval '1 minute'  -- its job is deferred with it
-                   AND NOT EXISTS (
-                       SELECT 1 FROM procrastinate_jobs j
-                        WHERE (j.queueing_lock = :prefix || ':' || w.id::text OR j.lock = :prefix || ':' || w.id::text)
-                          AND j.status IN ('todo', 'doing'))
-                RETURNING w.id"""), {"busy": list(busy), "prefix": prefix})
-            stranded = rows.scalars().all()
-            for item in stranded:
-                log.warning("%s %s had no job left: marked failed", table, item)
-            total += len(stranded)
-    return total
+        stranded = await repository.fail_stranded(session)
+    for item in stranded:
+        log.warning("work %s had no job left: marked failed", item)
+    return len(stranded)
 
 
 async def prune(db, workflows, *, days: int, app=None, batch: int = 500) -> dict[str, int]:
     """Delete the workflow threads of work finished (released or returned) more than ``days``
-    ago, and Procrastinate's finished jobs (with their events) as old. A draft, its decision and
-    its release stay forever: they are the record; a thread is only how the draft was made."""
+    ago, and Procrastinate's finished jobs (with their events) as old. ``workflows``: the
+    feedback and project workflows, in ``repository.WORK_TABLES`` order. A draft, its decision
+    and its release stay: they are the record; a thread is only how the draft was made."""
     pruned = {"threads": 0}
-    for (table, _, prefix), workflow in zip(WORK, workflows, strict=True):
+    for kind, workflow in enumerate(workflows):
         async with db.transaction() as session:
-            finished = (await session.execute(text(f"""
-                SELECT w.id FROM {table} w
-                 WHERE w.status IN ('released', 'returned')
-                   AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.thread_id = :prefix || ':' || w.id::text)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM drafts d JOIN decisions x ON x.draft_id = d.id
-                        WHERE d.{'submission_id' if table == 'submissions' else 'project_request_id'} = w.id
-                          AND x.created_at > now() - make_interval(days => :days))
-                 LIMIT :batch"""), {"prefix": prefix, "days": days, "batch": batch})).scalars().all()
+            finished = await repository.finished_with_threads(session, kind, days, batch)
         for item in finished:
             await workflow.forget(item)
         pruned["threads"] += len(finished)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -34,10 +34,6 @@ async def insert_many_once(session: AsyncSession, table, rows: list[dict]) -> No
     """Insert-once for many rows in one round trip."""
     if rows:
         await session.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), rows)
-
-
-async def set_draft_status(session: AsyncSession, draft_id: uuid.UUID, status: str) -> None:
-    await session.execute(update(Draft).where(Draft.id == draft_id).values(status=status))
 
 
 async def supersede_pending(session: AsyncSession, submission_id: uuid.UUID, keep: uuid.UUID) -> None:
@@ -229,3 +225,45 @@ async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = N
         rows = await session.execute(scoped(query, model.student_id).order_by(model.created_at).limit(limit))
         found += [FailedWork(kind, i, name, str(t)[:120], at) for i, name, t, at in rows.all()]
     return sorted(found, key=lambda w: w.created_at)[:limit]
+
+
+# --- Maintenance: work whose job is gone, threads of finished work ---------------------------
+
+# (table, busy statuses, thread prefix, draft column) for each kind of work a workflow drafts.
+WORK_TABLES = (
+    ("submissions", ("queued", "drafting"), "feedback", "submission_id"),
+    ("project_requests", ("queued", "designing"), "projects", "project_request_id"),
+)
+
+
+async def fail_stranded(session: AsyncSession) -> list[uuid.UUID]:
+    """Mark ``failed`` busy work (older than a minute: its job is deferred with it) that has no
+    job waiting or running for it. Returns the ids."""
+    failed: list[uuid.UUID] = []
+    for table, busy, prefix, _ in WORK_TABLES:
+        rows = await session.execute(text(f"""
+            UPDATE {table} w SET status = 'failed'
+             WHERE w.status = ANY(:busy)
+               AND w.created_at < now() - interval '1 minute'
+               AND NOT EXISTS (
+                   SELECT 1 FROM procrastinate_jobs j
+                    WHERE (j.queueing_lock = :prefix || ':' || w.id::text OR j.lock = :prefix || ':' || w.id::text)
+                      AND j.status IN ('todo', 'doing'))
+            RETURNING w.id"""), {"busy": list(busy), "prefix": prefix})
+        failed += rows.scalars().all()
+    return failed
+
+
+async def finished_with_threads(session: AsyncSession, kind: int, days: int, limit: int) -> list[uuid.UUID]:
+    """Work of ``WORK_TABLES[kind]`` released or returned, with no decision in the last ``days``
+    days, whose workflow thread still has checkpoints."""
+    table, _, prefix, column = WORK_TABLES[kind]
+    rows = await session.execute(text(f"""
+        SELECT w.id FROM {table} w
+         WHERE w.status IN ('released', 'returned')
+           AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.thread_id = :prefix || ':' || w.id::text)
+           AND NOT EXISTS (
+               SELECT 1 FROM drafts d JOIN decisions x ON x.draft_id = d.id
+                WHERE d.{column} = w.id AND x.created_at > now() - make_interval(days => :days))
+         LIMIT :limit"""), {"prefix": prefix, "days": days, "limit": limit})
+    return list(rows.scalars().all())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.errors import Conflict, InvalidInput, NotFound
@@ -86,13 +87,31 @@ async def decide_draft(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action
     the teacher saw, refused with Conflict if the row differs), the statuses, and the job that
     moves the workflow thread on (a regeneration drafts there, never in this request).
     ``proposals`` picks project ideas to approve (none: all). ``bulk``: refuse flagged drafts."""
+    if action not in decisions.DRAFT_STATUS:
+        raise InvalidInput("the action is approve, reject or regenerate")
+    fields = dict(teacher_id=teacher_id, action=action, edited_content=edited_content, reason=reason,
+                  instructions=instructions, proposals=proposals, seen_hash=seen_hash, bulk=bulk)
+    try:
+        return await _take(db, draft_id, **fields)
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError):
+        pass  # a connection that died under us (a database restart): once more, on a fresh one
+    try:
+        return await _take(db, draft_id, **fields)
+    except Conflict:
+        # The first try may have committed before its connection died: that is this decision.
+        async with db.transaction() as session:
+            if (mine := await decisions.taken_by(session, draft_id, teacher_id, action)) is not None:
+                return mine
+        raise
+
+
+async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content, reason, instructions,
+                proposals, seen_hash, bulk) -> decisions.Taken:
     from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
     from beacon.projects import repository as project_requests
     from beacon.projects import service as projects
     from beacon.projects.schemas import ProjectDecision
 
-    if action not in decisions.DRAFT_STATUS:
-        raise InvalidInput("the action is approve, reject or regenerate")
     async with db.transaction() as session:
         draft = await decisions.lock_pending(session, draft_id, teacher_id, seen_hash)
         if bulk and needs_own_review(draft):
