@@ -26,3 +26,18 @@ def scrub(value):
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
+
+
+# Limits for text people send, at the schema (a 2 MB "tag" once froze the server for minutes).
+def _limited(n: int):
+    from typing import Annotated
+
+    from pydantic import StringConstraints
+
+    return Annotated[str, StringConstraints(max_length=n)]
+
+
+Ident = _limited(100)  # ids, codes, tags
+Line = _limited(400)  # a title, a name, a sentence
+Paragraph = _limited(5_000)  # a reason, a comment, a step
+Document = _limited(50_000)  # a whole piece of feedback

@@ -50,17 +50,17 @@ def make_pdf(pages: list[str]) -> bytes:
     return out.getvalue()
 
 
-def test_reads_docx_and_pdf():
-    assert read_upload("essay.docx", DOCX, make_docx(["My claim &amp; reasons", "Second paragraph"]), 10_000) == \
+async def test_reads_docx_and_pdf():
+    assert await read_upload("essay.docx", DOCX, make_docx(["My claim &amp; reasons", "Second paragraph"]), 10_000) == \
         "My claim & reasons\nSecond paragraph"
-    text = read_upload("lab.pdf", "application/pdf", make_pdf(["Hypothesis: light matters", "Data table"]), 10_000)
+    text = await read_upload("lab.pdf", "application/pdf", make_pdf(["Hypothesis: light matters", "Data table"]), 10_000)
     assert "Hypothesis: light matters" in text and "Data table" in text
 
 
-def test_refuses_a_docx_zip_bomb():
+async def test_refuses_a_docx_zip_bomb():
     bomb = make_docx(["tiny"], extra={"word/media/huge.bin": b"\0" * (30 * 1024 * 1024)})
     with pytest.raises(InvalidInput, match="zip bomb"):
-        read_upload("essay.docx", DOCX, bomb, 10_000)
+        await read_upload("essay.docx", DOCX, bomb, 10_000)
 
 
 @pytest.mark.parametrize(
@@ -75,11 +75,11 @@ def test_refuses_a_docx_zip_bomb():
         ("essay.txt", "text/plain", b"", InvalidInput, "empty"),
     ],
 )
-def test_refusals_are_clear(name, content_type, raw, error, message):
+async def test_refusals_are_clear(name, content_type, raw, error, message):
     with pytest.raises(error, match=message):
-        read_upload(name, content_type, raw, 10_000)
+        await read_upload(name, content_type, raw, 10_000)
 
 
-def test_page_limit():
+async def test_page_limit():
     with pytest.raises(InvalidInput, match=f"at most {MAX_PDF_PAGES}"):
-        read_upload("long.pdf", "application/pdf", make_pdf(["page"] * (MAX_PDF_PAGES + 1)), 100_000)
+        await read_upload("long.pdf", "application/pdf", make_pdf(["page"] * (MAX_PDF_PAGES + 1)), 100_000)

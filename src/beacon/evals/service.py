@@ -139,7 +139,9 @@ async def execute_run(runtime, run_id) -> None:
     settings = runtime.settings.model_copy(update={"model": model})
     try:
         summary, _ = await evaluate(settings, suite, limit=limit, runtime=runtime, progress=Progress(f"eval {run_id}"))
-        values = {"status": "done", "summary": summary, "report_html": report.html_report(summary)}
+        from beacon.offload import in_thread
+
+        values = {"status": "done", "summary": summary, "report_html": await in_thread(report.html_report, summary)}
     except Exception as exc:  # a bad suite or data: the coach sees why on the run
         values = {"status": "failed", "error": f"{type(exc).__name__}: {str(exc)[:500]}"}
     async with runtime.db.transaction() as session:

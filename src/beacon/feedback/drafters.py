@@ -14,6 +14,7 @@ from beacon.feedback.schemas import ProposedAssessment, ProposedFeedback
 from beacon.llm.client import ModelClient, Usage
 from beacon.llm.offline import _TEXTS, THRESHOLDS, OfflineDrafter
 from beacon.llm.prompts import content_hash, render
+from beacon.offload import in_thread
 from beacon.rubrics.schemas import RubricDefinition
 
 LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
@@ -74,13 +75,15 @@ class OfflineModel:
 
         started = time.perf_counter()
         # Instructions in the work are data for the teacher, not signals of quality: unseen here.
-        assessment = self.model.assess(mask_injections(ctx.work), ctx.rubric, ctx.grade)
+        # CPU work, off the event loop the web app shares (``offload``).
+        assessment = await in_thread(lambda: self.model.assess(mask_injections(ctx.work), ctx.rubric, ctx.grade))
         return assessment, Usage.local_call(started), self.name
 
     async def write(self, ctx, assessment, problems=None):
         started = time.perf_counter()
-        feedback = self.model.write(
-            ctx.rubric, assessment, grade=ctx.grade, language=requested_language(ctx.language, ctx.instructions),
+        feedback = await in_thread(
+            self.model.write, ctx.rubric, assessment, grade=ctx.grade,
+            language=requested_language(ctx.language, ctx.instructions),
             previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
         )
         return feedback, Usage.local_call(started), self.name

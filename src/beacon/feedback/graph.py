@@ -35,6 +35,7 @@ from beacon.feedback.schemas import (
 from beacon.feedback.verify import verify
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
+from beacon.offload import in_thread
 from beacon.review import repository as reviews
 from beacon.review.decisions import stable_id
 from beacon.review.models import Draft, FeedbackExample
@@ -43,6 +44,7 @@ from beacon.rubrics.schemas import RubricDefinition
 from beacon.rubrics.service import match
 from beacon.school import repository as school
 from beacon.text import scrub
+
 
 def thread_id(submission_id: str | uuid.UUID) -> str:
     return f"feedback:{submission_id}"
@@ -149,12 +151,13 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
 
     async def redact_names(state: FeedbackState) -> dict:
         people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
-        redaction = redact(state["work"], people)
+        # CPU work on up to 200,000 characters: off the event loop the web app shares.
+        redaction, injections = await in_thread(lambda: (redact(state["work"], people), find_injections(state["work"])))
         return {
             "redacted": redaction.text,
             "replacements": redaction.replacements,
             "spans": [list(s) for s in redaction.spans],
-            "injections": [list(i) for i in find_injections(state["work"])],
+            "injections": [list(i) for i in injections],
         }
 
     async def retrieve(state: FeedbackState) -> dict:
@@ -236,7 +239,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         )
 
     async def verify_draft(state: FeedbackState) -> dict:
-        result = _verify(state, state["assessment"], state["feedback"])
+        result = await in_thread(_verify, state, state["assessment"], state["feedback"])
         assessment, feedback, usage = state["assessment"], state["feedback"], Usage(**state["usage"])
         repaired = False
         if result.needs_repair and not deps.drafter.offline and state.get("model") != "offline":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -58,6 +59,9 @@ _DOCX_MAX_UNPACKED = 20 * 1024 * 1024
 _DOCX_MAX_RATIO = 100  # a text document compresses well, but not a thousandfold
 
 
+_DOCX_TOKENS = re.compile(r"<w:t(?:\s[^<>]{0,500})?>([^<]*)</w:t>|</w:p>")
+
+
 class UnsupportedType(InvalidInput):
     """The file is not one Beacon reads (answered as 415)."""
 
@@ -65,7 +69,6 @@ class UnsupportedType(InvalidInput):
 def _docx_text(raw: bytes, name: str) -> str:
     import html
     import io
-    import re
     import zipfile
 
     if not raw.startswith(b"PK"):
@@ -80,10 +83,18 @@ def _docx_text(raw: bytes, name: str) -> str:
         xml = archive.read("word/document.xml").decode("utf-8", errors="replace")
     except (zipfile.BadZipFile, KeyError):
         raise InvalidInput(f"{name} is not a readable Word document (.docx)") from None
-    # Text runs and paragraph ends only: no XML parser, so no entity or DTD tricks apply.
-    paragraphs = re.findall(r"<w:p[\s>].*?</w:p>", xml, flags=re.DOTALL)
-    runs = (re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", p) for p in paragraphs)
-    return "\n".join(html.unescape("".join(r)) for r in runs)
+    # Text runs and paragraph ends only, in one linear pass (attributes bounded, text stops at
+    # the next tag): no XML parser, so no entity or DTD tricks apply.
+    paragraphs, runs = [], []
+    for m in _DOCX_TOKENS.finditer(xml):
+        if m.group(1) is None:  # </w:p>
+            paragraphs.append("".join(runs))
+            runs = []
+        else:
+            runs.append(m.group(1))
+    if runs:
+        paragraphs.append("".join(runs))
+    return "\n".join(html.unescape(p) for p in paragraphs)
 
 
 def _pdf_text(raw: bytes, name: str) -> str:
@@ -109,10 +120,15 @@ def _pdf_text(raw: bytes, name: str) -> str:
 MAX_FILENAME_CHARS = 255  # what file systems allow; the column holds 300
 
 
-def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) -> str:
-    """Text of an uploaded file, or a clear refusal; nothing is stored on refusal."""
+PDF_TIMEOUT_S = 10.0  # a real 40-page PDF reads in about a second
+
+
+async def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) -> str:
+    """Text of an uploaded file, or a clear refusal; nothing is stored on refusal. Parsing runs
+    off the event loop; a PDF in its own process, stopped at ``PDF_TIMEOUT_S``."""
     from pathlib import PurePath
 
+    from beacon.offload import TooSlow, in_process, in_thread
     from beacon.text import unstorable
 
     if len(name) > MAX_FILENAME_CHARS or unstorable(name):
@@ -126,8 +142,14 @@ def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) -> str
     if len(raw) > MAX_UPLOAD_BYTES:
         raise InvalidInput(f"{name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     if suffix in (".txt", ".md"):
-        return decode_work(raw, name, max_chars)
-    text = _docx_text(raw, name) if suffix == ".docx" else _pdf_text(raw, name)
+        return await in_thread(decode_work, raw, name, max_chars)
+    if suffix == ".docx":
+        text = await in_thread(_docx_text, raw, name)
+    else:
+        try:
+            text = await in_process(_pdf_text, raw, name, timeout_s=PDF_TIMEOUT_S)
+        except TooSlow:
+            raise InvalidInput(f"{name} takes too long to read: save it as .docx or .txt and hand it in again") from None
     return decode_work(text.encode("utf-8"), name, max_chars)
 
 

@@ -1,8 +1,8 @@
-"""Names and emails out before anything reaches a model provider; back in for display.
+"""Names and contact details out before anything reaches a model provider; back in for display.
 
 The roster (the student, classmates, teachers) is known, so names are matched exactly (full
-name, then first and last names alone, whole words, any case). Any email address is replaced,
-roster or not. Placeholders are stable within a submission, so a model's "[CLASSMATE_1]" means
+name, then first and last names alone, whole words, any case). Any email address, @handle,
+phone number and street address is replaced, roster or not. Placeholders are stable within a submission, so a model's "[CLASSMATE_1]" means
 the same person everywhere. Offsets in the redacted text map back to the original, so evidence
 quoted from what the model saw is shown as the student's own words."""
 
@@ -12,8 +12,22 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-_PLACEHOLDER = re.compile(r"\[(?:STUDENT|CLASSMATE_\d+|TEACHER_\d+|EMAIL_\d+)\]")
+# Linear on any input: every pattern starts only where a token starts (a lookbehind on one
+# character) and every repetition is bounded, so a 200,000-letter "word" costs one short try
+# per position instead of a scan to its end from each of them.
+EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z])")
+HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?(?![\w@])")
+PHONE = re.compile(
+    r"(?<![\w+.\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]\d{3,4}(?![\w\-])"
+)
+STREET = re.compile(
+    r"(?<![\w\-])\d{1,5}[A-Za-z]?,?[ ]+(?:[A-Z][A-Za-z'\-]{1,20}[ ]+){1,4}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Close|"
+    r"Crescent|Highway|Hwy|Parkway|Pkwy|Square|Sq)\b"
+)
+_PLACEHOLDER = re.compile(r"\[(?:STUDENT|(?:CLASSMATE|TEACHER|EMAIL|HANDLE|PHONE|ADDRESS)_\d+)\]")
+# (pattern, placeholder prefix) for contact details found whoever they belong to.
+CONTACTS = ((EMAIL, "EMAIL"), (HANDLE, "HANDLE"), (PHONE, "PHONE"), (STREET, "ADDRESS"))
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,12 @@ def redact(text: str, people: list[Person]) -> Redaction:
             taken[i] = True
         found.append((start, end, placeholder))
 
-    emails: dict[str, str] = {}
-    for m in EMAIL.finditer(text):
-        placeholder = emails.setdefault(m.group(0).lower(), f"[EMAIL_{len(emails) + 1}]")
-        replacements[placeholder] = m.group(0)
-        claim(m.start(), m.end(), placeholder)
+    for pattern, prefix in CONTACTS:  # emails first: their local parts may look like handles
+        seen: dict[str, str] = {}
+        for m in pattern.finditer(text):
+            placeholder = seen.setdefault(m.group(0).lower(), f"[{prefix}_{len(seen) + 1}]")
+            replacements[placeholder] = m.group(0)
+            claim(m.start(), m.end(), placeholder)
 
     counters = {"classmate": 0, "teacher": 0}
     names: list[tuple[str, str]] = []

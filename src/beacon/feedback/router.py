@@ -29,7 +29,7 @@ STATUS_FOR_STUDENT = {
 
 class NewSubmission(BaseModel):
     title: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1)
+    body: str = Field(min_length=1, max_length=1_000_000)  # and at most BEACON_MAX_WORK_CHARS (413)
     revision_of_id: uuid.UUID | None = None
     assignment_id: uuid.UUID | None = None  # an assignment of your class, or a project you started
 
@@ -75,7 +75,7 @@ async def upload_submission(request: Request, user: User = Depends(student), db=
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "attach the work as the 'file' field")
     try:
-        body = read_upload(upload.filename, upload.content_type or "",
+        body = await read_upload(upload.filename, upload.content_type or "",
                            await upload.read(MAX_UPLOAD_BYTES + 1), request.app.state.runtime.settings.max_work_chars)
         row = await submit_for_feedback(db, student_id=user.id, title=str(form.get("title") or upload.filename),
                                         body=body, source_filename=upload.filename)

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from beacon.text import Document, Ident, Line, Paragraph
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -37,33 +39,33 @@ class ProposedFeedback(_Model):
 # --- What Beacon stores and shows ----------------------------------------------------------
 
 class Evidence(_Model):
-    quote: str
+    quote: Paragraph
     start: int = Field(ge=0)
     end: int = Field(ge=0)
 
 
 class CriterionResult(_Model):
-    criterion_id: str
-    title: str
+    criterion_id: Ident
+    title: Line
     level: int = Field(ge=1, le=4)
-    level_label: str
-    evidence: list[Evidence]
-    rationale: str
+    level_label: Line
+    evidence: list[Evidence] = Field(max_length=10)
+    rationale: Paragraph
     confidence: float = Field(ge=0.0, le=1.0)
 
 
 class DraftContent(_Model):
     """The body of a feedback draft (``drafts.content``); a release copies the approved one."""
 
-    rubric_id: str
+    rubric_id: Ident
     rubric_version: int
-    criteria: list[CriterionResult]
-    strengths: list[str]
-    next_steps: list[str]
-    question: str
-    improvements: list[str] = Field(default_factory=list)
-    feedback: str
-    language: str = "en"
+    criteria: list[CriterionResult] = Field(max_length=30)
+    strengths: list[Paragraph] = Field(max_length=10)
+    next_steps: list[Paragraph] = Field(max_length=10)
+    question: Paragraph
+    improvements: list[Paragraph] = Field(default_factory=list, max_length=10)
+    feedback: Document
+    language: Ident = "en"
 
 
 class Provenance(_Model):
@@ -95,5 +97,5 @@ class TeacherDecision(_Model):
     action: Literal["approve", "reject", "regenerate"]
     teacher_id: str
     edited_content: DraftContent | None = None
-    reason: str | None = None
-    instructions: str | None = None
+    reason: Paragraph | None = None
+    instructions: Paragraph | None = None

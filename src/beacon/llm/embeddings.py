@@ -56,7 +56,11 @@ class OfflineEmbedder:
         return [v / norm for v in vector]
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed_one(t) for t in texts]
+        if sum(len(t) for t in texts) < 2_000:  # a query: cheaper than a thread hop
+            return [self.embed_one(t) for t in texts]
+        from beacon.offload import in_thread
+
+        return await in_thread(lambda: [self.embed_one(t) for t in texts])
 
 
 class LiteLLMEmbedder:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from beacon.text import Ident, Line, Paragraph
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -17,11 +19,11 @@ class ProjectAsk(_Model):
     """A student's request, as sent (API, page, CLI)."""
 
     interests: str = Field(min_length=1, max_length=2000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[Ident] = Field(default_factory=list, max_length=20)
     weeks: int | None = Field(default=None, ge=1, le=20)
     working: Literal["solo", "group", "either"] = "either"
     materials: str = Field(default="", max_length=1000)
-    competency_ids: list[str] = Field(default_factory=list, max_length=5)
+    competency_ids: list[Ident] = Field(default_factory=list, max_length=5)
 
     @field_validator("interests")
     @classmethod
@@ -32,23 +34,23 @@ class ProjectAsk(_Model):
 
 
 class CriterionRef(_Model):
-    competency_id: str
-    criterion_id: str
+    competency_id: Ident
+    criterion_id: Ident
 
 
 class TargetCompetency(_Model):
     """A competency a proposal grows, with the criteria it focuses on (ids at this version)."""
 
-    competency_id: str
+    competency_id: Ident
     rubric_version: int = 0
-    title: str = ""
-    criteria: list[str] = Field(min_length=1)
+    title: Line = ""
+    criteria: list[Ident] = Field(min_length=1, max_length=30)
 
 
 class Milestone(_Model):
     title: str = Field(min_length=1, max_length=200)
     evidence: str = Field(min_length=1, max_length=600)
-    criteria: list[CriterionRef] = Field(default_factory=list)
+    criteria: list[CriterionRef] = Field(default_factory=list, max_length=30)
 
 
 class Proposal(_Model):
@@ -56,16 +58,16 @@ class Proposal(_Model):
     driving_question: str = Field(min_length=1, max_length=400)
     product_kind: str = Field(min_length=1, max_length=60)
     why_it_fits: str = Field(min_length=1, max_length=800)
-    interests_used: list[str] = Field(default_factory=list)
-    competencies: list[TargetCompetency] = Field(min_length=1)
+    interests_used: list[Line] = Field(default_factory=list, max_length=20)
+    competencies: list[TargetCompetency] = Field(min_length=1, max_length=10)
     milestones: list[Milestone] = Field(min_length=2, max_length=8)
     final_product: str = Field(min_length=1, max_length=400)
     audience: str = Field(min_length=1, max_length=300)
-    scaffolds: list[str] = Field(default_factory=list, max_length=8)
-    resources: list[str] = Field(default_factory=list, max_length=8)
+    scaffolds: list[Paragraph] = Field(default_factory=list, max_length=8)
+    resources: list[Paragraph] = Field(default_factory=list, max_length=8)
     duration_weeks: int = Field(ge=1, le=20)
-    checkpoints: list[str] = Field(default_factory=list, max_length=6)
-    safety_note: str | None = None
+    checkpoints: list[Paragraph] = Field(default_factory=list, max_length=6)
+    safety_note: Paragraph | None = None
 
 
 class ProposedProjects(_Model):
@@ -77,20 +79,20 @@ class ProposedProjects(_Model):
 class Target(_Model):
     """Why a competency was chosen for this student (shown to the teacher)."""
 
-    competency_id: str
-    title: str
+    competency_id: Ident
+    title: Line
     rubric_version: int
-    criteria: list[str]
-    reason: str
+    criteria: list[Ident] = Field(max_length=30)
+    reason: Paragraph
 
 
 class ProjectContent(_Model):
     """The body of a project draft (``drafts.content``); a release copies the approved proposals."""
 
     kind: Literal["project"] = "project"
-    interests: list[str]
-    targets: list[Target]
-    proposals: list[Proposal]
+    interests: list[Line] = Field(max_length=40)
+    targets: list[Target] = Field(max_length=10)
+    proposals: list[Proposal] = Field(max_length=10)
 
 
 class ProjectDecision(_Model):
@@ -99,10 +101,10 @@ class ProjectDecision(_Model):
 
     action: Literal["approve", "reject", "regenerate"]
     teacher_id: str
-    proposals: list[int] | None = None
+    proposals: list[int] | None = Field(default=None, max_length=20)
     edited_content: ProjectContent | None = None
-    reason: str | None = None
-    instructions: str | None = None
+    reason: Paragraph | None = None
+    instructions: Paragraph | None = None
 
 
 class ProjectReviewPayload(_Model):

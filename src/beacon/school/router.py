@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
 from beacon.school import repository, service
 from beacon.school.models import User
 from beacon.school.schemas import Membership, NewAssignment, NewClass, NewPerson
 from beacon.web.auth import (
+    check_password,
     current_user,
-    hash_password,
+    hash_password_off_loop,
     issue_token,
-    password_matches,
     require,
     session,
 )
@@ -24,14 +24,14 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 class Credentials(BaseModel):
-    email: str
-    password: str
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=200)
 
 
 @router.post("/auth/token")
 async def sign_in(credentials: Credentials, request: Request, db=Depends(session)) -> dict:
     user = await repository.user_by_email(db, credentials.email)
-    if user is None or not password_matches(user.password_hash, credentials.password):
+    if not await check_password(user, credentials.password):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     return {"token": issue_token(request, user), "token_type": "bearer", "role": user.role}
 
@@ -59,7 +59,7 @@ async def people(user: User = Depends(admin), db=Depends(session)) -> list[dict]
 @router.post("/admin/people", tags=["admin"], status_code=status.HTTP_201_CREATED)
 async def add_person(new: NewPerson, user: User = Depends(admin), db=Depends(session)) -> dict:
     try:
-        person = await service.add_person(db, user, new, hash_password(new.password) if new.password else None)
+        person = await service.add_person(db, user, new, await hash_password_off_loop(new.password) if new.password else None)
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return _person_view(person)

@@ -6,16 +6,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from beacon.text import Ident, Line
+
 
 class StudentSeed(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    first_name: str
-    last_name: str
-    email: str
+    first_name: Line
+    last_name: Line
+    email: Line
     grade: int = Field(ge=0, le=13)
-    interests: list[str] = Field(default_factory=list)
-    preferred_language: str = "en"
+    interests: list[Line] = Field(default_factory=list, max_length=20)
+    preferred_language: Ident = "en"
 
     @property
     def full_name(self) -> str:
@@ -35,7 +37,7 @@ class NewPerson(BaseModel):
     role: ROLE
     password: str | None = Field(default=None, min_length=8, max_length=200)
     grade: int | None = Field(default=None, ge=0, le=13)
-    interests: list[str] = Field(default_factory=list, max_length=20)
+    interests: list[Line] = Field(default_factory=list, max_length=20)
     preferred_language: str = Field(default="en", min_length=2, max_length=16)
 
     @model_validator(mode="after")
@@ -58,7 +60,7 @@ class NewAssignment(BaseModel):
     """An assignment a teacher sets for one of their classes, and the competencies it gives
     evidence of (they narrow rubric retrieval for the work handed in for it)."""
 
-    class_id: str
+    class_id: Ident
     title: str = Field(min_length=1, max_length=300)
     instructions: str = Field(default="", max_length=5000)
-    competency_ids: list[str] = Field(min_length=1, max_length=5)
+    competency_ids: list[Ident] = Field(min_length=1, max_length=5)

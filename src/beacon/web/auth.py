@@ -34,6 +34,27 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# Verified when the email is unknown (or has no password), so that a wrong email costs the same
+# argon2 time as a wrong password: timing does not tell which emails have accounts.
+_NOBODY = _hasher.hash("no account has this password")
+
+
+async def check_password(user: User | None, password: str) -> bool:
+    """Argon2 off the event loop (a burst of sign-ins must not stall other requests), in
+    equal time whether or not the account exists."""
+    from beacon.offload import in_thread
+
+    known = user is not None and bool(user.password_hash)
+    matches = await in_thread(password_matches, user.password_hash if known else _NOBODY, password)
+    return known and matches
+
+
+async def hash_password_off_loop(password: str) -> str:
+    from beacon.offload import in_thread
+
+    return await in_thread(hash_password, password)
+
+
 def _serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.runtime.settings.signing_key(), salt=_TOKEN_SALT)
 

@@ -28,8 +28,8 @@ from beacon.school import repository as school
 from beacon.school.models import User
 from beacon.web.auth import (
     SESSION_COOKIE,
+    check_password,
     current_user,
-    password_matches,
     require,
     session,
     session_cookie,
@@ -83,9 +83,10 @@ async def login_form(request: Request, error: str | None = None, email: str = ""
 
 
 @router.post("/login")
-async def login(request: Request, email: str = Form(...), password: str = Form(...), db=Depends(session)):
+async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200),
+                db=Depends(session)):
     user = await school.user_by_email(db, email)
-    if user is None or not password_matches(user.password_hash, password):
+    if not await check_password(user, password):
         return render(request, "login.html", error="Wrong email or password.", email=email[:320])
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, session_cookie(request, user), httponly=True, samesite="lax",
@@ -337,7 +338,7 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
     try:
         if isinstance(upload, UploadFile) and upload.filename:
             raw = await upload.read(MAX_UPLOAD_BYTES + 1)
-            body = read_upload(upload.filename, upload.content_type or "", raw, limit)
+            body = await read_upload(upload.filename, upload.content_type or "", raw, limit)
             title = title or Path(upload.filename).stem
         else:
             body = decode_work(str(form.get("body") or "").encode("utf-8"), "your text", limit)

@@ -18,7 +18,7 @@ from beacon.school import repository as school
 from beacon.school import service as school_service
 from beacon.school.models import User
 from beacon.school.schemas import NewClass, NewPerson
-from beacon.web.auth import hash_password, session
+from beacon.web.auth import hash_password_off_loop, session
 from beacon.web.pages import page_role, render
 
 router = APIRouter(include_in_schema=False)
@@ -114,7 +114,7 @@ async def add_person(request: Request, user: User = Depends(admin), db=Depends(s
     form["interests"] = [i.strip() for i in str(form.get("interests", "")).split(",") if i.strip()]
     try:
         new = NewPerson.model_validate(form)
-        person = await school_service.add_person(db, user, new, hash_password(new.password) if new.password else None)
+        person = await school_service.add_person(db, user, new, await hash_password_off_loop(new.password) if new.password else None)
     except (ValidationError, InvalidInput) as exc:
         return _back(error=_problem(exc))
     return _back(notice=f"Added {person.full_name} ({person.role}).")

@@ -1,0 +1,69 @@
+"""CPU work off the event loop, bounded, so no one request stalls another (the web app and the
+in-process worker share one loop on a 2-core machine).
+
+- ``in_thread``: short CPU work (password hashing, redaction, the offline model, parsing a
+  text or Word file), at most ``SLOTS`` at once; the rest wait their turn, not the loop.
+- ``in_process``: work that a crafted input can make slow and that cannot be interrupted in a
+  thread (PDF text extraction): its own process, killed at the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+SLOTS = 2
+_slots: dict[int, asyncio.Semaphore] = {}  # one per event loop (tests run several)
+
+
+class TooSlow(Exception):
+    """The work did not finish before its deadline and was stopped."""
+
+
+def _semaphore() -> asyncio.Semaphore:
+    loop = id(asyncio.get_running_loop())
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(SLOTS)
+    return _slots[loop]
+
+
+async def in_thread(fn: Callable[..., T], *args, **kwargs) -> T:
+    async with _semaphore():
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def _child(conn, fn, args) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # sent back and raised in the parent
+        conn.send((False, exc))
+    finally:
+        conn.close()
+
+
+async def in_process(fn: Callable[..., T], *args, timeout_s: float) -> T:
+    """``fn(*args)`` in a fresh process (``fn`` and its result must pickle); ``TooSlow`` if it
+    runs past ``timeout_s`` (the process is killed)."""
+    async with _semaphore():
+        ctx = multiprocessing.get_context("spawn")  # no inherited event loop, threads or sockets
+        parent, child = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+        process.start()
+        child.close()
+        try:
+            ready = await asyncio.to_thread(parent.poll, timeout_s)
+            if not ready:
+                raise TooSlow(f"stopped after {timeout_s:.0f} s")
+            ok, value = await asyncio.to_thread(parent.recv)
+        except EOFError:
+            raise TooSlow("the worker process died") from None
+        finally:
+            if process.is_alive():
+                process.kill()
+            await asyncio.to_thread(process.join, 5)
+            parent.close()
+    if not ok:
+        raise value
+    return value
