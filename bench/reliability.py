@@ -28,8 +28,9 @@ Scenarios other than provider-faults use the same fake provider without faults, 
 --latency seconds, so drafting jobs are in flight when a fault strikes. A crashed `beacon serve`
 or worker is restarted after --restart-delay seconds (as a supervisor would) and counted.
 
-A scenario ends when every submission is released, when nothing has changed for --idle-stop
-seconds with nothing scheduled, or at --deadline; then every process is stopped and the
+A scenario ends when every submission is released and no drafting job is todo or doing, when
+nothing has changed for --idle-stop seconds with nothing scheduled, or at --deadline (what there
+is then is the result); then every process is stopped and the
 database is read directly (psycopg on the embedded server's own URL, never the proxy):
 submissions created, drafted, drafted exactly once, duplicated, released, lost, stuck, zombie
 drafts, releases whose content differs from what the teacher saw, approvals by status.
@@ -57,7 +58,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,19 +68,19 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
-from review_load import server_exceptions, stop_leftover_postgres  # noqa: E402
+from review_load import server_exceptions, stop_leftover_postgres
 
 SCENARIOS = ("provider-faults", "worker-kills", "db-outage", "conn-resets")
 DEFAULTS = {  # per scenario: submissions, workers, seconds the submissions are spread over
     "provider-faults": {"submissions": 300, "workers": 2, "submit_over": 90.0},
     "worker-kills": {"submissions": 100, "workers": 3, "submit_over": 60.0},
-    "db-outage": {"submissions": 100, "workers": 2, "submit_over": 120.0},
+    "db-outage": {"submissions": 100, "workers": 2, "submit_over": 60.0},
     "conn-resets": {"submissions": 100, "workers": 2, "submit_over": 60.0},
 }
 DEMO_PASSWORD = "beacon-demo"
-EMAIL_IN_LINK = re.compile(r"^\s*(teacher|student)\s+\S*/login\?email=([^\s&]+)", re.M)
+EMAIL_IN_LINK = re.compile(r"^\s*(teacher|student)\s+\S*/login\?email=([^\s&]+)", re.MULTILINE)
 # Refusals that mean "the thread is not waiting on this draft although the draft says it is".
-NOT_WAITING = re.compile(r"not the one waiting|already decided|not waiting", re.I)
+NOT_WAITING = re.compile(r"not the one waiting|already decided|not waiting", re.IGNORECASE)
 INTERRUPT, RESUME = "__interrupt__", "__resume__"
 
 # --- processes -------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def via_proxy(url: str, port: int) -> str:
 
 def code_measured(source: Path) -> dict:
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True, check=False).stdout.strip()
 
     head = git("rev-parse", "HEAD") or "unknown"
     dirty = bool(git("status", "--porcelain", "--", "src"))
@@ -315,7 +315,7 @@ class Scenario:
         self.real_url = start_embedded(self.pgdata)
         seed_env = self.env(self.real_url, "offline")
         demo = subprocess.run([beacon_bin(), "demo", "--no-serve"], env=seed_env, cwd=self.source,
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, check=False)
         if demo.returncode != 0:
             raise RuntimeError(f"beacon demo failed ({demo.returncode}):\n{demo.stdout[-2000:]}\n{demo.stderr[-2000:]}")
         people = [(role, unquote(email)) for role, email in EMAIL_IN_LINK.findall(demo.stdout)]
@@ -534,7 +534,7 @@ class Scenario:
                     rec.event("SIGKILL", worker=victim.name, up_s=round(time.monotonic() - victim.started, 1),
                               was_ready=ready, jobs_doing=doing, replacement=replacement.name)
             elif self.name == "db-outage":
-                at = args.outage_at if args.outage_at is not None else max(10.0, self.submit_over * 0.25)
+                at = args.outage_at if args.outage_at is not None else max(10.0, self.submit_over / 3)
                 await asyncio.sleep(max(0.0, rec.t0 + at - time.monotonic()))
                 rec.event("db outage starts", **await self.proxy_command("down"), seconds=args.outage_s)
                 await asyncio.sleep(args.outage_s)
@@ -629,9 +629,10 @@ class Scenario:
                     print(f"  [{rec.now():>6.1f}s] submissions {snap['submissions']} jobs {snap['jobs']} "
                           f"releases {snap['releases']}", flush=True)
                 created = sum(snap["submissions"].values())
+                busy = snap["jobs"].get("todo", 0) + snap["jobs"].get("doing", 0)
                 if (rec.submitter_done and rec.chaos_done and created and snap["releases"] >= created
-                        and created >= len(rec.acked)):
-                    rec.end_reason = "every submission released"
+                        and created >= len(rec.acked) and not busy):
+                    rec.end_reason = "every submission released, no drafting job todo or doing"
                     break
                 if now >= self.deadline:
                     rec.end_reason = f"deadline ({args.deadline:g} s)"
@@ -673,10 +674,10 @@ class Scenario:
 
         rec = self.rec
         with psycopg.connect(self.real_url, autocommit=True, row_factory=dict_row) as conn:
-            subs = conn.execute("SELECT id::text AS id, status, body_sha256 FROM submissions "
+            subs = conn.execute("SELECT id::text AS id, status, body_sha256, body FROM submissions "
                                 "WHERE NOT (id::text = ANY(%s))", (self.demo_ids,)).fetchall()
             drafts = conn.execute(
-                "SELECT id::text AS id, submission_id::text AS sid, status, regenerated_from_id, content "
+                "SELECT id::text AS id, submission_id::text AS sid, status, regenerated_from_id, content, flags "
                 "FROM drafts WHERE submission_id IS NOT NULL AND NOT (submission_id::text = ANY(%s))",
                 (self.demo_ids,)).fetchall()
             releases = conn.execute(
@@ -700,6 +701,7 @@ class Scenario:
 
         out = Counter()
         stuck_why, lost_ids, stuck_ids, zombie_ids, mismatch_ids = Counter(), [], [], [], []
+        flags: Counter = Counter()
         refused_not_waiting = {did for did, t in rec.tracks.items()
                                if any(NOT_WAITING.search(text) for code, text in t.refusals if code in ("409", "422"))}
         for sid, s in by_sub.items():
@@ -755,6 +757,10 @@ class Scenario:
                     mismatch_ids.append(r["draft_id"])
                 if canon(r["content"]) != canon(r["draft_content"]):
                     out["release_differs_from_draft_row"] += 1
+                if row and not grounded(r["content"], row["body"]):
+                    out["releases_quoting_text_not_in_work"] += 1
+            for d in s["drafts"]:
+                flags.update(f.split(":", 1)[0] for f in d.get("flags") or [])
         acked = set(rec.acked.values())
         out["acknowledged"] = len(acked)
         out["acknowledged_missing"] = len(acked - set(by_sub))
@@ -768,6 +774,7 @@ class Scenario:
         out["approval_gave_up"] = sum(1 for t in rec.tracks.values() if not t.done and t.attempts >= self.args.approve_attempts)
         job_status = Counter(j["status"] for j in jobs)
         return {"counts": dict(sorted(out.items())), "stuck_reasons": dict(stuck_why), "jobs_by_status": dict(job_status),
+                "draft_flags": dict(flags.most_common()),
                 "max_job_attempts": max((j["attempts"] or 0 for j in jobs), default=0),
                 "examples": {"lost": lost_ids[:5], "stuck": stuck_ids[:5], "zombie_drafts": zombie_ids[:5],
                              "release_differs": mismatch_ids[:5]},
@@ -818,7 +825,12 @@ class Scenario:
     def run(self) -> dict:
         started = time.monotonic()
         result: dict = {"scenario": self.name, "submissions": self.submissions, "workers": self.n_workers,
-                        "submit_over_s": self.submit_over, "deadline_s": self.args.deadline}
+                        "submit_over_s": self.submit_over, "deadline_s": self.args.deadline,
+                        "provider": ({"fault_rate": self.args.fault_rate, "hang_s": self.args.hang_s,
+                                      "retry_after_s": self.args.retry_after, "latency_s": 0.0}
+                                     if self.name == "provider-faults" else
+                                     {"fault_rate": 0.0, "latency_s": self.args.latency}),
+                        "model_timeout_s": self.args.model_timeout}
         try:
             print(f"== {self.name}: data dir {self.data_dir}", flush=True)
             self.setup()
@@ -863,6 +875,16 @@ class Scenario:
         return result
 
 
+def grounded(content: dict, work: str) -> bool:
+    """Every evidence quote of a released feedback is the work's own text at its offsets."""
+    for criterion in content.get("criteria") or []:
+        for ev in criterion.get("evidence") or []:
+            start, end = ev.get("start", -1), ev.get("end", -1)
+            if not (0 <= start <= end <= len(work)) or work[start:end] != ev.get("quote"):
+                return False
+    return True
+
+
 def canon(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
@@ -880,6 +902,7 @@ ROWS = [
     ("stuck", "stuck"),
     ("zombies", "zombie drafts"),
     ("release_differs_from_seen", "releases differing from what the teacher saw"),
+    ("releases_quoting_text_not_in_work", "releases quoting text not in the work"),
 ]
 
 
@@ -909,7 +932,10 @@ def write(report: dict) -> None:
                 continue
         c = res.get("db", {}).get("counts", {})
         http = res.get("http", {})
+        prov = res.get("provider", {})
         lines += [f"{res['submissions']} submissions over {res['submit_over_s']:g} s, {res['workers']} workers; "
+                  f"fake provider: faults {prov.get('fault_rate', 0):.0%}, answers after {prov.get('latency_s', 0):g} s, "
+                  f"BEACON_MODEL_TIMEOUT_S {res.get('model_timeout_s')}; "
                   f"ended: {res.get('end_reason', '?')} after {res.get('drive_s', '?')} s of driving "
                   f"(wall {res.get('wall_s', '?')} s incl. setup {res.get('setup_s', '?')} s).", "",
                   "| measure | count |", "|---|---:|"]
@@ -923,7 +949,7 @@ def write(report: dict) -> None:
         db = res.get("db", {})
         lines += [f"Also: {fmt(extra)}. Stuck because: {fmt(db.get('stuck_reasons', {})) or 'none'}. "
                   f"Jobs at the end: {fmt(db.get('jobs_by_status', {}))} (max attempts {db.get('max_job_attempts')}). "
-                  f"Thread check: {db.get('threads_read')}.", ""]
+                  f"Thread check: {db.get('threads_read')}. Draft flags: {fmt(db.get('draft_flags', {})) or 'none'}.", ""]
         pe = res.get("process_exits", {})
         lines += [f"Processes: SIGKILLs {pe.get('sigkills', 0)}, exited by themselves {fmt(pe.get('unexpected', {})) or 'none'}, "
                   f"restarted {fmt(pe.get('restarts', {})) or 'none'}; at stop: {fmt(Counter(res.get('stopped', {}).values()))}.", ""]
@@ -954,7 +980,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=BENCH.parent, help="checkout to measure (cwd and PYTHONPATH of Beacon)")
     parser.add_argument("--name", default="reliability", help="results file name in bench/results/")
     parser.add_argument("--deadline", type=float, default=480.0, help="seconds of driving per scenario, at most")
-    parser.add_argument("--idle-stop", type=float, default=90.0, help="end early when nothing changed this long")
+    parser.add_argument("--idle-stop", type=float, default=120.0, help="end early when nothing changed this long")
     parser.add_argument("--submissions", type=int, help="per scenario (default 300 provider-faults, else 100)")
     parser.add_argument("--submit-over", type=float, help="seconds the submissions are spread over")
     parser.add_argument("--workers", type=int, help="standalone workers (default 3 for worker-kills, else 2)")
@@ -964,17 +990,17 @@ def main() -> None:
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of the provider's 429s")
     parser.add_argument("--model-timeout", type=float, default=3.0, help="BEACON_MODEL_TIMEOUT_S")
     parser.add_argument("--model-name", default="bench-model")
-    parser.add_argument("--latency", type=float, default=0.5, help="provider answer delay outside provider-faults")
+    parser.add_argument("--latency", type=float, default=1.0, help="provider answer delay outside provider-faults")
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--kill-tail", type=float, default=0.0, help="kills land in [3, submit-over + this] s")
     parser.add_argument("--outage-s", type=float, default=60.0)
-    parser.add_argument("--outage-at", type=float, help="seconds into the batch (default a quarter of submit-over)")
+    parser.add_argument("--outage-at", type=float, help="seconds into the batch (default a third of submit-over)")
     parser.add_argument("--reset-every", type=float, default=3.0)
     parser.add_argument("--reset-for", type=float, default=30.0)
     parser.add_argument("--resets-at", type=float)
     parser.add_argument("--poll", type=float, default=1.0, help="teacher queue poll interval")
-    parser.add_argument("--approve-attempts", type=int, default=8, help="refused approvals retried up to this")
-    parser.add_argument("--post-attempts", type=int, default=10, help="failed submission POSTs retried up to this")
+    parser.add_argument("--approve-attempts", type=int, default=20, help="refused approvals retried up to this")
+    parser.add_argument("--post-attempts", type=int, default=30, help="failed submission POSTs retried up to this")
     parser.add_argument("--retry-delay", type=float, default=5.0)
     parser.add_argument("--restart-delay", type=float, default=3.0)
     parser.add_argument("--max-restarts", type=int, default=60)
