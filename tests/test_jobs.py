@@ -180,31 +180,35 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
 
 
 async def test_the_worker_outlives_a_database_outage_and_says_so_meanwhile(runtime, monkeypatch):
-    """The worker's connection fails (the database went away): it is restarted with backoff
-    instead of dying, and its health reads "reconnecting" until it runs again."""
+    """The worker's connection fails (the database went away), then Procrastinate stops it by
+    itself after a side task's database error: both times it is restarted with backoff instead
+    of dying, its health reads "reconnecting" meanwhile, and only SIGTERM ends it."""
     import procrastinate
 
     import beacon.runtime as rt_module
 
-    real = procrastinate.App.run_worker_async
     calls, seen = {"n": 0}, []
     health = WorkerHealth()
 
     async def flaky(self, **kwargs):
         calls["n"] += 1
+        seen.append(health.state)
         if calls["n"] == 1:
             raise procrastinate.exceptions.ConnectorException("connection refused")
-        seen.append(health.state)  # then a clean stop (as after SIGTERM) ends the loop
+        if calls["n"] == 2:
+            return  # Procrastinate's own stop after its heartbeat failed
+        await asyncio.sleep(3600)  # working, until told to stop
 
     monkeypatch.setattr(procrastinate.App, "run_worker_async", flaky)
     monkeypatch.setattr(rt_module, "MAX_BACKOFF_S", 0.05)
     async with open_feedback(runtime) as workflow:
-        task = asyncio.create_task(run_jobs(runtime, workflow, wait=True, health=health))
-        for _ in range(50):
-            if health.state == "reconnecting" or task.done():
+        task = asyncio.create_task(run_jobs(runtime, workflow, wait=True, own_signals=True, health=health))
+        for _ in range(200):
+            if calls["n"] == 3 or task.done():
                 break
             await asyncio.sleep(0.01)
-        assert health.state == "reconnecting" and health.error == "ConnectorException"
+        assert calls["n"] == 3 and health.restarts == 2 and health.state == "running"
+        assert seen == ["running", "running", "running"] and health.error is None
+        os.kill(os.getpid(), signal.SIGTERM)  # a stop someone asked for
         await asyncio.wait_for(task, 10)
-    assert calls["n"] == 2 and seen == ["running"] and health.restarts == 1
-    monkeypatch.setattr(procrastinate.App, "run_worker_async", real)
+    assert health.state == "stopped" and calls["n"] == 3

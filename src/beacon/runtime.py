@@ -111,47 +111,84 @@ async def _sweep(runtime: Runtime, app) -> None:
         await asyncio.sleep(SWEEP_EVERY_S)
 
 
+class WorkerStopped(Exception):
+    """Procrastinate stopped the worker by itself (a side task, such as its heartbeat or its
+    LISTEN connection, failed on a database error): not a stop anyone asked for."""
+
+
 async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False,
                    health: WorkerHealth | None = None) -> None:
     """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty).
 
-    With ``wait``, the worker outlives database outages: when its connection fails it is
-    restarted with backoff (``health`` says so meanwhile), and a sweep beside it retries jobs of
-    workers that died and fails work whose job is gone."""
+    With ``wait``, the worker outlives database outages: when its connection fails (or
+    Procrastinate stops it after a side task's database error) it is restarted with backoff
+    (``health`` says so meanwhile), and a sweep beside it retries jobs of workers that died and
+    fails work whose job is gone. It ends only when cancelled or, with ``own_signals`` (a
+    standalone worker), on SIGTERM/SIGINT: running jobs finish first (Procrastinate's
+    graceful stop)."""
     import asyncio
     import logging
+    import signal
 
     from beacon.jobs import FEEDBACK_QUEUE, make_app
 
     app = make_app(runtime.db.url)
     context = {"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow), "runtime": runtime}
+    # Signals are ours, not Procrastinate's: we must tell a stop asked for from one it decided.
     options = dict(queues=[FEEDBACK_QUEUE], concurrency=runtime.settings.worker_concurrency,
-                   # Only a standalone worker owns SIGTERM/SIGINT; inside `beacon serve` uvicorn does.
-                   install_signal_handlers=own_signals, additional_context=context)
+                   install_signal_handlers=False, additional_context=context)
     if not wait:
         async with app.open_async():
             await app.run_worker_async(wait=False, **options)
         return
     health = health or WorkerHealth()
     loop = asyncio.get_running_loop()
-    backoff = 1.0
-    while True:
-        sweep, started = None, loop.time()
-        try:
-            async with app.open_async():
-                sweep = asyncio.create_task(_sweep(runtime, app))
-                health.state, health.error = "running", None
-                await app.run_worker_async(wait=True, **options)
-            return  # stopped on purpose (a signal)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            health.state, health.error, health.restarts = "reconnecting", type(exc).__name__, health.restarts + 1
-            if loop.time() - started > 60:
-                backoff = 1.0  # it had been working: this is a new outage
-            logging.getLogger("beacon.jobs").warning("worker stopped (%s); restarting in %.0f s", exc, backoff)
-        finally:
-            if sweep is not None:
-                sweep.cancel()
-        await asyncio.sleep(backoff)
-        backoff = min(backoff * 2, MAX_BACKOFF_S)
+    stopping = asyncio.Event()
+    current: list[asyncio.Task] = []
+
+    def stop() -> None:
+        stopping.set()
+        for task in current:
+            task.cancel()  # Procrastinate turns this into a graceful stop
+
+    if own_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop)
+    backoff = min(1.0, MAX_BACKOFF_S)
+    try:
+        while not stopping.is_set():
+            sweep, started = None, loop.time()
+            try:
+                async with app.open_async():
+                    sweep = asyncio.create_task(_sweep(runtime, app))
+                    health.state, health.error = "running", None
+                    current[:] = [asyncio.create_task(app.run_worker_async(wait=True, **options))]
+                    try:
+                        await current[0]
+                    except asyncio.CancelledError:
+                        if stopping.is_set():
+                            return
+                        raise
+                    if stopping.is_set():
+                        return
+                    raise WorkerStopped("the worker stopped after a database error")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                health.state, health.error, health.restarts = "reconnecting", type(exc).__name__, health.restarts + 1
+                if loop.time() - started > 60:
+                    backoff = min(1.0, MAX_BACKOFF_S)  # it had been working: this is a new outage
+                logging.getLogger("beacon.jobs").warning("worker stopped (%s); restarting in %.0f s", exc, backoff)
+            finally:
+                if sweep is not None:
+                    sweep.cancel()
+            try:
+                await asyncio.wait_for(stopping.wait(), backoff)
+            except TimeoutError:
+                pass
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+    finally:
+        health.state = "stopped"
+        if own_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)

@@ -28,3 +28,17 @@ async def test_serve_drafts_queued_work_in_process(runtime, classroom):
                 break
             await asyncio.sleep(0.1)
     assert payload is not None and payload.submission_id == str(sub.id)
+
+
+async def test_health_says_when_the_worker_is_reconnecting(runtime):
+    app = create_app(runtime.settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://beacon.test") as client:
+            app.state.worker_health.state = "reconnecting"  # as after its database connection failed
+            degraded = await client.get("/healthz")
+            app.state.worker_health.state = "running"
+            ok = await client.get("/healthz")
+    assert degraded.status_code == 503 and degraded.json()["status"] == "degraded"
+    assert degraded.json()["worker"] is False and degraded.json()["worker_state"] == "reconnecting"
+    assert ok.status_code == 200 and ok.json()["worker"] is True

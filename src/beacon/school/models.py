@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -122,3 +123,30 @@ class AssignmentCompetency(Base):
     competency_id: Mapped[str] = mapped_column(
         ForeignKey("competencies.id", ondelete="RESTRICT"), primary_key=True
     )
+
+
+class UserSession(Base):
+    """A signed-in session (a page cookie or an API token carries its id): signing out, or an
+    admin resetting the password, revokes it on the server, whatever the client kept."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (CheckConstraint("kind IN ('cookie', 'token')", name="kind_known"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per account (its email) and per address, in the database so the limit
+    holds across every replica: past the limit, a lock that doubles with each further failure."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_started_at: Mapped[datetime] = created_at()
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

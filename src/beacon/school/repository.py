@@ -153,3 +153,49 @@ async def assignments_for_student(session: AsyncSession, student_id: uuid.UUID):
         .order_by(Assignment.created_at.desc())
     )
     return list(rows.all())
+
+
+# --- Sessions and sign-in throttling ---------------------------------------------------------
+
+async def user_of_session(session: AsyncSession, session_id: uuid.UUID) -> User | None:
+    """The user of a live session (not revoked, not expired), in one query."""
+    from sqlalchemy import func
+
+    from beacon.school.models import UserSession
+
+    return await session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None), UserSession.expires_at > func.now())
+    )
+
+
+async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, *, only: uuid.UUID | None = None,
+                          keep: uuid.UUID | None = None) -> int:
+    from sqlalchemy import func, update
+
+    from beacon.school.models import UserSession
+
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if only is not None:
+        query = query.where(UserSession.id == only)
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    return (await session.execute(query.values(revoked_at=func.now()))).rowcount
+
+
+async def throttle_row(session: AsyncSession, key: str):
+    """The throttle row for a key, created if missing, locked for this transaction."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    from beacon.school.models import SignInThrottle
+
+    await session.execute(insert(SignInThrottle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    return await session.scalar(select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
+
+
+async def clear_throttle(session: AsyncSession, key: str) -> None:
+    from sqlalchemy import delete
+
+    from beacon.school.models import SignInThrottle
+
+    await session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))

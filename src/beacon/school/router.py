@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
-from beacon.school import repository, service
+from beacon.school import accounts, repository, service
 from beacon.school.models import User
 from beacon.school.schemas import Membership, NewAssignment, NewClass, NewPerson
 from beacon.web.auth import (
     check_password,
+    client_address,
     current_user,
     hash_password_off_loop,
     issue_token,
@@ -28,12 +29,42 @@ class Credentials(BaseModel):
     password: str = Field(max_length=200)
 
 
-@router.post("/auth/token")
-async def sign_in(credentials: Credentials, request: Request, db=Depends(session)) -> dict:
-    user = await repository.user_by_email(db, credentials.email)
-    if not await check_password(user, credentials.password):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
-    return {"token": issue_token(request, user), "token_type": "bearer", "role": user.role}
+@router.post("/auth/token", responses={429: {"description": "too many failed sign-ins"}})
+async def sign_in(credentials: Credentials, request: Request) -> dict:
+    """A bearer token for a server-side session (``POST /auth/logout`` revokes it). Failed
+    sign-ins are limited per account and per address (429 with Retry-After)."""
+    db = request.app.state.runtime.db
+    try:
+        user = await accounts.sign_in(db, credentials.email, credentials.password, client_address(request))
+    except accounts.TooManyAttempts as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
+                            headers={"Retry-After": str(exc.retry_after_s)}) from None
+    except InvalidInput:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, accounts.WRONG) from None
+    async with db.transaction() as session:
+        opened = await accounts.open_session(session, user, "token", request.app.state.runtime.settings.token_max_age_s)
+    return {"token": issue_token(request, opened), "token_type": "bearer", "role": user.role}
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out(request: Request, user: User = Depends(current_user), db=Depends(session)) -> None:
+    """Revoke this token's (or cookie's) session on the server."""
+    await accounts.close_session(db, user.id, request.state.session_id)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(change: PasswordChange, request: Request, user: User = Depends(current_user),
+                          db=Depends(session)) -> None:
+    """Change your own password; your other sessions are signed out."""
+    if not await check_password(user, change.current_password):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    await accounts.set_password(db, user, await hash_password_off_loop(change.new_password),
+                                keep=request.state.session_id)
 
 
 @router.get("/me")
@@ -63,6 +94,21 @@ async def add_person(new: NewPerson, user: User = Depends(admin), db=Depends(ses
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return _person_view(person)
+
+
+class PasswordReset(BaseModel):
+    new_password: str = Field(min_length=8, max_length=200)
+
+
+@router.post("/admin/people/{user_id}/password", tags=["admin"])
+async def reset_password(user_id: uuid.UUID, reset: PasswordReset, user: User = Depends(admin),
+                         db=Depends(session)) -> dict:
+    """Set a person's password (of this admin's school); every session of theirs is signed out."""
+    person = await repository.get_user(db, user_id)
+    if person is None or person.school_id != user.school_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    revoked = await accounts.set_password(db, person, await hash_password_off_loop(reset.new_password), actor=user)
+    return {"id": str(person.id), "sessions_revoked": revoked}
 
 
 @router.get("/admin/classes", tags=["admin"])

@@ -59,8 +59,14 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.runtime.settings.signing_key(), salt=_TOKEN_SALT)
 
 
-def issue_token(request: Request, user: User) -> str:
-    return _serializer(request).dumps(str(user.id))
+def issue_token(request: Request, user_session) -> str:
+    """A bearer token: the signed id of a server-side session (revocable)."""
+    return _serializer(request).dumps(str(user_session.id))
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's network address (uvicorn applies X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else None
 
 
 def _unauthorized() -> HTTPException:
@@ -77,11 +83,11 @@ def _session_serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.runtime.settings.signing_key(), salt=_SESSION_SALT)
 
 
-def session_cookie(request: Request, user: User) -> str:
-    """A signed cookie value carrying the user and this session's CSRF token."""
+def session_cookie(request: Request, user_session) -> str:
+    """A signed cookie value carrying the server-side session's id and its CSRF token."""
     import secrets
 
-    return _session_serializer(request).dumps({"uid": str(user.id), "csrf": secrets.token_urlsafe(24)})
+    return _session_serializer(request).dumps({"sid": str(user_session.id), "csrf": secrets.token_urlsafe(24)})
 
 
 def read_session(request: Request) -> dict | None:
@@ -102,7 +108,7 @@ async def current_user(request: Request) -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
         try:
-            user_id = uuid.UUID(_serializer(request).loads(token, max_age=settings.token_max_age_s))
+            session_id = uuid.UUID(_serializer(request).loads(token, max_age=settings.token_max_age_s))
         except (BadSignature, ValueError):
             raise _unauthorized() from None
     else:
@@ -122,13 +128,19 @@ async def current_user(request: Request) -> User:
             if not sent or sent != data.get("csrf"):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page")
         request.state.csrf = data.get("csrf")
-        user_id = uuid.UUID(data["uid"])
+        try:
+            session_id = uuid.UUID(str(data.get("sid")))
+        except ValueError:
+            raise _unauthorized() from None
     # Its own short transaction: holding a connection for the whole request would let a burst
     # of decisions (which open their own transactions) take every connection and wait forever.
+    from beacon.school.repository import user_of_session
+
     async with request.app.state.runtime.db.transaction() as db:
-        user = await db.get(User, user_id)
+        user = await user_of_session(db, session_id)  # a signed-out or revoked session: no one
     if user is None:
         raise _unauthorized()
+    request.state.session_id = session_id
     return user
 
 

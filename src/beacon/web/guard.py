@@ -1,5 +1,6 @@
-"""At the door, before routing and sign-in: a request body has a size limit, and no text a
-person sends may carry NUL or an unpaired UTF-16 surrogate (PostgreSQL refuses the first, UTF-8
+"""At the door, before routing and sign-in: a browser write from another site is refused
+(Origin), a request body has a size limit, and no text a person sends may carry NUL or an
+unpaired UTF-16 surrogate (PostgreSQL refuses the first, UTF-8
 cannot encode the second; either would fail deep inside a decision or a job). Refused with a
 clear 4xx; nothing is stored.
 
@@ -49,6 +50,19 @@ def _bad_json(value) -> bool:
     return False
 
 
+def _cross_site(headers: dict[str, str], scope) -> bool:
+    """A browser's write from another origin (login CSRF, or any cookie-authenticated form):
+    browsers send Origin on every cross-origin POST. API clients with a bearer token carry no
+    ambient credentials, so their Origin does not matter."""
+    origin = headers.get("origin")
+    if not origin or headers.get("authorization", "").lower().startswith("bearer "):
+        return False
+    if origin == "null":  # sandboxed or opaque origins
+        return True
+    own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+    return origin.rstrip("/").lower() != own.lower()
+
+
 class RequestGuard:
     """Pure ASGI middleware: buffers a bounded body, checks it, and replays it to the app."""
 
@@ -60,9 +74,13 @@ class RequestGuard:
             return await self.app(scope, receive, send)
         if _bad_bytes(unquote_to_bytes(scope.get("query_string", b""))):
             return await JSONResponse({"detail": BAD_TEXT}, 422)(scope, receive, send)
-        if scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if _cross_site(headers, scope):
+            return await JSONResponse({"detail": "a request from another site was refused"}, 403)(scope, receive, send)
+        if scope["method"] == "DELETE":
+            return await self.app(scope, receive, send)
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         limit = MAX_UPLOAD_BODY_BYTES if kind == "multipart/form-data" else MAX_BODY_BYTES
         too_large = JSONResponse({"detail": f"the request is larger than {limit // (1024 * 1024)} MB"}, 413)

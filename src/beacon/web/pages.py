@@ -28,7 +28,6 @@ from beacon.school import repository as school
 from beacon.school.models import User
 from beacon.web.auth import (
     SESSION_COOKIE,
-    check_password,
     current_user,
     require,
     session,
@@ -83,19 +82,38 @@ async def login_form(request: Request, error: str | None = None, email: str = ""
 
 
 @router.post("/login")
-async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200),
-                db=Depends(session)):
-    user = await school.user_by_email(db, email)
-    if not await check_password(user, password):
-        return render(request, "login.html", error="Wrong email or password.", email=email[:320])
+async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200)):
+    from beacon.school import accounts
+    from beacon.web.auth import client_address
+
+    db = request.app.state.runtime.db
+    try:
+        user = await accounts.sign_in(db, email, password, client_address(request))
+    except accounts.TooManyAttempts as exc:
+        response = render(request, "login.html", error=f"Too many failed sign-ins. Try again in {exc.retry_after_s} seconds.",
+                          email=email[:320])
+        response.status_code, response.headers["Retry-After"] = 429, str(exc.retry_after_s)
+        return response
+    except InvalidInput:
+        response = render(request, "login.html", error="Wrong email or password.", email=email[:320])
+        response.status_code = 401
+        return response
+    max_age = request.app.state.runtime.settings.token_max_age_s
+    async with db.transaction() as session_:
+        opened = await accounts.open_session(session_, user, "cookie", max_age)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
-    response.set_cookie(SESSION_COOKIE, session_cookie(request, user), httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", max_age=request.app.state.runtime.settings.token_max_age_s)
+    response.set_cookie(SESSION_COOKIE, session_cookie(request, opened), httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", max_age=max_age)
     return response
 
 
 @router.post("/logout")
-async def logout(user: User = Depends(page_user)):
+async def logout(request: Request, user: User = Depends(page_user)):
+    """Signs out on the server too: the cookie's session is revoked, wherever it was copied."""
+    from beacon.school import accounts
+
+    async with request.app.state.runtime.db.transaction() as db:
+        await accounts.close_session(db, user.id, request.state.session_id)
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
