@@ -238,3 +238,55 @@ async def test_a_regeneration_during_an_outage_is_queued_not_lost(runtime, submi
         await run_jobs(runtime, workflow, wait=False)
     again = await workflow.pending_review(submission_id)
     assert again is not None and again.draft_id != first.draft_id
+
+
+async def test_no_name_of_one_student_reaches_a_provider_or_another_students_draft(runtime, classroom):
+    """A teacher's approved comment that names a student is never kept as a reusable example
+    (nor reused if an older one exists), and regenerate instructions are redacted: every
+    provider request body is read."""
+    from beacon.feedback.schemas import DraftContent
+    from beacon.review import service as review
+    from beacon.review.models import FeedbackExample
+
+    model, base, url = OPENAI
+    workflow = workflow_for(runtime, model, base)
+    fake = FakeProvider()
+    async with runtime.db.transaction() as session:
+        maya = await submit(session, student_id=classroom.student_id, title="Turbines", body=ESSAY)
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, fake, "openai")
+        first = await workflow.run_to_review(maya.id)
+        edited = DraftContent.model_validate(first.content.model_dump())
+        edited.next_steps = ["Maya, add the source Priya found for the cost numbers.",
+                             "Add a source for each number you give, and say why it is trustworthy."]
+        await review.decide_draft(runtime.db, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
+                                  action="approve", edited_content=edited)
+        await run_jobs(runtime, workflow, wait=False)  # the thread keeps the teacher's voice
+    async with runtime.db.transaction() as session:
+        kept = (await session.scalars(select(FeedbackExample.comment).where(
+            FeedbackExample.draft_id == uuid.UUID(first.draft_id)))).all()
+        assert kept == ["Add a source for each number you give, and say why it is trustworthy."]
+        # An example kept before this rule existed, naming Maya, is never reused either.
+        session.add(FeedbackExample(teacher_id=classroom.teacher_id, competency_id="argument-writing",
+                                    draft_id=uuid.UUID(first.draft_id), comment="Maya Okafor should cite more.",
+                                    embed_model=runtime.embedder.name,
+                                    embedding=(await runtime.embedder.embed([ESSAY]))[0]))
+        priya = await submit(session, student_id=classroom.classmate_id, title="Turbines too",
+                             body=ESSAY.replace("Priya Natarajan", "my cousin"))
+    fake.bodies.clear()
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, fake, "openai")
+        second = await workflow.run_to_review(priya.id)
+        await review.decide_draft(runtime.db, uuid.UUID(second.draft_id), teacher_id=classroom.teacher_id,
+                                  action="regenerate",
+                                  instructions="Compare with Maya Okafor's essay; she is at maya@example.org, @maya_o.")
+        await run_jobs(runtime, workflow, wait=False)
+        third = await workflow.pending_review(priya.id)
+    assert third is not None and third.draft_id != second.draft_id
+    assert len(fake.bodies) == 3  # assess and write, then write again with the instructions
+    assert "Compare with [CLASSMATE_" in fake.bodies[-1] and "[EMAIL_1]" in fake.bodies[-1]
+    for body in fake.bodies:
+        for secret in ("Maya", "Okafor", "maya@example.org", "@maya_o", "Priya", "Natarajan"):
+            assert secret not in body, secret
+    for payload in (second, third):
+        assert "Maya" not in payload.content.model_dump_json()

@@ -23,7 +23,7 @@ from beacon.errors import NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, requested_language
 from beacon.feedback.injection import find_injections
-from beacon.feedback.redact import Person, Redaction, redact, roster_people
+from beacon.feedback.redact import Person, Redaction, mentions_a_person, redact, roster_people
 from beacon.feedback.schemas import (
     DraftContent,
     ProposedAssessment,
@@ -181,9 +181,13 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 ]
             examples, bank = [], {}
             if state.get("teacher_id"):
-                for example in await reviews.similar_examples(
+                found = await reviews.similar_examples(
                     session, uuid.UUID(state["teacher_id"]), version.competency_id, deps.embedder.name, vector
-                ):
+                )
+                names = await _school_names(session, state) if found else []
+                for example in found:
+                    if mentions_a_person(example.comment, names):
+                        continue  # about someone: never shown to a model or another student
                     examples.append(example.comment)
                     if example.criterion_key:
                         bank.setdefault(example.criterion_key, example.comment.split("Try this:")[-1].strip())
@@ -321,10 +325,12 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         decision = TeacherDecision.model_validate(state["decision"])
         draft_id = uuid.UUID(state["draft_id"])
         if decision.action == "regenerate":
+            # The teacher's words go to the model too: names and contact details out first.
+            people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
+            instructions = redact(decision.instructions or "", people).text
             return Command(
                 goto="draft",
-                update={"attempt": state.get("attempt", 0) + 1, "instructions": decision.instructions,
-                        "decision": None},
+                update={"attempt": state.get("attempt", 0) + 1, "instructions": instructions, "decision": None},
             )
         if decision.action == "approve":
             async with deps.db.transaction() as session:
@@ -334,12 +340,19 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                                           DraftContent.model_validate(release.content))
         return {"outcome": decision.action}
 
+    async def _school_names(session, state) -> list[str]:
+        student = await school.get_user(session, uuid.UUID(state["student_id"]))
+        return await school.names_in_school(session, student.school_id) if student else []
+
     async def _remember_voice(session, state, teacher_id, draft_id, content: DraftContent) -> None:
         """Approved next steps become examples of this teacher's voice for similar work later."""
         vector = state.get("work_vector") or (await deps.embedder.embed([state["redacted"]]))[0]
         titles = {c["id"]: c["title"] for c in state["rubric"]["criteria"]}
+        names = await _school_names(session, state)
         rows = []
         for i, step in enumerate(content.next_steps):
+            if mentions_a_person(step, names):
+                continue  # a comment that names a person is this student's alone
             key = next((cid for cid, title in titles.items() if step.startswith(title)), None)
             rows.append({"id": stable_id(draft_id, "example", i), "teacher_id": teacher_id,
                          "competency_id": state["rubric"]["id"], "criterion_key": key, "draft_id": draft_id,

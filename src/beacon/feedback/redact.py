@@ -117,3 +117,16 @@ def redact(text: str, people: list[Person]) -> Redaction:
         cursor = end
     out.append(text[cursor:])
     return Redaction("".join(out), replacements, spans)
+
+
+_WORDS = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
+
+
+def mentions_a_person(text: str, names) -> bool:
+    """Whether a text names any of these people (a whole word of a name, as capitalised in the
+    name) or carries any contact detail. Used to keep a teacher's comment about one student
+    out of another student's draft and out of every prompt."""
+    if any(pattern.search(text) for pattern, _ in CONTACTS):
+        return True
+    words = set(_WORDS.findall(text))
+    return any(part in words for name in names for part in name.split() if len(part) >= 2)

@@ -215,8 +215,10 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
         or designs again."""
         decision = ProjectDecision.model_validate(state["decision"])
         if decision.action == "regenerate":
+            people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
+            instructions = redact(decision.instructions or "", people).text  # names out before a model
             return Command(goto="propose", update={"attempt": state.get("attempt", 0) + 1,
-                                                   "instructions": decision.instructions, "decision": None,
+                                                   "instructions": instructions, "decision": None,
                                                    "flags": [f for f in state["flags"] if f == "targets_from_interests"]})
         return {"outcome": decision.action}
 

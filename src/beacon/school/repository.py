@@ -199,3 +199,9 @@ async def clear_throttle(session: AsyncSession, key: str) -> None:
     from beacon.school.models import SignInThrottle
 
     await session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))
+
+
+async def names_in_school(session: AsyncSession, school_id: uuid.UUID) -> list[str]:
+    """Everyone's full name in a school: what a comment meant for reuse must not contain."""
+    rows = await session.scalars(select(User.full_name).where(User.school_id == school_id))
+    return list(rows.all())
