@@ -125,7 +125,7 @@ async def recover_stalled(app: procrastinate.App, after_s: float = STALLED_AFTER
             log.warning("retried stalled job %s (%s %s)", job.id, job.task_name, job.queueing_lock)
         except procrastinate.exceptions.UniqueViolation:
             # Another job already waits for this thread: it continues the work; this one is done.
-            await app.job_manager.finish_job_by_id_async(job.id, procrastinate.jobs.Status.FAILED, delete_job=False)
+            await app.job_manager.finish_job_by_id_async(job.id, procrastinate.jobs.Status.ABORTED, delete_job=False)
         except procrastinate.exceptions.ConnectorException as exc:
             if "not in \"doing\" status" not in str(exc):
                 raise  # else another worker retried it first

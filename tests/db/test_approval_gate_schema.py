@@ -75,17 +75,16 @@ async def test_only_a_teacher_of_the_student_can_decide(session):
 
     school, _, teacher, [student, classmate] = await make_class(session, students=2)
     _, _, other_teacher, _ = await make_class(session)
-    draft = await make_draft(session, student)
+    # Even enrolled "as a teacher" by mistake, a user whose role is student cannot decide.
+    club = await ensure_class(session, school, "Debate club")
+    await enroll(session, club, student, "student")
+    await enroll(session, club, classmate, "teacher")
+    draft = await make_draft(session, student)  # handed in while in both classes
 
     async def student_approves_self():
         await decide(session, draft, student, "approve")
 
     assert "does not teach" in await _refused(session, student_approves_self)
-
-    # Even enrolled "as a teacher" by mistake, a user whose role is student cannot decide.
-    club = await ensure_class(session, school, "Debate club")
-    await enroll(session, club, student, "student")
-    await enroll(session, club, classmate, "teacher")
 
     async def student_with_a_teacher_enrollment():
         await decide(session, draft, classmate, "approve")
@@ -146,3 +145,27 @@ async def test_decisions_and_releases_write_append_only_audit_events(session):
         await session.execute(text("DELETE FROM decisions WHERE id = :i"), {"i": approval.id})
 
     assert "append-only" in await _refused(session, erase)
+
+
+
+async def test_work_for_an_assignment_is_decided_by_that_classs_teachers_only(session):
+    """Scope follows the class: a teacher of another class the student is in cannot decide
+    work handed in for this class's assignment (nor see it: review/repository)."""
+    from sqlalchemy import update
+
+    from beacon.feedback.models import Submission
+    from beacon.school.service import enroll, ensure_class, ensure_user
+
+    school, klass, teacher, [student] = await make_class(session)
+    art = await ensure_class(session, school, "Art")
+    art_teacher = await ensure_user(session, school, f"art-{klass.id.hex[:6]}@example.org", "Art Teacher", "teacher")
+    await enroll(session, art, student, "student")
+    await enroll(session, art, art_teacher, "teacher")
+    draft = await make_draft(session, student)
+    await session.execute(update(Submission).where(Submission.id == draft.submission_id).values(class_ids=[klass.id]))
+
+    async def art_teacher_decides():
+        await decide(session, draft, art_teacher, "approve")
+
+    assert "does not teach" in await _refused(session, art_teacher_decides)
+    await decide(session, draft, teacher, "approve")

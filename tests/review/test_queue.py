@@ -63,3 +63,31 @@ def _seed(first: str):
     from beacon.school.schemas import StudentSeed
 
     return StudentSeed(first_name=first, last_name="Lee", email=f"{first.lower()}-{uuid.uuid4().hex[:8]}@example.org", grade=7)
+
+
+async def test_scope_follows_the_class_of_the_work_not_the_student(session):
+    """Work for an assignment belongs to the assignment's class teachers; work without one to
+    the teachers of the classes the student was in when handing it in."""
+    sch, klass, teacher, (ana,) = await make_class(session, students=1)
+    art = await school.ensure_class(session, sch, "Art")
+    art_teacher = await school.ensure_user(session, sch, f"art-{klass.id.hex[:8]}@example.org", "Art Teacher", "teacher")
+    await school.enroll(session, art, ana, "student")
+    await school.enroll(session, art, art_teacher, "teacher")
+    essay = Assignment(class_id=klass.id, title="Town essay")
+    session.add(essay)
+    await session.flush()
+    for_essay = await make_draft(session, ana, assignment_id=essay.id)
+    free = await make_draft(session, ana)  # no assignment: both of her classes' teachers
+
+    def ids(items):
+        return {i.draft.id for i in items}
+
+    assert ids(await repository.queue_for_teacher(session, teacher.id)) == {for_essay.id, free.id}
+    assert ids(await repository.queue_for_teacher(session, art_teacher.id)) == {free.id}
+    assert await repository.draft_taught_by(session, for_essay.id, art_teacher.id) is None
+    # A class joined after handing in does not bring its teacher the earlier work.
+    late = await school.ensure_class(session, sch, "Drama")
+    drama_teacher = await school.ensure_user(session, sch, f"drama-{klass.id.hex[:8]}@example.org", "Dr Ama", "teacher")
+    await school.enroll(session, late, ana, "student")
+    await school.enroll(session, late, drama_teacher, "teacher")
+    assert ids(await repository.queue_for_teacher(session, drama_teacher.id)) == set()

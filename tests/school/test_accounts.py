@@ -117,6 +117,9 @@ async def test_writes_from_another_site_are_refused_login_included(api, people):
     forged = await client.post("/login", data={"email": people["alice"], "password": PASSWORD},
                                headers={"origin": "https://evil.example"})
     assert forged.status_code == 403 and "another site" in forged.json()["detail"]
+    opaque = await client.post("/login", data={"email": people["alice"], "password": PASSWORD},
+                               headers={"origin": "null"})
+    assert opaque.status_code == 403
     same = await client.post("/login", data={"email": people["alice"], "password": PASSWORD},
                              headers={"origin": "http://beacon.test"})
     assert same.status_code == 303

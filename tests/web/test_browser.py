@@ -124,7 +124,20 @@ async def test_teacher_approves_student_sees_exactly_that_and_never_a_rejection(
                 await _shot(teacher, "03-teacher-review")
                 await teacher.fill("#feedback", "Maya, your claim is clear. Next: name the source for the cost savings.")
                 await teacher.locator("input[type=radio]").first.check()
+                # Ctrl+A in the work selects text; it must never approve.
+                await teacher.locator("#work").click()
+                await teacher.keyboard.press("Control+A")
+                await teacher.keyboard.press("Meta+A")
+                assert await teacher.locator("#undo").is_hidden()
+                # An approval waits with an Undo: undone, nothing is sent.
                 await teacher.click("#approve")
+                await teacher.wait_for_selector("#undo:visible")
+                await _shot(teacher, "03b-teacher-approve-undo")
+                await teacher.click("#undo button")
+                await asyncio.sleep(6)
+                assert "/teacher/drafts/" in teacher.url and await teacher.locator("#approve").is_enabled()
+                async with teacher.expect_navigation(timeout=20_000):
+                    await teacher.click("#approve")
             await teacher.wait_for_load_state("networkidle")
 
         await student.goto(f"{server}/student")
@@ -193,7 +206,13 @@ async def test_bulk_approve_in_place_then_revise_and_review_by_keyboard(server, 
         await _wait_for_review_link(teacher, server, 1)
         await teacher.locator("a:has-text('Review')").first.click()
         await teacher.wait_for_load_state("networkidle")
-        await teacher.keyboard.press("a")
+        await teacher.fill("input[name=reason]", "")  # typing "r" into the reason box stays text
+        await teacher.locator("input[name=reason]").press("r")
+        assert await teacher.locator("input[name=reason]").input_value() == "r"
+        await teacher.locator("input[name=reason]").fill("")
+        await teacher.locator("h1").click()
+        async with teacher.expect_navigation(timeout=20_000):
+            await teacher.keyboard.press("a")
         await teacher.wait_for_selector("text=No other drafts are waiting.")
         await student.goto(f"{server}/student")
         assert await student.locator("a:has-text('Feedback on your')").count() == 3
@@ -234,7 +253,8 @@ async def test_student_asks_for_projects_teacher_approves_some_student_sees_only
         await _shot(teacher, "10-teacher-project-ideas")
         await teacher.fill("input[name='title:0']", "Skate Science, edited by Ms. Alvarez")
         await teacher.locator("input[name=proposal][value='1']").uncheck()
-        await teacher.click("#approve")
+        async with teacher.expect_navigation(timeout=20_000):
+            await teacher.click("#approve")
         await teacher.wait_for_load_state("networkidle")
 
         await student.goto(f"{server}/student")
@@ -281,7 +301,8 @@ async def test_regenerate_shows_progress_then_the_new_draft_and_a_late_second_de
         assert "Próximos pasos" in await teacher.locator("#feedback").input_value()
         await _shot(teacher, "12-teacher-regenerated")
 
-        await stale.click("#approve")  # approving what the other tab already sent back
+        async with stale.expect_navigation(timeout=20_000):
+            await stale.click("#approve")  # approving what the other tab already sent back
         await stale.wait_for_load_state("networkidle")
         assert "Already sent back for regeneration by Rosa Alvarez" in await stale.locator("[role=alert]").inner_text()
         assert await stale.locator("#approve").count() == 0  # closed drafts show no decision buttons

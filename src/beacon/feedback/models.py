@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from beacon.db.base import Base, created_at, uuid_pk
@@ -16,6 +17,7 @@ SUBMISSION_STATUSES = ("queued", "drafting", "pending_review", "released", "retu
 class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
+        Index("ix_submissions_class_ids", "class_ids", postgresql_using="gin"),
         CheckConstraint("length(body) > 0", name="body_not_empty"),
         CheckConstraint(f"status IN {SUBMISSION_STATUSES}", name="status_known"),
         CheckConstraint("revision_of_id IS NULL OR revision_of_id <> id", name="not_own_revision"),
@@ -35,4 +37,7 @@ class Submission(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     source_filename: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), server_default="queued", default="queued")
+    # Whose work this is: the assignment's class, or the classes the student was in when handing
+    # it in (or asking). Their teachers (while the student stays in the class) review it.
+    class_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), server_default="{}", default=list)
     created_at: Mapped[datetime] = created_at()

@@ -24,17 +24,23 @@ async def submit(
 ) -> Submission:
     if not body.strip():
         raise InvalidInput("the work is empty: there is nothing to submit")
-    if assignment_id is not None:
-        from beacon.school.repository import assignment_for_student
+    from beacon.school.repository import assignment_for_student, classes_of_student
 
-        if await assignment_for_student(session, assignment_id, student_id) is None:
+    assignment = None
+    if assignment_id is not None:
+        assignment = await assignment_for_student(session, assignment_id, student_id)
+        if assignment is None:
             raise NotFound(f"no assignment {assignment_id} for this student")
     if revision_of_id is not None:
         earlier = await repository.get(session, revision_of_id)
         # Another student's work is "not found", never "forbidden": ids reveal nothing.
         if earlier is None or earlier.student_id != student_id:
             raise NotFound(f"no earlier submission {revision_of_id} to revise")
-        assignment_id = assignment_id or earlier.assignment_id
+        if assignment_id is None and earlier.assignment_id is not None:
+            assignment_id = earlier.assignment_id
+            assignment = await assignment_for_student(session, assignment_id, student_id)
+    # Whose work it is: the assignment's class, else the classes the student is in now.
+    class_ids = [assignment.class_id] if assignment is not None else await classes_of_student(session, student_id)
     return await repository.add(
         session,
         Submission(
@@ -45,6 +51,7 @@ async def submit(
             assignment_id=assignment_id,
             revision_of_id=revision_of_id,
             source_filename=source_filename,
+            class_ids=class_ids,
         ),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +18,7 @@ REQUEST_STATUSES = ("queued", "designing", "pending_review", "released", "return
 class ProjectRequest(Base):
     __tablename__ = "project_requests"
     __table_args__ = (
+        Index("ix_project_requests_class_ids", "class_ids", postgresql_using="gin"),
         CheckConstraint(f"status IN {REQUEST_STATUSES}", name="status_known"),
         CheckConstraint("length(interests) > 0", name="interests_not_empty"),
         CheckConstraint("weeks IS NULL OR weeks BETWEEN 1 AND 20", name="weeks_range"),
@@ -36,4 +37,7 @@ class ProjectRequest(Base):
     # Competencies asked for explicitly (CLI --competency, or a teacher); empty: from the profile.
     competency_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}", default=list)
     status: Mapped[str] = mapped_column(String(20), server_default="queued", default="queued")
+    # Whose work this is: the assignment's class, or the classes the student was in when handing
+    # it in (or asking). Their teachers (while the student stays in the class) review it.
+    class_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), server_default="{}", default=list)
     created_at: Mapped[datetime] = created_at()

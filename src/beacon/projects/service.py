@@ -31,8 +31,11 @@ async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: Pr
         unknown = [c for c in ask.competency_ids if c not in known]
         if unknown:
             raise NotFound(f"no competency {', '.join(map(repr, unknown))} (see `beacon rubrics list`)")
+    from beacon.school.repository import classes_of_student
+
     request = ProjectRequest(student_id=student_id, interests=ask.interests, tags=ask.tags, weeks=ask.weeks,
-                             working=ask.working, materials=ask.materials, competency_ids=ask.competency_ids)
+                             working=ask.working, materials=ask.materials, competency_ids=ask.competency_ids,
+                             class_ids=await classes_of_student(session, student_id))
     await repository.add(session, request)
     await defer_in(session, DESIGN_TASK, projects_lock(request.id), request_id=str(request.id))
     return request

@@ -123,15 +123,36 @@ class QueueItem:
     title: str
 
 
-def _taught_students(teacher_id: uuid.UUID, class_id: uuid.UUID | None = None):
-    """Ids of students in classes this teacher teaches (or in one of them)."""
-    taught, teaching = aliased(Enrollment), aliased(Enrollment)
+def _teaches_work(teacher_id: uuid.UUID, class_ids, student_id, class_id: uuid.UUID | None = None):
+    """Whether this teacher teaches one of the work's classes (``class_ids``) that its student is
+    still in (and, if given, that class): the one rule for who reviews a piece of work. The
+    schema's decision trigger applies the same rule (migration 0006)."""
+    teaching, taught = aliased(Enrollment), aliased(Enrollment)
     query = (
-        select(taught.user_id)
-        .join(teaching, and_(teaching.class_id == taught.class_id, teaching.role_in_class == "teacher"))
-        .where(teaching.user_id == teacher_id, taught.role_in_class == "student")
+        select(teaching.class_id)
+        .join(taught, and_(taught.class_id == teaching.class_id, taught.user_id == student_id,
+                           taught.role_in_class == "student"))
+        .where(teaching.user_id == teacher_id, teaching.role_in_class == "teacher",
+               teaching.class_id == func.any(class_ids))
     )
-    return query.where(taught.class_id == class_id) if class_id else query
+    return (query.where(teaching.class_id == class_id) if class_id else query).exists()
+
+
+def _draft_in_scope(teacher_id: uuid.UUID, class_id: uuid.UUID | None = None):
+    """A draft's work (submission or project request) belongs to a class this teacher teaches."""
+    from beacon.projects.models import ProjectRequest
+
+    classes = func.coalesce(
+        select(Submission.class_ids).where(Submission.id == Draft.submission_id).correlate(Draft).scalar_subquery(),
+        select(ProjectRequest.class_ids).where(ProjectRequest.id == Draft.project_request_id)
+        .correlate(Draft).scalar_subquery(),
+    )
+    return _teaches_work(teacher_id, classes, Draft.student_id, class_id)
+
+
+async def teaches_work(session: AsyncSession, teacher_id: uuid.UUID, item) -> bool:
+    """Whether this teacher reviews this submission or project request."""
+    return bool(await session.scalar(select(_teaches_work(teacher_id, item.class_ids, item.student_id))))
 
 
 async def queue_for_teacher(
@@ -144,13 +165,13 @@ async def queue_for_teacher(
     flag: str | None = None,
     limit: int = 200,
 ) -> list[QueueItem]:
-    """Drafts waiting for review, of students in this teacher's classes, oldest first, with the
-    student's name and the work's title in the same query."""
+    """Drafts waiting for review whose work belongs to this teacher's classes (``class_id``: one
+    of them), oldest first, with the student's name and the work's title in the same query."""
     query = (
         select(Draft, User.full_name, Submission.title)
         .join(User, User.id == Draft.student_id)
         .outerjoin(Submission, Submission.id == Draft.submission_id)
-        .where(Draft.status == "pending_review", Draft.student_id.in_(_taught_students(teacher_id, class_id)))
+        .where(Draft.status == "pending_review", _draft_in_scope(teacher_id, class_id))
     )
     if assignment_id:
         query = query.where(Submission.assignment_id == assignment_id)
@@ -168,9 +189,9 @@ async def queue_for_teacher(
 
 async def draft_taught_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID, *,
                           for_update: bool = False) -> Draft | None:
-    """The draft, if it belongs to a student in a class this teacher teaches (``for_update``:
-    locked until the transaction ends, so concurrent decisions on it queue up)."""
-    query = select(Draft).where(Draft.id == draft_id, Draft.student_id.in_(_taught_students(teacher_id)))
+    """The draft, if its work belongs to a class this teacher teaches (``for_update``: locked
+    until the transaction ends, so concurrent decisions on it queue up)."""
+    query = select(Draft).where(Draft.id == draft_id, _draft_in_scope(teacher_id))
     if for_update:
         query = query.with_for_update(of=Draft).execution_options(populate_existing=True)
     return await session.scalar(query)
@@ -178,9 +199,7 @@ async def draft_taught_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id
 
 async def next_pending_for_teacher(session: AsyncSession, teacher_id: uuid.UUID, after: uuid.UUID | None) -> Draft | None:
     """The oldest draft waiting for this teacher, other than ``after`` (the one just looked at)."""
-    query = select(Draft).where(
-        Draft.status == "pending_review", Draft.student_id.in_(_taught_students(teacher_id))
-    )
+    query = select(Draft).where(Draft.status == "pending_review", _draft_in_scope(teacher_id))
     if after is not None:
         query = query.where(Draft.id != after)
     return await session.scalar(query.order_by(Draft.created_at, Draft.id).limit(1))
@@ -212,9 +231,9 @@ async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = N
     """Failed submissions and project requests of a teacher's students (or a school's)."""
     from beacon.projects.models import ProjectRequest
 
-    def scoped(query, student_col):
+    def scoped(query, model):
         if teacher_id is not None:
-            return query.where(student_col.in_(_taught_students(teacher_id)))
+            return query.where(_teaches_work(teacher_id, model.class_ids, model.student_id))
         return query.where(User.school_id == school_id)
 
     found: list[FailedWork] = []
@@ -222,7 +241,7 @@ async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = N
                                ("project", ProjectRequest, ProjectRequest.interests)):
         query = (select(model.id, User.full_name, title, model.created_at)
                  .join(User, User.id == model.student_id).where(model.status == "failed"))
-        rows = await session.execute(scoped(query, model.student_id).order_by(model.created_at).limit(limit))
+        rows = await session.execute(scoped(query, model).order_by(model.created_at).limit(limit))
         found += [FailedWork(kind, i, name, str(t)[:120], at) for i, name, t, at in rows.all()]
     return sorted(found, key=lambda w: w.created_at)[:limit]
 

@@ -160,7 +160,7 @@ async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
     if item is None:
         raise NotFound(f"no work {item_id}")
     student = await school.get_user(session, item.student_id)
-    allowed = (user.role == "teacher" and await school.teaches(session, user.id, item.student_id)) or (
+    allowed = (user.role == "teacher" and await repository.teaches_work(session, user.id, item)) or (
         user.role == "admin" and student is not None and student.school_id == user.school_id)
     if not allowed:
         raise NotFound(f"no work {item_id}")

@@ -18,7 +18,7 @@ from beacon.school import repository
 from beacon.school.models import User, UserSession
 
 ACCOUNT_LIMIT = 5
-ADDRESS_LIMIT = 50
+ADDRESS_LIMIT = 100  # a school behind one NAT address signs in through it
 WINDOW = timedelta(minutes=15)
 FIRST_LOCK = timedelta(seconds=30)
 LONGEST_LOCK = timedelta(minutes=15)

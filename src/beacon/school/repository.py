@@ -205,3 +205,12 @@ async def names_in_school(session: AsyncSession, school_id: uuid.UUID) -> list[s
     """Everyone's full name in a school: what a comment meant for reuse must not contain."""
     rows = await session.scalars(select(User.full_name).where(User.school_id == school_id))
     return list(rows.all())
+
+
+async def classes_of_student(session: AsyncSession, student_id: uuid.UUID) -> list[uuid.UUID]:
+    """The classes a student is in now: whose teachers review what they hand in."""
+    rows = await session.scalars(
+        select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
+        .order_by(Enrollment.class_id)
+    )
+    return list(rows.all())

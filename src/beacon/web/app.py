@@ -33,10 +33,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan)
-    from beacon.web.guard import RequestGuard
+    # FastAPI's /docs loads Swagger UI from a CDN: Beacon serves its own page (no CDN, CSP-clean).
+    app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    from beacon.web.guard import RequestGuard, SecurityHeaders
 
     app.add_middleware(RequestGuard)
+    app.add_middleware(SecurityHeaders)
     from pathlib import Path
 
     from fastapi.staticfiles import StaticFiles
@@ -53,6 +55,24 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     for router in (accounts, submissions, projects, review, coaching, pages, project_pages, staff_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs():
+        """The JSON API, from the OpenAPI document (also at /openapi.json), as a plain page."""
+        from html import escape
+
+        from fastapi.responses import HTMLResponse
+
+        rows = []
+        for path, operations in app.openapi()["paths"].items():
+            for method, op in operations.items():
+                summary = op.get("summary", "") + (f" — {op['description'].splitlines()[0]}" if op.get("description") else "")
+                rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
+                            f"<td>{escape(summary)}</td></tr>")
+        return HTMLResponse("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Beacon API</title>"
+                            "</head><body><h1>Beacon JSON API</h1><p>OpenAPI: <a href='/openapi.json'>/openapi.json"
+                            "</a>. Sign in with <code>POST /api/v1/auth/token</code>, then send "
+                            "<code>Authorization: Bearer …</code>.</p><table>" + "".join(rows) + "</table></body></html>")
 
     @app.get("/healthz")
     async def health():

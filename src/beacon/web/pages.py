@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,6 +25,7 @@ from beacon.review.decisions import content_hash, what_happened
 from beacon.rubrics import repository as rubrics
 from beacon.school import repository as school
 from beacon.school.models import User
+from beacon.web import flash
 from beacon.web.auth import (
     SESSION_COOKIE,
     current_user,
@@ -57,7 +57,15 @@ teacher, student = page_role("teacher"), page_role("student")
 
 
 def render(request: Request, name: str, **context) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
+    """A page; a message left by the redirect that led here (``flash``) is shown once."""
+    shown = flash.read(request)
+    for key, value in shown.items():
+        if not context.get(key):
+            context[key] = value
+    response = templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
+    if flash.FLASH_COOKIE in request.cookies:
+        response.delete_cookie(flash.FLASH_COOKIE)
+    return response
 
 
 def marked(text: str, content: dict) -> list[dict]:
@@ -77,8 +85,8 @@ def marked(text: str, content: dict) -> list[dict]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, error: str | None = None, email: str = ""):
-    return render(request, "login.html", error=error, email=email[:320])
+async def login_form(request: Request, email: str = ""):
+    return render(request, "login.html", email=email[:320])
 
 
 @router.post("/login")
@@ -153,8 +161,8 @@ FLAG_NAMES = ("prompt_injection", "quote_not_found", "invented_criterion", "miss
 
 
 @router.get("/teacher", response_class=HTMLResponse)
-async def queue(request: Request, notice: str | None = None, user: User = Depends(teacher), db=Depends(session)):
-    return await _queue_page(request, user, db, notice=notice)
+async def queue(request: Request, user: User = Depends(teacher), db=Depends(session)):
+    return await _queue_page(request, user, db)
 
 
 @router.post("/teacher/bulk-approve")
@@ -171,15 +179,14 @@ async def bulk_approve(request: Request, user: User = Depends(teacher)):
     if not ids:
         notice = "Tick the drafts to approve first."
     if request.headers.get("hx-request") != "true":
-        return RedirectResponse(f"/teacher?notice={quote(notice)}", status.HTTP_303_SEE_OTHER)
+        return flash.redirect(request, "/teacher", notice=notice)
     async with state.runtime.db.transaction() as db:
         return await _queue_page(request, user, db, notice=notice)
 
 
 @router.get("/teacher/assignments", response_class=HTMLResponse)
-async def assignments_page(request: Request, notice: str | None = None, error: str | None = None,
-                           user: User = Depends(teacher), db=Depends(session)):
-    return render(request, "teacher_assignments.html", user=user, notice=notice, error=error,
+async def assignments_page(request: Request, user: User = Depends(teacher), db=Depends(session)):
+    return render(request, "teacher_assignments.html", user=user,
                   classes=await reviews.classes_taught(db, user.id),
                   assignments=await school.assignments_taught(db, user.id),
                   competencies=await rubrics.current_titles(db))
@@ -201,19 +208,21 @@ async def set_assignment(request: Request, user: User = Depends(teacher), db=Dep
     except ValidationError as exc:
         problem = exc.errors()[0]
         message = f"{problem['loc'][0]}: {problem['msg']}"
-        return RedirectResponse(f"/teacher/assignments?error={quote(message)}", status.HTTP_303_SEE_OTHER)
+        return flash.redirect(request, "/teacher/assignments", error=message)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except InvalidInput as exc:
-        return RedirectResponse(f"/teacher/assignments?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
-    return RedirectResponse(f"/teacher/assignments?notice={quote('Assignment set: ' + new.title)}", status.HTTP_303_SEE_OTHER)
+        return flash.redirect(request, "/teacher/assignments", error=str(exc))
+    return flash.redirect(request, "/teacher/assignments", notice="Assignment set: " + new.title)
 
 
 @router.get("/teacher/next")
-async def next_draft(after: uuid.UUID | None = None, user: User = Depends(teacher), db=Depends(session)):
+async def next_draft(request: Request, after: uuid.UUID | None = None, user: User = Depends(teacher),
+                     db=Depends(session)):
     following = await reviews.next_pending_for_teacher(db, user.id, after)
-    target = f"/teacher/drafts/{following.id}" if following else "/teacher?notice=" + quote("No other drafts are waiting.")
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    if following is None:
+        return flash.redirect(request, "/teacher", notice="No other drafts are waiting.")
+    return RedirectResponse(f"/teacher/drafts/{following.id}", status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/teacher/drafts/{draft_id}", response_class=HTMLResponse)
@@ -252,14 +261,17 @@ async def _outcome(db, draft) -> dict | None:
     following = await reviews.regenerated_from(db, draft.id)
     item = (await submissions.get(db, draft.submission_id) if draft.kind == "feedback"
             else await project_requests.get_request(db, draft.project_request_id))
+    release = await reviews.release_of(db, draft.id)
     return {"said": said, "next_draft_id": following.id if following else None,
+            "released": release.content if release else None,
             "regenerating": draft.status == "superseded" and following is None and item.status in ("queued", "drafting", "designing"),
             "failed": draft.status == "superseded" and following is None and item.status == "failed",
             "work_id": item.id}
 
 
 @router.post("/teacher/work/{kind}/{item_id}/retry")
-async def try_again(kind: str, item_id: uuid.UUID, user: User = Depends(teacher), db=Depends(session)):
+async def try_again(request: Request, kind: str, item_id: uuid.UUID, user: User = Depends(teacher),
+                    db=Depends(session)):
     """Queue failed work again; the queue says so."""
     try:
         await review.try_again(db, user, kind, item_id)
@@ -268,7 +280,7 @@ async def try_again(kind: str, item_id: uuid.UUID, user: User = Depends(teacher)
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except Conflict as exc:
         notice = str(exc)[:1].upper() + str(exc)[1:] + "."
-    return RedirectResponse(f"/teacher?notice={quote(notice)}", status.HTTP_303_SEE_OTHER)
+    return flash.redirect(request, "/teacher", notice=notice)
 
 
 @router.get("/teacher/drafts/{draft_id}/progress", response_class=HTMLResponse)
@@ -330,8 +342,8 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
 # --- Student ---------------------------------------------------------------------------------
 
 @router.get("/student", response_class=HTMLResponse)
-async def student_home(request: Request, error: str | None = None, user: User = Depends(student), db=Depends(session)):
-    return render(request, "student_home.html", **await _student_home(db, user), error=error)
+async def student_home(request: Request, user: User = Depends(student), db=Depends(session)):
+    return render(request, "student_home.html", **await _student_home(db, user))
 
 
 async def _student_home(db, user: User) -> dict:

@@ -4,7 +4,6 @@ student's request form, approved ideas and "start this project"."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,6 +16,7 @@ from beacon.projects.schemas import ProjectAsk, ProjectContent
 from beacon.review import repository as reviews
 from beacon.school import repository as school
 from beacon.school.models import User
+from beacon.web import flash
 from beacon.web.auth import session
 from beacon.web.pages import render, student
 
@@ -29,7 +29,8 @@ async def project_review_screen(request: Request, draft, user: User, db, *, outc
 
     ask = await projects.get_request(db, draft.project_request_id)
     return render(request, "teacher_projects.html", user=user, draft=draft, ask=ask,
-                  content=ProjectContent.model_validate(draft.content),
+                  # A decided draft shows what was released (the chosen, edited ideas), read-only.
+                  content=ProjectContent.model_validate((outcome or {}).get("released") or draft.content),
                   student=await school.get_user(db, draft.student_id),
                   trail=await reviews.audit_trail(db, "draft", str(draft.id)),
                   content_hash=content_hash(draft.content), outcome=outcome, error=error)
@@ -59,8 +60,7 @@ async def ask_for_projects(request: Request, user: User = Depends(student), db=D
         await service.request_projects(db, user.id, ask)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        return RedirectResponse(f"/student?error={quote(str(problem['loc'][0]) + ': ' + problem['msg'])}",
-                                status.HTTP_303_SEE_OTHER)
+        return flash.redirect(request, "/student", error=str(problem["loc"][0]) + ": " + problem["msg"])
     return RedirectResponse("/student#projects", status.HTTP_303_SEE_OTHER)
 
 
@@ -82,5 +82,5 @@ async def start_project(request: Request, release_id: uuid.UUID, user: User = De
     except (NotFound, ValueError):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except InvalidInput as exc:
-        return RedirectResponse(f"/student?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
+        return flash.redirect(request, "/student", error=str(exc))
     return RedirectResponse(f"/student/projects/{release_id}", status.HTTP_303_SEE_OTHER)

@@ -5,7 +5,6 @@ schools' rows are "not found"."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -18,6 +17,7 @@ from beacon.school import repository as school
 from beacon.school import service as school_service
 from beacon.school.models import User
 from beacon.school.schemas import NewClass, NewPerson
+from beacon.web import flash
 from beacon.web.auth import hash_password_off_loop, session
 from beacon.web.pages import page_role, render
 
@@ -26,11 +26,11 @@ coach, admin = page_role("coach", "admin"), page_role("admin")
 
 
 @router.get("/coach", response_class=HTMLResponse)
-async def coach_home(request: Request, error: str | None = None, user: User = Depends(coach), db=Depends(session)):
+async def coach_home(request: Request, user: User = Depends(coach), db=Depends(session)):
     decided = await evals_repository.decisions_in_school(db, user.school_id)
     recent = [(item, evals.changed_levels(item)) for item in decided[:40]]
     settings = request.app.state.runtime.settings
-    return render(request, "coach_home.html", user=user, use=evals.real_use(decided), recent=recent, error=error,
+    return render(request, "coach_home.html", user=user, use=evals.real_use(decided), recent=recent,
                   largest=evals.largest_changes(decided),
                   runs=await evals_repository.runs_of_school(db, user.school_id),
                   suites=evals.suite_names(settings.evals_dir), model=settings.model)
@@ -38,15 +38,24 @@ async def coach_home(request: Request, error: str | None = None, user: User = De
 
 @router.get("/coach/drafts/{draft_id}", response_class=HTMLResponse)
 async def coach_draft(request: Request, draft_id: uuid.UUID, user: User = Depends(coach), db=Depends(session)):
-    """A draft as drafted and as released, read-only, for a coach of the same school."""
+    """A released draft as drafted and as released, read-only, for a coach of the same school.
+    Work a teacher has not released (pending, rejected, sent back) stays private unless the
+    school grants coaches access (``settings.coach_sees_unreleased``); each such view is audited."""
     from beacon.feedback import repository as submissions
     from beacon.review import repository as reviews
+    from beacon.school.models import School
     from beacon.web.pages import marked
 
     draft = await reviews.get_draft(db, draft_id)
     student = await school.get_user(db, draft.student_id) if draft else None
     if draft is None or draft.kind != "feedback" or student is None or student.school_id != user.school_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    if draft.status != "approved":
+        granted = (await db.get(School, user.school_id)).settings.get("coach_sees_unreleased", False)
+        if not granted:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        await reviews.add_audit(db, actor_id=user.id, action="draft.viewed_unreleased", subject_type="draft",
+                                subject_id=str(draft.id), data={"status": draft.status, "role": user.role})
     work = await submissions.get(db, draft.submission_id)
     release = await reviews.release_of(db, draft.id)
     approved = {c["criterion_id"]: c["level"] for c in (release.content["criteria"] if release else [])}
@@ -64,7 +73,7 @@ async def coach_start_eval(request: Request, user: User = Depends(coach), db=Dep
         await evals.start_run(db, user, suite=str(form.get("suite") or ""), model=str(form.get("model") or settings.model)[:200],
                               limit=max(1, min(5000, int(limit))) if limit.isdigit() else None, evals_dir=settings.evals_dir)
     except NotFound as exc:
-        return RedirectResponse(f"/coach?error={quote(str(exc))}#evals", status.HTTP_303_SEE_OTHER)
+        return flash.redirect(request, "/coach#evals", error=str(exc))
     return RedirectResponse("/coach#evals", status.HTTP_303_SEE_OTHER)
 
 
@@ -87,16 +96,14 @@ async def coach_eval_compare(a: uuid.UUID, b: uuid.UUID, user: User = Depends(co
 
 
 @router.get("/admin", response_class=HTMLResponse)
-async def admin_home(request: Request, notice: str | None = None, error: str | None = None,
-                     user: User = Depends(admin), db=Depends(session)):
-    return render(request, "admin_home.html", user=user, notice=notice, error=error,
+async def admin_home(request: Request, user: User = Depends(admin), db=Depends(session)):
+    return render(request, "admin_home.html", user=user,
                   people=await school.people_of_school(db, user.school_id),
                   classes=await school.classes_of_school(db, user.school_id))
 
 
-def _back(notice: str | None = None, error: str | None = None) -> RedirectResponse:
-    query = f"notice={quote(notice)}" if notice else f"error={quote(error or '')}"
-    return RedirectResponse(f"/admin?{query}", status.HTTP_303_SEE_OTHER)
+def _back(request: Request, notice: str | None = None, error: str | None = None) -> RedirectResponse:
+    return flash.redirect(request, "/admin", notice=notice, error=error)
 
 
 def _problem(exc: ValidationError | InvalidInput) -> str:
@@ -116,8 +123,8 @@ async def add_person(request: Request, user: User = Depends(admin), db=Depends(s
         new = NewPerson.model_validate(form)
         person = await school_service.add_person(db, user, new, await hash_password_off_loop(new.password) if new.password else None)
     except (ValidationError, InvalidInput) as exc:
-        return _back(error=_problem(exc))
-    return _back(notice=f"Added {person.full_name} ({person.role}).")
+        return _back(request, error=_problem(exc))
+    return _back(request, notice=f"Added {person.full_name} ({person.role}).")
 
 
 @router.post("/admin/classes")
@@ -127,8 +134,8 @@ async def add_class(request: Request, user: User = Depends(admin), db=Depends(se
         klass = await school_service.add_class(db, user, NewClass(name=str(form.get("name", "")),
                                                                   subject=str(form.get("subject") or "") or None))
     except (ValidationError, InvalidInput) as exc:
-        return _back(error=_problem(exc))
-    return _back(notice=f"Added class {klass.name}.")
+        return _back(request, error=_problem(exc))
+    return _back(request, notice=f"Added class {klass.name}.")
 
 
 @router.post("/admin/members")
@@ -141,5 +148,5 @@ async def set_member(request: Request, user: User = Depends(admin), db=Depends(s
     except (ValueError, NotFound):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except InvalidInput as exc:
-        return _back(error=str(exc))
-    return _back(notice="Class updated.")
+        return _back(request, error=str(exc))
+    return _back(request, notice="Class updated.")
