@@ -167,7 +167,8 @@ async def run(args, data_dir: Path) -> dict:
         baseline = await probe(server.base, args.baseline_seconds)
         answers: Counter = Counter()
         end = time.monotonic() + args.seconds
-        attackers = [attacker(server.base, KINDS[i % len(KINDS)], emails[i], end, answers, payloads)
+        kinds = args.kinds.split(",") if args.kinds else KINDS
+        attackers = [attacker(server.base, kinds[i % len(kinds)], emails[i], end, answers, payloads)
                      for i in range(args.clients)]
         results = await asyncio.gather(probe(server.base, args.seconds), *attackers)
         attacked = results[0]
@@ -206,6 +207,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--baseline-seconds", type=float, default=15.0)
     parser.add_argument("--name", default="availability")
+    parser.add_argument("--kinds", default="", help="comma-separated subset of " + ",".join(KINDS))
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="beacon-availability-"))
     try:

@@ -67,3 +67,63 @@ async def in_process(fn: Callable[..., T], *args, timeout_s: float) -> T:
     if not ok:
         raise value
     return value
+
+
+# --- A process pool for the drafting models' CPU work ------------------------------------------
+# Threads keep the event loop turning but share one GIL: pure-Python work (the offline model,
+# redaction, verification, the offline designer) on a 200,000-character work would still slow
+# every request. In worker processes it runs beside the loop, truly in parallel.
+_pool = None
+
+
+def _child_init() -> None:
+    """In each pool child: yield the CPU to the web process (drafting can wait a moment, a page
+    should not), and leave when the parent is gone (killed with -9, it cannot say so), so no
+    orphan outlives the worker or server it served."""
+    import os
+    import threading
+    import time
+
+    os.nice(10)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _process_pool():
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        _pool = ProcessPoolExecutor(max_workers=SLOTS, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_child_init)
+    return _pool
+
+
+def shutdown() -> None:
+    """Stop the pool's processes (the next ``in_pool`` starts new ones)."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+async def in_pool(fn: Callable[..., T], *args, **kwargs) -> T:
+    """``fn(*args, **kwargs)`` in the shared process pool (``fn`` importable, arguments and
+    result picklable); at most ``SLOTS`` at once. A broken pool (a killed child) is replaced."""
+    global _pool
+    from concurrent.futures.process import BrokenProcessPool
+    from functools import partial
+
+    async with _semaphore():
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(_process_pool(), partial(fn, *args, **kwargs))
+        except BrokenProcessPool:
+            _pool = None
+            return await loop.run_in_executor(_process_pool(), partial(fn, *args, **kwargs))

@@ -44,6 +44,9 @@ async def open_runtime(
             await load_rubrics(runtime)
         yield runtime
     finally:
+        from beacon import offload
+
+        offload.shutdown()
         await db.dispose()
         if not settings.database_url:
             from beacon.db.embedded import stop_embedded

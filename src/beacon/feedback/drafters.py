@@ -14,7 +14,7 @@ from beacon.feedback.schemas import ProposedAssessment, ProposedFeedback
 from beacon.llm.client import ModelClient, Usage
 from beacon.llm.offline import _TEXTS, THRESHOLDS, OfflineDrafter
 from beacon.llm.prompts import content_hash, render
-from beacon.offload import in_thread
+from beacon.offload import in_pool
 from beacon.rubrics.schemas import RubricDefinition
 
 LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
@@ -61,6 +61,21 @@ class Drafter(Protocol):
     async def write(self, ctx: DraftingContext, assessment: ProposedAssessment, problems: list[str] | None = None) -> tuple[ProposedFeedback, Usage, str]: ...
 
 
+_drafter: OfflineDrafter | None = None  # one per process: the pool's children build their own
+
+
+def _offline_assess(work: str, rubric, grade: int):
+    global _drafter
+    _drafter = _drafter or OfflineDrafter()
+    return _drafter.assess(work, rubric, grade)
+
+
+def _offline_write(rubric, assessment, **kwargs):
+    global _drafter
+    _drafter = _drafter or OfflineDrafter()
+    return _drafter.write(rubric, assessment, **kwargs)
+
+
 class OfflineModel:
     name = "offline"
     offline = True
@@ -76,13 +91,13 @@ class OfflineModel:
         started = time.perf_counter()
         # Instructions in the work are data for the teacher, not signals of quality: unseen here.
         # CPU work, off the event loop the web app shares (``offload``).
-        assessment = await in_thread(lambda: self.model.assess(mask_injections(ctx.work), ctx.rubric, ctx.grade))
+        assessment = await in_pool(_offline_assess, mask_injections(ctx.work), ctx.rubric, ctx.grade)
         return assessment, Usage.local_call(started), self.name
 
     async def write(self, ctx, assessment, problems=None):
         started = time.perf_counter()
-        feedback = await in_thread(
-            self.model.write, ctx.rubric, assessment, grade=ctx.grade,
+        feedback = await in_pool(
+            _offline_write, ctx.rubric, assessment, grade=ctx.grade,
             language=requested_language(ctx.language, ctx.instructions),
             previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
         )

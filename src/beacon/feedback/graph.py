@@ -22,8 +22,14 @@ from beacon.db.engine import Database
 from beacon.errors import NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, requested_language
-from beacon.feedback.injection import find_injections
-from beacon.feedback.redact import Person, Redaction, mentions_a_person, redact, roster_people
+from beacon.feedback.redact import (
+    Person,
+    Redaction,
+    mentions_a_person,
+    redact,
+    redact_work,
+    roster_people,
+)
 from beacon.feedback.schemas import (
     DraftContent,
     ProposedAssessment,
@@ -35,7 +41,7 @@ from beacon.feedback.schemas import (
 from beacon.feedback.verify import verify
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
-from beacon.offload import in_thread
+from beacon.offload import in_pool
 from beacon.review import repository as reviews
 from beacon.review.decisions import stable_id
 from beacon.review.models import Draft, FeedbackExample
@@ -152,7 +158,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
     async def redact_names(state: FeedbackState) -> dict:
         people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
         # CPU work on up to 200,000 characters: off the event loop the web app shares.
-        redaction, injections = await in_thread(lambda: (redact(state["work"], people), find_injections(state["work"])))
+        redaction, injections = await in_pool(redact_work, state["work"], people)
         return {
             "redacted": redaction.text,
             "replacements": redaction.replacements,
@@ -231,10 +237,10 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         return {"feedback": feedback.model_dump(), "usage": vars(total),
                 "flags": [*state.get("flags", []), *flags]}
 
-    def _verify(state: FeedbackState, assessment: dict, feedback: dict):
-        rubric = RubricDefinition.model_validate(state["rubric"])
-        return verify(
-            work=state["redacted"], rubric=rubric, rubric_version=state["rubric_version"],
+    def _verify_args(state: FeedbackState, assessment: dict, feedback: dict) -> dict:
+        return dict(
+            work=state["redacted"], rubric=RubricDefinition.model_validate(state["rubric"]),
+            rubric_version=state["rubric_version"],
             assessment=ProposedAssessment.model_validate(assessment),
             feedback=ProposedFeedback.model_validate(feedback),
             language=requested_language(state["language"], state.get("instructions")),
@@ -242,8 +248,11 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             score_language_allowed=deps.settings.score_language,
         )
 
+    def _verify(state: FeedbackState, assessment: dict, feedback: dict):
+        return verify(**_verify_args(state, assessment, feedback))
+
     async def verify_draft(state: FeedbackState) -> dict:
-        result = await in_thread(_verify, state, state["assessment"], state["feedback"])
+        result = await in_pool(verify, **_verify_args(state, state["assessment"], state["feedback"]))
         assessment, feedback, usage = state["assessment"], state["feedback"], Usage(**state["usage"])
         repaired = False
         if result.needs_repair and not deps.drafter.offline and state.get("model") != "offline":

@@ -130,3 +130,10 @@ def mentions_a_person(text: str, names) -> bool:
         return True
     words = set(_WORDS.findall(text))
     return any(part in words for name in names for part in name.split() if len(part) >= 2)
+
+
+def redact_work(text: str, people: list[Person]):
+    """Redaction and the injection spans of a work, in one call (run in the process pool)."""
+    from beacon.feedback.injection import find_injections
+
+    return redact(text, people), find_injections(text)

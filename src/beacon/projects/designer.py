@@ -270,3 +270,12 @@ def designer_for(settings):
                          timeout_s=settings.model_timeout_s, retries=settings.model_retries,
                          max_tokens=settings.model_max_tokens)
     return LLMDesigner(client, settings.prompts_dir)
+
+
+_designer: OfflineDesigner | None = None  # one per process (the pool's children build their own)
+
+
+def design_offline(brief: Brief, count: int = 3) -> list[Proposal]:
+    global _designer
+    _designer = _designer or OfflineDesigner()
+    return _designer.design(brief, count)

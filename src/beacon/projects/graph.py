@@ -24,9 +24,16 @@ from beacon.errors import NotFound
 from beacon.feedback.redact import Person, redact, roster_people
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
+from beacon.offload import in_pool
 from beacon.projects import repository as projects
 from beacon.projects import service
-from beacon.projects.designer import Brief, OfflineDesigner, interest_phrases, offline_prompt_hash
+from beacon.projects.designer import (
+    Brief,
+    OfflineDesigner,
+    design_offline,
+    interest_phrases,
+    offline_prompt_hash,
+)
 from beacon.projects.schemas import (
     ProjectContent,
     ProjectDecision,
@@ -93,7 +100,6 @@ def _brief(state: ProjectState) -> Brief:
 
 
 def build_graph(deps: ProjectDeps, checkpointer=None):
-    offline = OfflineDesigner()
 
     async def load_request(state: ProjectState) -> dict:
         request_id = uuid.UUID(state["request_id"])
@@ -134,20 +140,20 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
         flags = list(state.get("flags", []))
         try:
             if isinstance(deps.designer, OfflineDesigner):
-                proposals, usage, model = _offline(brief)
+                proposals, usage, model = await _offline(brief)
             else:
                 proposals, usage, model = await deps.designer.design(brief, grade=state["grade"])
         except ModelUnavailable:
             if "offline" not in deps.settings.fallback_models:
                 raise  # the job stays queued and is retried later: nothing is lost
-            proposals, usage, model = _offline(brief)
+            proposals, usage, model = await _offline(brief)
             flags.append("model_fallback:offline")
         return {"proposals": [p.model_dump() for p in proposals], "usage": vars(usage), "model": model,
                 "flags": flags}
 
-    def _offline(brief: Brief):
+    async def _offline(brief: Brief):
         started = time.perf_counter()
-        proposals = offline.design(brief)
+        proposals = await in_pool(design_offline, brief)  # CPU: beside the event loop, not on it
         return proposals, Usage.local_call(started), "offline"
 
     def _check(state: ProjectState, proposals: list[Proposal]):
