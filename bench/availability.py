@@ -40,6 +40,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
 from review_load import Server, pct, stop_leftover_postgres  # noqa: E402
 
 PASSWORD = "bench-availability"
@@ -57,29 +58,11 @@ def make_docx(paragraphs: int) -> bytes:
 
 
 def make_pdf(pages: int) -> bytes:
-    """A PDF with ``pages`` pages of text, written by hand (no PDF library needed to make one)."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    kids = []
+    """A PDF of ``pages`` pages (the most Beacon reads), each with a long line of text."""
+    from tests.feedback.test_uploads import make_pdf as pdf_of  # the same hand-written PDF as the tests
+
     line = "Our investigation measured how light changes plant growth over three weeks of trials. "
-    for p in range(pages):
-        text = "".join(f"BT /F1 10 Tf 40 {780 - 14 * i} Td ({line}) Tj ET\n" for i in range(50))
-        objects.append(f"<< /Length {len(text)} >>\nstream\n{text}endstream")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {len(objects)} 0 R "
-                       f"/Resources << /Font << /F1 3 0 R >> >> >>")
-        kids.append(f"{len(objects)} 0 R")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {pages} >>"
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{i} 0 obj\n{obj}\nendobj\n".encode())
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for off in offsets:
-        out.write(f"{off:010d} 00000 n \n".encode())
-    out.write(f"trailer << /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
+    return pdf_of([line * 20] * pages)
 
 
 async def seed(students: int) -> list[str]:

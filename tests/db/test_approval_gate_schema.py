@@ -169,3 +169,35 @@ async def test_work_for_an_assignment_is_decided_by_that_classs_teachers_only(se
 
     assert "does not teach" in await _refused(session, art_teacher_decides)
     await decide(session, draft, teacher, "approve")
+
+
+async def test_releases_are_immutable_and_decided_drafts_stay_decided(session):
+    from sqlalchemy import delete, update
+
+    from beacon.review.models import Draft, Release
+
+    _, _, teacher, [student] = await make_class(session)
+    draft = await make_draft(session, student)
+    released = await release(session, draft, await decide(session, draft, teacher, "approve"))
+    await session.execute(update(Draft).where(Draft.id == draft.id).values(status="approved"))
+
+    async def rewrite_release():
+        await session.execute(update(Release).where(Release.id == released.id).values(content={"feedback": "other"}))
+
+    async def take_release_back():
+        await session.execute(delete(Release).where(Release.id == released.id))
+
+    async def approved_back_to_pending():
+        await session.execute(update(Draft).where(Draft.id == draft.id).values(status="pending_review"))
+
+    for attempt in (rewrite_release, take_release_back, approved_back_to_pending):
+        message = await _refused(session, attempt)
+        assert "append-only" in message or "cannot become" in message, message
+
+    superseded = await make_draft(session, student)
+    await session.execute(update(Draft).where(Draft.id == superseded.id).values(status="superseded"))
+
+    async def approve_superseded():
+        await decide(session, superseded, teacher, "approve")
+
+    assert "not waiting for review" in await _refused(session, approve_superseded)
