@@ -4,6 +4,7 @@ record (draft, decision, release) stays, and nothing is drafted again."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from beacon.review import service as review
 from beacon.review.maintenance import prune
 from beacon.review.models import Draft, Release
 from beacon.runtime import open_feedback, projects_of, run_jobs
+from beacon.school.models import SignInThrottle
 from tests.classroom import ESSAY
 
 
@@ -31,8 +33,16 @@ async def test_finished_threads_are_pruned_and_the_record_stays(runtime, classro
 
         await prune(runtime.db, [workflow, projects_of(runtime, workflow)], days=30)
         assert (await workflow.graph.aget_state(config)).values  # decided today: kept
+        async with runtime.db.transaction() as session:  # sign-in counts: an old one, a running lock
+            session.add_all([
+                SignInThrottle(key=f"account:old-{done.id}", failures=3, window_started_at=datetime.now(UTC) - timedelta(days=2)),
+                SignInThrottle(key=f"account:locked-{done.id}", failures=9, window_started_at=datetime.now(UTC) - timedelta(days=2),
+                               locked_until=datetime.now(UTC) + timedelta(minutes=10))])
         pruned = await prune(runtime.db, [workflow, projects_of(runtime, workflow)], days=0)
-        assert pruned["threads"] >= 1
+        assert pruned["threads"] >= 1 and pruned["sign_in_counts"] >= 1
+        async with runtime.db.transaction() as session:
+            left = (await session.scalars(select(SignInThrottle.key).where(SignInThrottle.key.like(f"%-{done.id}")))).all()
+        assert left == [f"account:locked-{done.id}"]
         assert not (await workflow.graph.aget_state(config)).values
         assert await workflow.pending_review(waiting.id) is not None  # unfinished work keeps its thread
         assert await workflow.run_to_review(done.id) is None  # a job for pruned work redrafts nothing

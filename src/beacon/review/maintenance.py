@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from beacon.review import repository
+from beacon.school import repository as school_repository
 
 log = logging.getLogger("beacon.maintenance")
 
@@ -33,6 +34,8 @@ async def prune(db, workflows, *, days: int, app=None, batch: int = 500) -> dict
         for item in finished:
             await workflow.forget(item)
         pruned["threads"] += len(finished)
+    async with db.transaction() as session:  # sign-in counts whose window and lock have passed
+        pruned["sign_in_counts"] = await school_repository.prune_throttle(session)
     if app is not None:
         await app.job_manager.delete_old_jobs(nb_hours=days * 24, include_failed=True, include_cancelled=True,
                                               include_aborted=True)

@@ -214,3 +214,15 @@ async def classes_of_student(session: AsyncSession, student_id: uuid.UUID) -> li
         .order_by(Enrollment.class_id)
     )
     return list(rows.all())
+
+
+async def prune_throttle(session: AsyncSession) -> int:
+    """Forget sign-in failure counts older than a day with no lock running."""
+    from sqlalchemy import delete, func, or_, text
+
+    from beacon.school.models import SignInThrottle
+
+    result = await session.execute(delete(SignInThrottle).where(
+        SignInThrottle.window_started_at < func.now() - text("interval '1 day'"),
+        or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until < func.now())))
+    return result.rowcount
