@@ -50,7 +50,7 @@ async def test_the_lock_doubles_and_a_success_clears_the_count(runtime):
 
 
 async def test_unknown_and_known_emails_cost_the_same_argon2_work(api, people, monkeypatch):
-    import beacon.web.auth as auth
+    import beacon.school.accounts as auth
 
     _, client = api
     checked = []

@@ -11,12 +11,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.errors import BeaconError, InvalidInput
 from beacon.school import repository
 from beacon.school.models import User, UserSession
 
+_hasher = PasswordHasher()
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 100  # a school behind one NAT address signs in through it
 WINDOW = timedelta(minutes=15)
@@ -31,6 +34,40 @@ class TooManyAttempts(BeaconError):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(f"too many failed sign-ins: try again in {retry_after_s} s")
         self.retry_after_s = retry_after_s
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Verified when the email is unknown (or has no password), so that a wrong email costs the same
+# argon2 time as a wrong password: timing does not tell which emails have accounts.
+_NOBODY = _hasher.hash("no account has this password")
+
+
+async def check_password(user: User | None, password: str) -> bool:
+    """Argon2 off the event loop (a burst of sign-ins must not stall other requests), in
+    equal time whether or not the account exists."""
+    from beacon.offload import in_thread
+
+    known = user is not None and bool(user.password_hash)
+    matches = await in_thread(password_matches, user.password_hash if known else _NOBODY, password)
+    return known and matches
+
+
+async def hash_password_off_loop(password: str) -> str:
+    from beacon.offload import in_thread
+
+    return await in_thread(hash_password, password)
 
 
 def _keys(email: str, address: str | None) -> list[tuple[str, int]]:
@@ -62,8 +99,6 @@ async def record_failure(session: AsyncSession, email: str, address: str | None)
 async def sign_in(db, email: str, password: str, address: str | None) -> User:
     """The user, or InvalidInput (wrong email or password) / TooManyAttempts. The failure is
     counted in its own transaction: it holds whatever the request does next."""
-    from beacon.web.auth import check_password  # argon2 off the event loop, equal time
-
     async with db.transaction() as session:
         await check_not_locked(session, email, address)
         user = await repository.user_by_email(session, email.strip())

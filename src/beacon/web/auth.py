@@ -8,51 +8,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from beacon.school.accounts import (  # noqa: F401  (passwords live with accounts; re-exported)
+    check_password,
+    hash_password,
+    hash_password_off_loop,
+    password_matches,
+)
 from beacon.school.models import User
 
-_hasher = PasswordHasher()
 _TOKEN_SALT = "beacon.api-token"
 _SESSION_SALT = "beacon.session"
 SESSION_COOKIE = "beacon_session"
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def password_matches(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-# Verified when the email is unknown (or has no password), so that a wrong email costs the same
-# argon2 time as a wrong password: timing does not tell which emails have accounts.
-_NOBODY = _hasher.hash("no account has this password")
-
-
-async def check_password(user: User | None, password: str) -> bool:
-    """Argon2 off the event loop (a burst of sign-ins must not stall other requests), in
-    equal time whether or not the account exists."""
-    from beacon.offload import in_thread
-
-    known = user is not None and bool(user.password_hash)
-    matches = await in_thread(password_matches, user.password_hash if known else _NOBODY, password)
-    return known and matches
-
-
-async def hash_password_off_loop(password: str) -> str:
-    from beacon.offload import in_thread
-
-    return await in_thread(hash_password, password)
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
