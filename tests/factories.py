@@ -58,13 +58,13 @@ async def decide(session, draft, teacher, action: str, **fields) -> Decision:
     return decision
 
 
-async def release(session, draft, decision, *, teacher_id=None, student_id=None) -> Release:
+async def release(session, draft, decision, *, teacher_id=None, student_id=None, content=None) -> Release:
     row = Release(
         draft_id=draft.id,
         decision_id=decision.id,
         teacher_id=teacher_id or decision.teacher_id,
         student_id=student_id or draft.student_id,
-        content=draft.content,
+        content=content or draft.content,  # releases are immutable once written: give it its content
     )
     session.add(row)
     await session.flush()

@@ -27,8 +27,7 @@ async def test_agreement_counts_kept_changed_and_refused_levels(session):
     await release(session, kept, await decide(session, kept, teacher, "approve"))
     edit = _content("argument-writing", {"claim": 2, "evidence": 2})
     approval = await decide(session, changed, teacher, "approve", edited_content=edit)
-    row = await release(session, changed, approval)
-    row.content = edit
+    await release(session, changed, approval, content=edit)
     await decide(session, refused, teacher, "reject", reason="talk first")
     await release(session, elsewhere, await decide(session, elsewhere, other_teacher, "approve"))
     await session.flush()
