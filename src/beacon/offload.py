@@ -127,3 +127,15 @@ async def in_pool(fn: Callable[..., T], *args, **kwargs) -> T:
         except BrokenProcessPool:
             _pool = None
             return await loop.run_in_executor(_process_pool(), partial(fn, *args, **kwargs))
+
+
+# Below this many characters the work costs a few milliseconds: cheaper inline than a process hop
+# (pickling and IPC cost more than the work itself on a typical essay).
+INLINE_BELOW = 20_000
+
+
+async def cpu(fn: Callable[..., T], *args, size: int, **kwargs) -> T:
+    """``fn`` inline for small inputs (``size`` characters), in the process pool for large ones."""
+    if size < INLINE_BELOW:
+        return fn(*args, **kwargs)
+    return await in_pool(fn, *args, **kwargs)

@@ -14,7 +14,7 @@ from beacon.feedback.schemas import ProposedAssessment, ProposedFeedback
 from beacon.llm.client import ModelClient, Usage
 from beacon.llm.offline import _TEXTS, THRESHOLDS, OfflineDrafter
 from beacon.llm.prompts import content_hash, render
-from beacon.offload import in_pool
+from beacon.offload import cpu
 from beacon.rubrics.schemas import RubricDefinition
 
 LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
@@ -91,13 +91,13 @@ class OfflineModel:
         started = time.perf_counter()
         # Instructions in the work are data for the teacher, not signals of quality: unseen here.
         # CPU work, off the event loop the web app shares (``offload``).
-        assessment = await in_pool(_offline_assess, mask_injections(ctx.work), ctx.rubric, ctx.grade)
+        assessment = await cpu(_offline_assess, mask_injections(ctx.work), ctx.rubric, ctx.grade, size=len(ctx.work))
         return assessment, Usage.local_call(started), self.name
 
     async def write(self, ctx, assessment, problems=None):
         started = time.perf_counter()
-        feedback = await in_pool(
-            _offline_write, ctx.rubric, assessment, grade=ctx.grade,
+        feedback = await cpu(
+            _offline_write, ctx.rubric, assessment, size=len(ctx.work), grade=ctx.grade,
             language=requested_language(ctx.language, ctx.instructions),
             previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
         )

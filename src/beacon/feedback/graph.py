@@ -41,7 +41,7 @@ from beacon.feedback.schemas import (
 from beacon.feedback.verify import verify
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
-from beacon.offload import in_pool
+from beacon.offload import cpu
 from beacon.review import repository as reviews
 from beacon.review.decisions import stable_id
 from beacon.review.models import Draft, FeedbackExample
@@ -158,7 +158,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
     async def redact_names(state: FeedbackState) -> dict:
         people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
         # CPU work on up to 200,000 characters: off the event loop the web app shares.
-        redaction, injections = await in_pool(redact_work, state["work"], people)
+        redaction, injections = await cpu(redact_work, state["work"], people, size=len(state["work"]))
         return {
             "redacted": redaction.text,
             "replacements": redaction.replacements,
@@ -252,7 +252,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         return verify(**_verify_args(state, assessment, feedback))
 
     async def verify_draft(state: FeedbackState) -> dict:
-        result = await in_pool(verify, **_verify_args(state, state["assessment"], state["feedback"]))
+        result = await cpu(verify, **_verify_args(state, state["assessment"], state["feedback"]), size=len(state["work"]))
         assessment, feedback, usage = state["assessment"], state["feedback"], Usage(**state["usage"])
         repaired = False
         if result.needs_repair and not deps.drafter.offline and state.get("model") != "offline":

@@ -73,23 +73,27 @@ class ReviewThreads(Generic[Payload]):
         drafts again). Idempotent: a thread waiting on an undecided draft is left as it is.
         Returns that draft's review payload, or None once the work is finished."""
         config = self._config(key)
+        snapshot = await self.graph.aget_state(config)
         for _ in range(MAX_STEPS):
-            snapshot = await self.graph.aget_state(config)
             if not snapshot.values:
                 if await self._finished(key):
                     return None  # a pruned thread of finished work: nothing to redo
-                await self.graph.ainvoke(start, config, durability=DURABILITY)
-                continue
-            waiting = self._waiting(snapshot)
-            if waiting is not None:
+                result = await self.graph.ainvoke(start, config, durability=DURABILITY)
+            elif (waiting := self._waiting(snapshot)) is not None:
                 decision = await self._recorded(uuid.UUID(waiting.draft_id))
                 if decision is None:
                     return waiting
-                await self.graph.ainvoke(Command(resume=decision), config, durability=DURABILITY)
+                result = await self.graph.ainvoke(Command(resume=decision), config, durability=DURABILITY)
             elif snapshot.next:
-                await self.graph.ainvoke(None, config, durability=DURABILITY)
+                result = await self.graph.ainvoke(None, config, durability=DURABILITY)
             else:
                 return None
+            # The usual end of a run: at the review stop of a draft nobody decided yet.
+            for pending in result.get("__interrupt__", ()):
+                payload = self.payload.model_validate(pending.value)
+                if await self._recorded(uuid.UUID(payload.draft_id)) is None:
+                    return payload
+            snapshot = await self.graph.aget_state(config)
         raise RuntimeError(f"thread {self.thread_id(key)} did not settle in {MAX_STEPS} steps")
 
     async def _recorded(self, draft_id: uuid.UUID) -> dict | None:
