@@ -1,10 +1,14 @@
 """CPU work off the event loop, bounded, so no one request stalls another (the web app and the
 in-process worker share one loop on a 2-core machine).
 
-- ``in_thread``: short CPU work (password hashing, redaction, the offline model, parsing a
+- ``in_thread``: short CPU work that releases the GIL or is small (password hashing, parsing a
   text or Word file), at most ``SLOTS`` at once; the rest wait their turn, not the loop.
 - ``in_process``: work that a crafted input can make slow and that cannot be interrupted in a
-  thread (PDF text extraction): its own process, killed at the deadline."""
+  thread (PDF text extraction): its own process, killed at the deadline.
+- ``cpu`` / ``in_pool``: the drafting models' pure-Python work on large inputs, in a process
+  pool (threads would still share the GIL with the loop).
+
+Each kind has its own bound, so ten slow PDFs never hold up a sign-in."""
 
 from __future__ import annotations
 
@@ -15,22 +19,22 @@ from typing import TypeVar
 
 T = TypeVar("T")
 SLOTS = 2
-_slots: dict[int, asyncio.Semaphore] = {}  # one per event loop (tests run several)
+_slots: dict[tuple[int, str], asyncio.Semaphore] = {}  # per event loop (tests run several) and kind
 
 
 class TooSlow(Exception):
     """The work did not finish before its deadline and was stopped."""
 
 
-def _semaphore() -> asyncio.Semaphore:
-    loop = id(asyncio.get_running_loop())
-    if loop not in _slots:
-        _slots[loop] = asyncio.Semaphore(SLOTS)
-    return _slots[loop]
+def _semaphore(kind: str) -> asyncio.Semaphore:
+    key = (id(asyncio.get_running_loop()), kind)
+    if key not in _slots:
+        _slots[key] = asyncio.Semaphore(SLOTS)
+    return _slots[key]
 
 
 async def in_thread(fn: Callable[..., T], *args, **kwargs) -> T:
-    async with _semaphore():
+    async with _semaphore("thread"):
         return await asyncio.to_thread(fn, *args, **kwargs)
 
 
@@ -46,7 +50,7 @@ def _child(conn, fn, args) -> None:
 async def in_process(fn: Callable[..., T], *args, timeout_s: float) -> T:
     """``fn(*args)`` in a fresh process (``fn`` and its result must pickle); ``TooSlow`` if it
     runs past ``timeout_s`` (the process is killed)."""
-    async with _semaphore():
+    async with _semaphore("process"):
         ctx = multiprocessing.get_context("spawn")  # no inherited event loop, threads or sockets
         parent, child = ctx.Pipe(duplex=False)
         process = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
@@ -120,13 +124,14 @@ async def in_pool(fn: Callable[..., T], *args, **kwargs) -> T:
     from concurrent.futures.process import BrokenProcessPool
     from functools import partial
 
-    async with _semaphore():
+    call = partial(fn, *args, **kwargs)
+    async with _semaphore("pool"):
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(_process_pool(), partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(_process_pool(), call)
         except BrokenProcessPool:
             _pool = None
-            return await loop.run_in_executor(_process_pool(), partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(_process_pool(), call)
 
 
 # Below this many characters the work costs a few milliseconds: cheaper inline than a process hop

@@ -157,7 +157,8 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool 
     if own_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop)
-    backoff = min(1.0, MAX_BACKOFF_S)
+    first_backoff = min(1.0, MAX_BACKOFF_S)
+    backoff = first_backoff
     try:
         while not stopping.is_set():
             sweep, started = None, loop.time()
@@ -180,7 +181,7 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool 
             except Exception as exc:
                 health.state, health.error, health.restarts = "reconnecting", type(exc).__name__, health.restarts + 1
                 if loop.time() - started > 60:
-                    backoff = min(1.0, MAX_BACKOFF_S)  # it had been working: this is a new outage
+                    backoff = first_backoff  # it had been working: this is a new outage
                 logging.getLogger("beacon.jobs").warning("worker stopped (%s); restarting in %.0f s", exc, backoff)
             finally:
                 if sweep is not None:

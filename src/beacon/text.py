@@ -7,6 +7,9 @@ character never wedges a draft."""
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import StringConstraints
 
 # One character class, no repetition: linear on any input.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -29,15 +32,7 @@ def scrub(value):
 
 
 # Limits for text people send, at the schema (a 2 MB "tag" once froze the server for minutes).
-def _limited(n: int):
-    from typing import Annotated
-
-    from pydantic import StringConstraints
-
-    return Annotated[str, StringConstraints(max_length=n)]
-
-
-Ident = _limited(100)  # ids, codes, tags
-Line = _limited(400)  # a title, a name, a sentence
-Paragraph = _limited(5_000)  # a reason, a comment, a step
-Document = _limited(50_000)  # a whole piece of feedback
+Ident = Annotated[str, StringConstraints(max_length=100)]  # ids, codes, tags
+Line = Annotated[str, StringConstraints(max_length=400)]  # a title, a name, a sentence
+Paragraph = Annotated[str, StringConstraints(max_length=5_000)]  # a reason, a comment, a step
+Document = Annotated[str, StringConstraints(max_length=50_000)]  # a whole piece of feedback

@@ -64,16 +64,18 @@ class Drafter(Protocol):
 _drafter: OfflineDrafter | None = None  # one per process: the pool's children build their own
 
 
-def _offline_assess(work: str, rubric, grade: int):
+def _shared_drafter() -> OfflineDrafter:
     global _drafter
     _drafter = _drafter or OfflineDrafter()
-    return _drafter.assess(work, rubric, grade)
+    return _drafter
+
+
+def _offline_assess(work: str, rubric, grade: int):
+    return _shared_drafter().assess(work, rubric, grade)
 
 
 def _offline_write(rubric, assessment, **kwargs):
-    global _drafter
-    _drafter = _drafter or OfflineDrafter()
-    return _drafter.write(rubric, assessment, **kwargs)
+    return _shared_drafter().write(rubric, assessment, **kwargs)
 
 
 class OfflineModel:
@@ -81,9 +83,6 @@ class OfflineModel:
     offline = True
     # The offline model's "prompt" is its templates and thresholds: hash those.
     prompt_hash = hashlib.sha256(json.dumps([_TEXTS, THRESHOLDS], sort_keys=True).encode()).hexdigest()
-
-    def __init__(self) -> None:
-        self.model = OfflineDrafter()
 
     async def assess(self, ctx, problems=None):
         from beacon.feedback.injection import mask_injections

@@ -23,9 +23,9 @@ from beacon.errors import NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, requested_language
 from beacon.feedback.redact import (
-    Person,
     Redaction,
     mentions_a_person,
+    people_of,
     redact,
     redact_work,
     roster_people,
@@ -156,9 +156,9 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             }
 
     async def redact_names(state: FeedbackState) -> dict:
-        people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
         # CPU work on up to 200,000 characters: off the event loop the web app shares.
-        redaction, injections = await cpu(redact_work, state["work"], people, size=len(state["work"]))
+        redaction, injections = await cpu(redact_work, state["work"], people_of(state["roster"]),
+                                          size=len(state["work"]))
         return {
             "redacted": redaction.text,
             "replacements": redaction.replacements,
@@ -248,9 +248,6 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             score_language_allowed=deps.settings.score_language,
         )
 
-    def _verify(state: FeedbackState, assessment: dict, feedback: dict):
-        return verify(**_verify_args(state, assessment, feedback))
-
     async def verify_draft(state: FeedbackState) -> dict:
         result = await cpu(verify, **_verify_args(state, state["assessment"], state["feedback"]), size=len(state["work"]))
         assessment, feedback, usage = state["assessment"], state["feedback"], Usage(**state["usage"])
@@ -263,7 +260,8 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 fixed_feedback, u2, _ = await deps.drafter.write(ctx, fixed_assessment, problems=result.problems)
                 usage.add(u1)
                 usage.add(u2)
-                retry = _verify(state, fixed_assessment.model_dump(), fixed_feedback.model_dump())
+                retry = await cpu(verify, **_verify_args(state, fixed_assessment.model_dump(),
+                                                         fixed_feedback.model_dump()), size=len(state["work"]))
                 if len(retry.problems) <= len(result.problems):
                     result, assessment, feedback = retry, fixed_assessment.model_dump(), fixed_feedback.model_dump()
                 repaired = True
@@ -335,8 +333,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         draft_id = uuid.UUID(state["draft_id"])
         if decision.action == "regenerate":
             # The teacher's words go to the model too: names and contact details out first.
-            people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
-            instructions = redact(decision.instructions or "", people).text
+            instructions = redact(decision.instructions or "", people_of(state["roster"])).text
             return Command(
                 goto="draft",
                 update={"attempt": state.get("attempt", 0) + 1, "instructions": instructions, "decision": None},

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from beacon.errors import InvalidInput, NotFound
+from beacon.offload import TooSlow, in_process, in_thread
+from beacon.text import unstorable
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ""}
 
@@ -127,9 +129,6 @@ async def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) 
     """Text of an uploaded file, or a clear refusal; nothing is stored on refusal. Parsing runs
     off the event loop; a PDF in its own process, stopped at ``PDF_TIMEOUT_S``."""
     from pathlib import PurePath
-
-    from beacon.offload import TooSlow, in_process, in_thread
-    from beacon.text import unstorable
 
     if len(name) > MAX_FILENAME_CHARS or unstorable(name):
         raise InvalidInput(f"a file name must be at most {MAX_FILENAME_CHARS} characters, without control characters")

@@ -36,6 +36,11 @@ class Person:
     role: str  # "student" (the author), "classmate", "teacher"
 
 
+def people_of(roster: list[dict]) -> list[Person]:
+    """The people to redact, from ``roster_people``'s rows as a workflow keeps them."""
+    return [Person(p["full_name"], p["role"]) for p in roster]
+
+
 def roster_people(roster, author_id) -> list[dict]:
     """(user, role in class) pairs as the people to redact: the author, classmates, teachers."""
     return [{"full_name": u.full_name,

@@ -21,7 +21,7 @@ from langgraph.types import Command, interrupt
 from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
-from beacon.feedback.redact import Person, redact, roster_people
+from beacon.feedback.redact import people_of, redact, roster_people
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
 from beacon.offload import in_pool
@@ -123,7 +123,7 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
 
     async def redact_names(state: ProjectState) -> dict:
         # Interests can name friends ("filming with Priya"): names never reach a provider.
-        redaction = redact("\n".join(state["interests"]), [Person(p["full_name"], p["role"]) for p in state["roster"]])
+        redaction = redact("\n".join(state["interests"]), people_of(state["roster"]))
         return {"redacted": redaction.text.split("\n") if state["interests"] else [],
                 "replacements": redaction.replacements}
 
@@ -221,8 +221,7 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
         or designs again."""
         decision = ProjectDecision.model_validate(state["decision"])
         if decision.action == "regenerate":
-            people = [Person(p["full_name"], p["role"]) for p in state["roster"]]
-            instructions = redact(decision.instructions or "", people).text  # names out before a model
+            instructions = redact(decision.instructions or "", people_of(state["roster"])).text  # names out first
             return Command(goto="propose", update={"attempt": state.get("attempt", 0) + 1,
                                                    "instructions": instructions, "decision": None,
                                                    "flags": [f for f in state["flags"] if f == "targets_from_interests"]})

@@ -57,17 +57,10 @@ class Taken:
 
 async def what_happened(session: AsyncSession, draft: Draft) -> str:
     """Why a draft no longer takes a decision, in a sentence a teacher can act on."""
-    row = await session.execute(
-        select(Decision, User.full_name)
-        .join(User, User.id == Decision.teacher_id)
-        .where(Decision.draft_id == draft.id)
-        .order_by(Decision.created_at.desc())
-        .limit(1)
-    )
-    found = row.first()
-    if found is None:
+    decision = await recorded(session, draft.id)
+    if decision is None:
         return f"this draft is {draft.status.replace('_', ' ')}, not waiting for review"
-    decision, name = found
+    name = (await session.get(User, decision.teacher_id)).full_name
     done = {"approve": "approved", "reject": "rejected", "regenerate": "sent back for regeneration"}[decision.action]
     return f"already {done} by {name} at {decision.created_at:%Y-%m-%d %H:%M} UTC"
 

@@ -105,10 +105,29 @@ async def decide_draft(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action
         raise
 
 
+async def _work(session: AsyncSession, kind: str, item_id: uuid.UUID):
+    """The work a draft is for (a submission for "feedback", a project request for "project")."""
+    from beacon.projects import repository as project_requests
+
+    if kind == "feedback":
+        return await session.get(Submission, item_id)
+    if kind == "project":
+        return await project_requests.get_request(session, item_id)
+    return None
+
+
+async def _continue(session: AsyncSession, kind: str, item) -> None:
+    """Queue the job that moves the work's workflow thread on (one waiting per thread)."""
+    from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
+
+    if kind == "feedback":
+        await defer_in(session, DRAFT_TASK, feedback_lock(item.id), submission_id=str(item.id))
+    else:
+        await defer_in(session, DESIGN_TASK, projects_lock(item.id), request_id=str(item.id))
+
+
 async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content, reason, instructions,
                 proposals, seen_hash, bulk) -> decisions.Taken:
-    from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
-    from beacon.projects import repository as project_requests
     from beacon.projects import service as projects
     from beacon.projects.schemas import ProjectDecision
 
@@ -121,8 +140,6 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
                                        edited_content=edited_content, reason=reason, instructions=instructions)
             check_decision(decision)
             released, edited = projects.released_content(draft, decision)
-            item = await project_requests.get_request(session, draft.project_request_id)
-            job = (DESIGN_TASK, projects_lock(item.id), {"request_id": str(item.id)})
         else:
             if proposals is not None:
                 raise InvalidInput("choosing proposals applies to project ideas, not feedback")
@@ -130,33 +147,22 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
                                        reason=reason, instructions=instructions)
             check_decision(decision)
             released, edited = _feedback_release(draft, decision)
-            item = await session.get(Submission, draft.submission_id)
-            job = (DRAFT_TASK, feedback_lock(item.id), {"submission_id": str(item.id)})
+        item = await _work(session, draft.kind, draft.submission_id or draft.project_request_id)
         taken = await decisions.record(session, draft, teacher_id=teacher_id, action=action, released=released,
                                        edited=edited, reason=reason, instructions=instructions)
         item.status = decisions.ITEM_STATUS[action]
         # The thread follows the decision in a job: approvals and rejections end it (and keep the
         # teacher's voice), a regeneration drafts again. Queued here, so it is never lost.
-        task, lock, args = job
-        await defer_in(session, task, lock, **args)
+        await _continue(session, draft.kind, item)
     return taken
 
 
 async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
     """Queue failed work again: a submission ("feedback") or a project request ("project").
     Allowed to a teacher of the student or an admin of their school; anyone else: not found."""
-    from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
-    from beacon.projects import repository as project_requests
     from beacon.school import repository as school
 
-    if kind == "feedback":
-        item, task, lock = await session.get(Submission, item_id), DRAFT_TASK, feedback_lock(item_id)
-        args = {"submission_id": str(item_id)}
-    elif kind == "project":
-        item, task, lock = await project_requests.get_request(session, item_id), DESIGN_TASK, projects_lock(item_id)
-        args = {"request_id": str(item_id)}
-    else:
-        raise NotFound(f"no {kind} work")
+    item = await _work(session, kind, item_id)
     if item is None:
         raise NotFound(f"no work {item_id}")
     student = await school.get_user(session, item.student_id)
@@ -166,7 +172,7 @@ async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
         raise NotFound(f"no work {item_id}")
     if item.status != "failed":
         raise Conflict(f"this work is {item.status.replace('_', ' ')}: only work that failed is tried again")
-    await defer_in(session, task, lock, **args)
+    await _continue(session, kind, item)
     item.status = "queued"
     await repository.add_audit(session, actor_id=user.id, action="work.retried",
                                subject_type="submission" if kind == "feedback" else "project_request",

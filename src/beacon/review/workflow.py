@@ -74,26 +74,26 @@ class ReviewThreads(Generic[Payload]):
         Returns that draft's review payload, or None once the work is finished."""
         config = self._config(key)
         snapshot = await self.graph.aget_state(config)
+        waiting = self._waiting(snapshot)
         for _ in range(MAX_STEPS):
-            if not snapshot.values:
-                if await self._finished(key):
-                    return None  # a pruned thread of finished work: nothing to redo
-                result = await self.graph.ainvoke(start, config, durability=DURABILITY)
-            elif (waiting := self._waiting(snapshot)) is not None:
+            if waiting is not None:
                 decision = await self._recorded(uuid.UUID(waiting.draft_id))
                 if decision is None:
                     return waiting
                 result = await self.graph.ainvoke(Command(resume=decision), config, durability=DURABILITY)
+            elif not snapshot.values:
+                if await self._finished(key):
+                    return None  # a pruned thread of finished work: nothing to redo
+                result = await self.graph.ainvoke(start, config, durability=DURABILITY)
             elif snapshot.next:
                 result = await self.graph.ainvoke(None, config, durability=DURABILITY)
             else:
                 return None
-            # The usual end of a run: at the review stop of a draft nobody decided yet.
-            for pending in result.get("__interrupt__", ()):
-                payload = self.payload.model_validate(pending.value)
-                if await self._recorded(uuid.UUID(payload.draft_id)) is None:
-                    return payload
-            snapshot = await self.graph.aget_state(config)
+            # A run that stops at the review stop says so itself; only otherwise read the state.
+            waiting = next((self.payload.model_validate(p.value) for p in result.get("__interrupt__", ())), None)
+            if waiting is None:
+                snapshot = await self.graph.aget_state(config)
+                waiting = self._waiting(snapshot)
         raise RuntimeError(f"thread {self.thread_id(key)} did not settle in {MAX_STEPS} steps")
 
     async def _recorded(self, draft_id: uuid.UUID) -> dict | None:

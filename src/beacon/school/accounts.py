@@ -8,6 +8,7 @@ account's count. Every session is a row: signing out or a password reset revokes
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.errors import BeaconError, InvalidInput
+from beacon.offload import in_thread
 from beacon.school import repository
 from beacon.school.models import User, UserSession
 
@@ -49,24 +51,23 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-# Verified when the email is unknown (or has no password), so that a wrong email costs the same
-# argon2 time as a wrong password: timing does not tell which emails have accounts.
-_NOBODY = _hasher.hash("no account has this password")
+@functools.cache
+def _nobody() -> str:
+    """Verified when the email is unknown (or has no password), so that a wrong email costs the
+    same argon2 time as a wrong password: timing does not tell which emails have accounts. Made
+    on the first sign-in, not on import."""
+    return _hasher.hash("no account has this password")
 
 
 async def check_password(user: User | None, password: str) -> bool:
     """Argon2 off the event loop (a burst of sign-ins must not stall other requests), in
     equal time whether or not the account exists."""
-    from beacon.offload import in_thread
-
     known = user is not None and bool(user.password_hash)
-    matches = await in_thread(password_matches, user.password_hash if known else _NOBODY, password)
+    matches = await in_thread(password_matches, user.password_hash if known else _nobody(), password)
     return known and matches
 
 
 async def hash_password_off_loop(password: str) -> str:
-    from beacon.offload import in_thread
-
     return await in_thread(hash_password, password)
 
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beacon.school.models import Enrollment, School, SchoolClass, StudentProfile, User
+from beacon.school.models import (
+    Enrollment,
+    School,
+    SchoolClass,
+    SignInThrottle,
+    StudentProfile,
+    User,
+    UserSession,
+)
 
 
 async def school_by_slug(session: AsyncSession, slug: str) -> School | None:
@@ -129,7 +138,7 @@ async def assignment_for_student(session: AsyncSession, assignment_id: uuid.UUID
 
     from beacon.school.models import Assignment
 
-    mine = select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
+    mine = _student_classes(student_id)
     return await session.scalar(
         select(Assignment).where(
             Assignment.id == assignment_id,
@@ -145,7 +154,7 @@ async def assignments_for_student(session: AsyncSession, student_id: uuid.UUID):
 
     from beacon.school.models import Assignment
 
-    mine = select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
+    mine = _student_classes(student_id)
     rows = await session.scalars(
         select(Assignment)
         .where(or_(Assignment.student_id == student_id,
@@ -159,10 +168,6 @@ async def assignments_for_student(session: AsyncSession, student_id: uuid.UUID):
 
 async def user_of_session(session: AsyncSession, session_id: uuid.UUID) -> User | None:
     """The user of a live session (not revoked, not expired), in one query."""
-    from sqlalchemy import func
-
-    from beacon.school.models import UserSession
-
     return await session.scalar(
         select(User).join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None), UserSession.expires_at > func.now())
@@ -171,10 +176,6 @@ async def user_of_session(session: AsyncSession, session_id: uuid.UUID) -> User 
 
 async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, *, only: uuid.UUID | None = None,
                           keep: uuid.UUID | None = None) -> int:
-    from sqlalchemy import func, update
-
-    from beacon.school.models import UserSession
-
     query = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
     if only is not None:
         query = query.where(UserSession.id == only)
@@ -185,19 +186,11 @@ async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, *, only: uu
 
 async def throttle_row(session: AsyncSession, key: str):
     """The throttle row for a key, created if missing, locked for this transaction."""
-    from sqlalchemy.dialects.postgresql import insert
-
-    from beacon.school.models import SignInThrottle
-
     await session.execute(insert(SignInThrottle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
     return await session.scalar(select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
 
 
 async def clear_throttle(session: AsyncSession, key: str) -> None:
-    from sqlalchemy import delete
-
-    from beacon.school.models import SignInThrottle
-
     await session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))
 
 
@@ -209,19 +202,15 @@ async def names_in_school(session: AsyncSession, school_id: uuid.UUID) -> list[s
 
 async def classes_of_student(session: AsyncSession, student_id: uuid.UUID) -> list[uuid.UUID]:
     """The classes a student is in now: whose teachers review what they hand in."""
-    rows = await session.scalars(
-        select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
-        .order_by(Enrollment.class_id)
-    )
-    return list(rows.all())
+    return list((await session.scalars(_student_classes(student_id).order_by(Enrollment.class_id))).all())
+
+
+def _student_classes(student_id: uuid.UUID):
+    return select(Enrollment.class_id).where(Enrollment.user_id == student_id, Enrollment.role_in_class == "student")
 
 
 async def prune_throttle(session: AsyncSession) -> int:
     """Forget sign-in failure counts older than a day with no lock running."""
-    from sqlalchemy import delete, func, or_, text
-
-    from beacon.school.models import SignInThrottle
-
     result = await session.execute(delete(SignInThrottle).where(
         SignInThrottle.window_started_at < func.now() - text("interval '1 day'"),
         or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until < func.now())))

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             body.update(status="unavailable", database=False, database_error=type(exc).__name__)
         if worker:
             state, task = app.state.worker_health, app.state.worker_task
-            alive = state.running and task is not None and not task.done()
+            alive = state.running and not task.done()
             body.update(worker=alive, worker_state=state.state if not task.done() else "stopped",
                         worker_restarts=state.restarts)
             if not alive:

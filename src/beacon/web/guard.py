@@ -11,6 +11,7 @@ are read (``feedback/intake.read_upload``) and their text fields by the routes' 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote_to_bytes
 
 from starlette.responses import JSONResponse
@@ -22,6 +23,10 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 # A multipart body: the largest upload (10 MB) and its form fields.
 MAX_UPLOAD_BODY_BYTES = 11 * 1024 * 1024
 BAD_TEXT = "text may not contain NUL characters or unpaired surrogates"
+# The only ways JSON text spells NUL or a surrogate: \u0000 or \uD800-\uDFFF (one fixed-width
+# pattern: linear). A match is only a reason to look closer (a pair is a valid emoji).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_MAY_NEST_TOO_DEEP = 900  # Python's parser recurses once per level, up to about 1,000
 
 
 def _bad_bytes(raw: bytes) -> bool:
@@ -100,7 +105,10 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if kind == "application/json":
+        # Only a body that could carry NUL or a surrogate, or nest deeper than a parser can
+        # follow, is parsed here (the route parses it anyway): otherwise there is nothing to find.
+        if kind == "application/json" and (b"\x00" in body or _SUSPECT_ESCAPE.search(body)
+                                           or body.count(b"[") + body.count(b"{") >= _MAY_NEST_TOO_DEEP):
             try:
                 parsed = json.loads(body)
             except RecursionError:

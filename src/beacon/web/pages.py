@@ -262,11 +262,11 @@ async def _outcome(db, draft) -> dict | None:
     item = (await submissions.get(db, draft.submission_id) if draft.kind == "feedback"
             else await project_requests.get_request(db, draft.project_request_id))
     release = await reviews.release_of(db, draft.id)
+    awaiting_new = draft.status == "superseded" and following is None  # a regeneration not drafted yet
     return {"said": said, "next_draft_id": following.id if following else None,
             "released": release.content if release else None,
-            "regenerating": draft.status == "superseded" and following is None and item.status in ("queued", "drafting", "designing"),
-            "failed": draft.status == "superseded" and following is None and item.status == "failed",
-            "work_id": item.id}
+            "regenerating": awaiting_new and item.status in ("queued", "drafting", "designing"),
+            "failed": awaiting_new and item.status == "failed", "work_id": item.id}
 
 
 @router.post("/teacher/work/{kind}/{item_id}/retry")
