@@ -16,8 +16,12 @@ os.environ["BEACON_DATA_DIR"] = str(_DATA_DIR)
 os.environ.pop("BEACON_DATABASE_URL", None)
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+# A test is a burst of requests no person would send: the rate limits have their own tests
+# (tests/web/test_limits.py), with their own settings.
+for _limit in ("REQUESTS", "WORK", "SIGN_IN"):
+    os.environ.setdefault(f"BEACON_RATE_LIMIT_{_limit}", "100000/second")
 
-from beacon.config import Settings, get_settings  # noqa: E402
+from beacon.config import Settings, get_settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.classroom", "tests.api_client"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from beacon.feedback.service import submit
@@ -69,3 +70,18 @@ async def release(session, draft, decision, *, teacher_id=None, student_id=None,
     session.add(row)
     await session.flush()
     return row
+
+
+@contextlib.asynccontextmanager
+async def acting_as(session, user):
+    """As in a request ``user`` signed in to: a live session, and audit events in their name."""
+    from datetime import UTC, datetime, timedelta
+
+    from beacon.db.actor import acting_session
+    from beacon.school.repository import open_session
+
+    token = acting_session.set(await open_session(session, user.id, "cookie", datetime.now(UTC) + timedelta(hours=1)))
+    try:
+        yield
+    finally:
+        acting_session.reset(token)

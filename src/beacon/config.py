@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     # Unset: an embedded PostgreSQL (with pgvector) under data_dir.
     database_url: str | None = None
+    # Migrations run as this role (the tables' owner); the app connects as database_url's role,
+    # which should own nothing (see db/roles.py). Unset: database_url's role does both.
+    database_owner_url: str | None = None
     data_dir: Path = Field(default_factory=_default_data_dir)
     rubrics_dir: Path = Field(default_factory=lambda: _library_dir("rubrics"))
     prompts_dir: Path = Field(default_factory=lambda: _library_dir("prompts"))
@@ -63,6 +66,16 @@ class Settings(BaseSettings):
     # Signs bearer tokens and session cookies. Unset: a random key kept in data_dir/secret.key.
     secret_key: str | None = None
     token_max_age_s: int = 7 * 24 * 3600
+
+    # Per person (or per address before sign-in), in this process; see web/limits.py.
+    # Work: hand-ins, project requests and eval runs, each a model run.
+    rate_limit_work: str = "3/minute;30/hour"
+    rate_limit_sign_in: str = "60/minute"  # per address; accounts are also throttled in the database
+    rate_limit_requests: str = "20/second;600/minute"
+    # Work requests served at once per process (the rest wait their turn, holding no connection).
+    work_at_once: int = Field(default=4, ge=1, le=64)
+    # A refused request (429, 413) is answered after this long: refusals cannot be looped fast.
+    refusal_delay_s: float = Field(default=1.0, ge=0, le=10)
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from beacon.config import Settings, get_settings
-from beacon.db.engine import Database, connect
+from beacon.db.engine import Database, open_database, resolve_urls
 from beacon.llm.embeddings import Embedder, embedder_for
 
 
@@ -32,26 +32,61 @@ async def load_rubrics(runtime: Runtime):
 async def open_runtime(
     settings: Settings | None = None, *, migrate: bool = True, rubrics: bool = True
 ) -> AsyncIterator[Runtime]:
+    """Settings, the database as the app role, the embedding model. With ``migrate`` (and
+    ``rubrics``), first, as the owner role: the schema to head, LangGraph's tables, the rubric
+    library, and the app role's privileges on all of it (``db/roles.py``)."""
     settings = settings or get_settings()
-    db = await connect(settings)
-    runtime = Runtime(settings, db, embedder_for(settings.embed_model, settings.embed_api_base))
+    app_url, owner_url = resolve_urls(settings)
+    db = None
     try:
-        if migrate:
-            from beacon.db.migrate import upgrade
-
-            await upgrade(db)
-        if rubrics:
-            await load_rubrics(runtime)
-        yield runtime
+        db = await open_database(app_url)
+        embedder = embedder_for(settings.embed_model, settings.embed_api_base)
+        if migrate or rubrics:
+            await _set_up(settings, db, owner_url, embedder, migrate=migrate, rubrics=rubrics)
+        yield Runtime(settings, db, embedder)
     finally:
         from beacon import offload
 
         offload.shutdown()
-        await db.dispose()
+        if db is not None:
+            await db.dispose()
         if not settings.database_url:
             from beacon.db.embedded import stop_embedded
 
             stop_embedded()
+
+
+async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Embedder, *, migrate: bool,
+                  rubrics: bool) -> None:
+    import logging
+
+    from sqlalchemy import text
+
+    from beacon.db.roles import app_is_privileged, grant_app
+
+    async with db.engine.connect() as conn:
+        app_role = await conn.scalar(text("SELECT current_user"))
+    owner = await open_database(owner_url) if owner_url != db.url else db
+    try:
+        if migrate:
+            from beacon.db.migrate import upgrade
+            from beacon.review.workflow import prepare_checkpointer
+
+            await upgrade(owner)
+            await prepare_checkpointer(owner_url)
+        if rubrics:  # as the owner: a new embedding model needs its own vector index
+            await load_rubrics(Runtime(settings, owner, embedder))
+        if owner is not db:
+            async with owner.engine.begin() as conn:
+                await grant_app(conn, app_role)
+    finally:
+        if owner is not db:
+            await owner.dispose()
+    async with db.engine.connect() as conn:
+        if await app_is_privileged(conn):
+            logging.getLogger("beacon").warning(
+                "Beacon connects as %s, which owns its tables or is a superuser: set BEACON_DATABASE_OWNER_URL "
+                "for migrations and give BEACON_DATABASE_URL a role that owns nothing (README: Database roles)", app_role)
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from beacon.review.models import AuditEvent
 from beacon.school import repository
 from beacon.school import service as school
 from beacon.school.schemas import NewClass, NewPerson
-from tests.factories import make_class
+from tests.factories import acting_as, make_class
 
 
 async def _admin(session, sch):
@@ -20,18 +20,19 @@ async def _admin(session, sch):
 async def test_admin_adds_people_and_classes_and_each_change_is_audited(session):
     sch, klass, teacher, (ana,) = await make_class(session)
     admin = await _admin(session, sch)
-    pupil = await school.add_person(session, admin, NewPerson(full_name="Noor Haddad", email=f"noor-{sch.slug}@example.org",
-                                                              role="student", grade=6, interests=["robots"]), "hash")
-    assert (await repository.profile(session, pupil.id)).interests == ["robots"]
-    seminar = await school.add_class(session, admin, NewClass(name="Seminar", subject="History"))
-    await school.set_membership(session, admin, seminar.id, pupil.id, "student")
-    await school.set_membership(session, admin, seminar.id, pupil.id, "student")  # twice: one membership
-    await school.set_membership(session, admin, seminar.id, teacher.id, "teacher")
-    members = dict((c.name, [(u.full_name, r) for u, r in m]) for c, m in await repository.classes_of_school(session, sch.id))
-    assert members["Seminar"] == [("Tess Teacher", "teacher"), ("Noor Haddad", "student")]
-    assert await repository.teaches(session, teacher.id, pupil.id)
-    await school.set_membership(session, admin, seminar.id, pupil.id, None)
-    assert not await repository.teaches(session, teacher.id, pupil.id)
+    async with acting_as(session, admin):  # as in a request the admin signed in to
+        pupil = await school.add_person(session, admin, NewPerson(full_name="Noor Haddad", email=f"noor-{sch.slug}@example.org",
+                                                                  role="student", grade=6, interests=["robots"]), "hash")
+        assert (await repository.profile(session, pupil.id)).interests == ["robots"]
+        seminar = await school.add_class(session, admin, NewClass(name="Seminar", subject="History"))
+        await school.set_membership(session, admin, seminar.id, pupil.id, "student")
+        await school.set_membership(session, admin, seminar.id, pupil.id, "student")  # twice: one membership
+        await school.set_membership(session, admin, seminar.id, teacher.id, "teacher")
+        members = dict((c.name, [(u.full_name, r) for u, r in m]) for c, m in await repository.classes_of_school(session, sch.id))
+        assert members["Seminar"] == [("Tess Teacher", "teacher"), ("Noor Haddad", "student")]
+        assert await repository.teaches(session, teacher.id, pupil.id)
+        await school.set_membership(session, admin, seminar.id, pupil.id, None)
+        assert not await repository.teaches(session, teacher.id, pupil.id)
 
     actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == admin.id).order_by(AuditEvent.id))).all()
     assert actions == ["person.added", "class.added", "class.member_added", "class.member_added", "class.member_removed"]

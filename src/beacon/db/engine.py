@@ -47,17 +47,24 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def resolve_url(settings: Settings) -> str:
+def resolve_urls(settings: Settings) -> tuple[str, str]:
+    """Beacon's database as the app role and as the owner role (migrations). A configured
+    server: ``database_url`` and ``database_owner_url`` (the same role for both if unset). The
+    embedded one: two roles Beacon makes itself."""
     if settings.database_url:
-        return settings.database_url
+        return settings.database_url, settings.database_owner_url or settings.database_url
     from beacon.db.embedded import start_embedded
 
     return start_embedded(settings.embedded_pgdata)
 
 
 async def connect(settings: Settings, *, check: bool = True) -> Database:
-    """Open Beacon's database (starting the embedded one if no URL is set) and check it is usable."""
-    url = resolve_url(settings)
+    """Open Beacon's database as the app role (starting the embedded one if no URL is set) and
+    check it is usable."""
+    return await open_database(resolve_urls(settings)[0], check=check)
+
+
+async def open_database(url: str, *, check: bool = True) -> Database:
     engine = create_async_engine(sqlalchemy_url(url), pool_pre_ping=True)
     db = Database(url=url, engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
     if check:

@@ -78,6 +78,13 @@ def _offline_write(rubric, assessment, **kwargs):
     return _shared_drafter().write(rubric, assessment, **kwargs)
 
 
+def _masked_assess(work: str, rubric: dict, grade: int):
+    """Instructions in the work are data for the teacher, not signals of quality: unseen here."""
+    from beacon.feedback.injection import mask_injections
+
+    return _offline_assess(mask_injections(work), rubric, grade)
+
+
 class OfflineModel:
     name = "offline"
     offline = True
@@ -85,12 +92,9 @@ class OfflineModel:
     prompt_hash = hashlib.sha256(json.dumps([_TEXTS, THRESHOLDS], sort_keys=True).encode()).hexdigest()
 
     async def assess(self, ctx, problems=None):
-        from beacon.feedback.injection import mask_injections
-
         started = time.perf_counter()
-        # Instructions in the work are data for the teacher, not signals of quality: unseen here.
-        # CPU work, off the event loop the web app shares (``offload``).
-        assessment = await cpu(_offline_assess, mask_injections(ctx.work), ctx.rubric, ctx.grade, size=len(ctx.work))
+        # CPU work (the masking included), off the event loop the web app shares (``offload``).
+        assessment = await cpu(_masked_assess, ctx.work, ctx.rubric, ctx.grade, size=len(ctx.work))
         return assessment, Usage.local_call(started), self.name
 
     async def write(self, ctx, assessment, problems=None):

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from beacon.errors import InvalidInput, NotFound
-from beacon.offload import TooSlow, in_process, in_thread
+from beacon.offload import TooSlow, in_process, in_thread, preload
 from beacon.text import unstorable
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ""}
+preload("pypdf", __name__)  # PDF text is read in a child process: it starts with these loaded
 
 
 def decode_work(raw: bytes, name: str, max_chars: int) -> str:

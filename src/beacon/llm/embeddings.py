@@ -56,11 +56,16 @@ class OfflineEmbedder:
         return [v / norm for v in vector]
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        if sum(len(t) for t in texts) < 2_000:  # a query: cheaper than a thread hop
-            return [self.embed_one(t) for t in texts]
-        from beacon.offload import in_thread
+        from beacon.offload import cpu
 
-        return await in_thread(lambda: [self.embed_one(t) for t in texts])
+        # Pure Python: inline for a query or an essay, in the process pool for a long work (a
+        # thread would still hold the GIL the event loop needs).
+        return await cpu(_embed_offline, self.dimensions, texts, size=sum(len(t) for t in texts))
+
+
+def _embed_offline(dimensions: int, texts: list[str]) -> list[list[float]]:
+    embedder = OfflineEmbedder(dimensions)
+    return [embedder.embed_one(t) for t in texts]
 
 
 class LiteLLMEmbedder:

@@ -24,8 +24,17 @@ MAX_STEPS = 50
 Payload = TypeVar("Payload", bound=BaseModel)
 
 
+async def prepare_checkpointer(url: str) -> None:
+    """LangGraph's own tables, made or migrated (idempotent): as the schema's owner."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        await saver.setup()
+
+
 @asynccontextmanager
 async def postgres_checkpointer(url: str) -> AsyncIterator[object]:
+    """A checkpointer on its own pool; its tables were made by ``prepare_checkpointer``."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
@@ -37,9 +46,7 @@ async def postgres_checkpointer(url: str) -> AsyncIterator[object]:
         check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     ) as pool:
-        saver = AsyncPostgresSaver(pool)
-        await saver.setup()  # LangGraph's own tables; idempotent
-        yield saver
+        yield AsyncPostgresSaver(pool)
 
 
 class ReviewThreads(Generic[Payload]):

@@ -163,7 +163,10 @@ def _literal(model: str) -> str:
 
 
 async def ensure_vector_index(session: AsyncSession, model: str, dimensions: int) -> None:
-    """One partial HNSW index per embedding model, over the column cast to that model's size."""
+    """One partial HNSW index per embedding model, over the column cast to that model's size.
+    Made at start-up, as the schema's owner (the app role may only find it there)."""
+    if await session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": _index_name(model)}):
+        return
     await session.execute(
         text(
             f"CREATE INDEX IF NOT EXISTS {_index_name(model)} ON passage_embeddings "

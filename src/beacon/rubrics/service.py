@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beacon.errors import InvalidInput, NotFound
 from beacon.llm.embeddings import Embedder, model_key
 from beacon.llm.lexicon import RUBRIC_GENERIC, surface_forms, term_counts, terms
+from beacon.offload import cpu
 from beacon.rubrics import repository
 from beacon.rubrics.library import Library, content_hash
 from beacon.rubrics.models import Criterion, CriterionLevel, RubricPassage, RubricVersion
@@ -191,6 +192,10 @@ def _rrf(*weighted: tuple[dict, float]) -> Counter:
     return fused
 
 
+def _work_features(work: str):
+    return term_counts(work), surface_forms(work)
+
+
 async def match(
     session: AsyncSession,
     work: str,
@@ -235,8 +240,7 @@ async def match(
     cosine = _best_scores(semantic)
     text_rank = _best_scores(lexical)
     versions = {v.id: v for v in await repository.versions_by_ids(session, best)}
-    work_terms = term_counts(work)
-    forms = surface_forms(work)
+    work_terms, forms = await cpu(_work_features, work, size=len(work))
     top_score = (1.0 + weight) / (RRF_K + 1)
 
     results = []

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beacon.errors import BeaconError, InvalidInput
 from beacon.offload import in_thread
 from beacon.school import repository
-from beacon.school.models import User, UserSession
+from beacon.school.models import User
 
 _hasher = PasswordHasher()
 ACCOUNT_LIMIT = 5
@@ -112,10 +112,9 @@ async def sign_in(db, email: str, password: str, address: str | None) -> User:
     return user
 
 
-async def open_session(session: AsyncSession, user: User, kind: str, max_age_s: int) -> UserSession:
-    row = UserSession(user_id=user.id, kind=kind, expires_at=datetime.now(UTC) + timedelta(seconds=max_age_s))
-    await repository.add(session, row)
-    return row
+async def open_session(session: AsyncSession, user: User, kind: str, max_age_s: int) -> uuid.UUID:
+    """A server-side session for ``user``; its id (what a token or cookie carries)."""
+    return await repository.open_session(session, user.id, kind, datetime.now(UTC) + timedelta(seconds=max_age_s))
 
 
 async def close_session(session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,21 +167,22 @@ async def assignments_for_student(session: AsyncSession, student_id: uuid.UUID):
 # --- Sessions and sign-in throttling ---------------------------------------------------------
 
 async def user_of_session(session: AsyncSession, session_id: uuid.UUID) -> User | None:
-    """The user of a live session (not revoked, not expired), in one query."""
-    return await session.scalar(
-        select(User).join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None), UserSession.expires_at > func.now())
-    )
+    """The user of a live session (not revoked, not expired), in one query. Session ids are not
+    readable by the app role: a function finds the session."""
+    return await session.scalar(select(User).where(User.id == func.beacon_session_user(session_id)))
 
 
 async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, *, only: uuid.UUID | None = None,
                           keep: uuid.UUID | None = None) -> int:
-    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
-    if only is not None:
-        query = query.where(UserSession.id == only)
-    if keep is not None:
-        query = query.where(UserSession.id != keep)
-    return (await session.execute(query.values(revoked_at=func.now()))).rowcount
+    """Sign out ``only`` that session, or every session of the user but ``keep``; how many."""
+    return await session.scalar(select(func.beacon_revoke_sessions(user_id, only, keep)))
+
+
+async def open_session(session: AsyncSession, user_id: uuid.UUID, kind: str, expires_at) -> uuid.UUID:
+    """A new session's id (made here: the app role cannot read session ids back)."""
+    session_id = uuid.uuid4()
+    await session.execute(insert(UserSession).values(id=session_id, user_id=user_id, kind=kind, expires_at=expires_at))
+    return session_id
 
 
 async def throttle_row(session: AsyncSession, key: str):

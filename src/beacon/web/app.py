@@ -36,8 +36,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     # FastAPI's /docs loads Swagger UI from a CDN: Beacon serves its own page (no CDN, CSP-clean).
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     from beacon.web.guard import RequestGuard, SecurityHeaders
+    from beacon.web.limits import RateLimits
 
+    # Outermost last: headers on every answer, then rate limits, then the body guard.
     app.add_middleware(RequestGuard)
+    app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(SecurityHeaders)
     from pathlib import Path
 

@@ -24,13 +24,20 @@ _SESSION_SALT = "beacon.session"
 SESSION_COOKIE = "beacon_session"
 
 
+def serializers(settings) -> tuple[URLSafeTimedSerializer, URLSafeTimedSerializer]:
+    """What signs bearer tokens and session cookies (also read, unchecked against the database,
+    by the rate limits)."""
+    key = settings.signing_key()
+    return URLSafeTimedSerializer(key, salt=_TOKEN_SALT), URLSafeTimedSerializer(key, salt=_SESSION_SALT)
+
+
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.runtime.settings.signing_key(), salt=_TOKEN_SALT)
+    return serializers(request.app.state.runtime.settings)[0]
 
 
-def issue_token(request: Request, user_session) -> str:
+def issue_token(request: Request, session_id: uuid.UUID) -> str:
     """A bearer token: the signed id of a server-side session (revocable)."""
-    return _serializer(request).dumps(str(user_session.id))
+    return _serializer(request).dumps(str(session_id))
 
 
 def client_address(request: Request) -> str | None:
@@ -49,14 +56,14 @@ async def session(request: Request):
 
 
 def _session_serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.runtime.settings.signing_key(), salt=_SESSION_SALT)
+    return serializers(request.app.state.runtime.settings)[1]
 
 
-def session_cookie(request: Request, user_session) -> str:
+def session_cookie(request: Request, session_id: uuid.UUID) -> str:
     """A signed cookie value carrying the server-side session's id and its CSRF token."""
     import secrets
 
-    return _session_serializer(request).dumps({"sid": str(user_session.id), "csrf": secrets.token_urlsafe(24)})
+    return _session_serializer(request).dumps({"sid": str(session_id), "csrf": secrets.token_urlsafe(24)})
 
 
 def read_session(request: Request) -> dict | None:
@@ -110,6 +117,9 @@ async def current_user(request: Request) -> User:
     if user is None:
         raise _unauthorized()
     request.state.session_id = session_id
+    from beacon.db.actor import acting_session
+
+    acting_session.set(session_id)  # audit events of this request are in this person's name
     return user
 
 

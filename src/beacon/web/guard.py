@@ -75,6 +75,16 @@ class RequestGuard:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
+        from beacon.db.actor import acting_session
+
+        # Who is acting is set at sign-in, for this request only (not whoever runs it next).
+        token = acting_session.set(None)
+        try:
+            await self._guard(scope, receive, send)
+        finally:
+            acting_session.reset(token)
+
+    async def _guard(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if _bad_bytes(unquote_to_bytes(scope.get("query_string", b""))):

@@ -36,8 +36,8 @@ if connection is not None:
     run_on(connection)
 else:  # plain `alembic` command line, e.g. for `alembic revision --autogenerate`
     from beacon.config import get_settings
-    from beacon.db.engine import resolve_url, sqlalchemy_url
+    from beacon.db.engine import resolve_urls, sqlalchemy_url
 
-    engine = create_engine(sqlalchemy_url(resolve_url(get_settings())), poolclass=pool.NullPool)
+    engine = create_engine(sqlalchemy_url(resolve_urls(get_settings())[1]), poolclass=pool.NullPool)  # the owner
     with engine.connect() as conn:
         run_on(conn)
