@@ -3,6 +3,7 @@ transaction that is rolled back, so tests never see each other's rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -41,18 +42,24 @@ async def runtime(settings):
     shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 
-@pytest.fixture
-async def session(runtime):
+@contextlib.asynccontextmanager
+async def rolled_back(engine):
     """A session whose every commit is a savepoint inside one transaction rolled back at the end."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    async with runtime.db.engine.connect() as conn:
+    async with engine.connect() as conn:
         outer = await conn.begin()
         async with AsyncSession(
             bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
         ) as s:
             yield s
         await outer.rollback()
+
+
+@pytest.fixture
+async def session(runtime):
+    async with rolled_back(runtime.db.engine) as s:
+        yield s
 
 
 @pytest.fixture

@@ -82,16 +82,19 @@ class Settings(BaseSettings):
         return self.data_dir / "pgdata"
 
     def signing_key(self) -> str:
-        if self.secret_key:
-            return self.secret_key
-        import secrets
+        return self.secret_key or _key_in(self.data_dir / "secret.key")
 
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-            path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
+
+@lru_cache(maxsize=8)
+def _key_in(path: Path) -> str:
+    """The random key kept in ``path`` (made on first use); read once per process, not per request."""
+    import secrets
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
 
 
 @lru_cache(maxsize=1)

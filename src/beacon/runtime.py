@@ -64,8 +64,6 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
 
     from beacon.db.roles import app_is_privileged, grant_app
 
-    async with db.engine.connect() as conn:
-        app_role = await conn.scalar(text("SELECT current_user"))
     owner = await open_database(owner_url) if owner_url != db.url else db
     try:
         if migrate:
@@ -76,17 +74,19 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
             await prepare_checkpointer(owner_url)
         if rubrics:  # as the owner: a new embedding model needs its own vector index
             await load_rubrics(Runtime(settings, owner, embedder))
+        async with db.engine.connect() as conn:
+            app_role = await conn.scalar(text("SELECT current_user"))
+            privileged = await app_is_privileged(conn)
         if owner is not db:
             async with owner.engine.begin() as conn:
                 await grant_app(conn, app_role)
     finally:
         if owner is not db:
             await owner.dispose()
-    async with db.engine.connect() as conn:
-        if await app_is_privileged(conn):
-            logging.getLogger("beacon").warning(
-                "Beacon connects as %s, which owns its tables or is a superuser: set BEACON_DATABASE_OWNER_URL "
-                "for migrations and give BEACON_DATABASE_URL a role that owns nothing (README: Database roles)", app_role)
+    if privileged:
+        logging.getLogger("beacon").warning(
+            "Beacon connects as %s, which owns its tables or is a superuser: set BEACON_DATABASE_OWNER_URL "
+            "for migrations and give BEACON_DATABASE_URL a role that owns nothing (README: Database roles)", app_role)
 
 
 @asynccontextmanager

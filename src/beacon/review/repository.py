@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from beacon.db.actor import acting_session
 from beacon.feedback.models import Submission
 from beacon.review.models import AuditEvent, Draft, Release
 from beacon.school.models import Enrollment, SchoolClass, User
@@ -82,10 +84,6 @@ async def add_audit(session: AsyncSession, *, actor_id, action: str, subject_typ
     """An audit event, through the one function the app role may write them with: in a signed-in
     request the actor is that session's person (naming anyone else is refused); elsewhere the
     actor is Beacon itself and ``actor_id`` is kept as the person it acted for."""
-    import json
-
-    from beacon.db.actor import acting_session
-
     await session.execute(
         text("SELECT beacon_audit(CAST(:session AS uuid), CAST(:actor AS uuid), :action, :subject_type, "
              ":subject_id, CAST(:data AS jsonb))"),

@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
+from functools import cached_property
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 
 from beacon.config import Settings
+from beacon.web.auth import SESSION_COOKIE, serializers
 
 WORK = frozenset({
     ("POST", "/api/v1/submissions"), ("POST", "/api/v1/submissions/upload"),
@@ -47,48 +51,42 @@ class RateLimits:
     """Pure ASGI middleware; see the module's docstring."""
 
     def __init__(self, app, settings: Settings) -> None:
-        from beacon.web.auth import SESSION_COOKIE, serializers
-
         self.app = app
         self.settings = settings
         self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.work = parse_many(settings.rate_limit_work)
         self.sign_in = parse_many(settings.rate_limit_sign_in)
         self.requests = parse_many(settings.rate_limit_requests)
-        self.cookie = SESSION_COOKIE
-        self._token: URLSafeTimedSerializer | None = None
-        self._session: URLSafeTimedSerializer | None = None
-        self._serializers = serializers
         self.delayed = 0
         self._slots: tuple[int, asyncio.Semaphore] | None = None
 
+    @cached_property
+    def _signers(self):
+        """Token and cookie serializers: made on first use (the key may live in data_dir)."""
+        return serializers(self.settings)
+
     def _who(self, scope) -> str:
         """The session a verified credential names, or the caller's address."""
-        if self._token is None:
-            self._token, self._session = self._serializers(self.settings)
+        token_signer, cookie_signer = self._signers
         max_age = self.settings.token_max_age_s
-        for name, value in scope["headers"]:
-            try:
-                if name == b"authorization":
-                    scheme, _, token = value.decode("latin-1").partition(" ")
-                    if scheme.lower() == "bearer" and token:
-                        return "session:" + str(self._token.loads(token, max_age=max_age))
-                elif name == b"cookie":
-                    for part in value.decode("latin-1").split(";"):
-                        key, _, raw = part.strip().partition("=")
-                        if key == self.cookie and raw:
-                            return "session:" + str(self._session.loads(raw, max_age=max_age).get("sid"))
-            except (BadSignature, UnicodeDecodeError, AttributeError):
-                break
-        client = scope.get("client")
-        return "address:" + (client[0] if client else "unknown")
+        headers = dict(scope["headers"])
+        try:
+            scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token:
+                return "session:" + str(token_signer.loads(token, max_age=max_age))
+            cookie = cookie_parser(headers.get(b"cookie", b"").decode("latin-1")).get(SESSION_COOKIE)
+            if cookie:
+                return "session:" + str(cookie_signer.loads(cookie, max_age=max_age).get("sid"))
+        except (BadSignature, AttributeError):
+            pass
+        return "address:" + _address(scope)
 
     def _refused(self, items, key: str) -> int | None:
         """Seconds until ``key`` may try again, if any of ``items`` is used up (else counted)."""
         for item in items:
             if not self.limiter.hit(item, key):
                 stats = self.limiter.get_window_stats(item, key)
-                return max(1, math.ceil(stats.reset_time - _now()))
+                return max(1, math.ceil(stats.reset_time - time.time()))
         return None
 
     async def __call__(self, scope, receive, send) -> None:
@@ -96,8 +94,7 @@ class RateLimits:
             return await self.app(scope, receive, send)
         route = (scope["method"], scope["path"].rstrip("/") or "/")
         if route in SIGN_IN:
-            client = scope.get("client")
-            retry = self._refused(self.sign_in, "sign-in:" + (client[0] if client else "unknown"))
+            retry = self._refused(self.sign_in, "sign-in:" + _address(scope))
         else:
             who = self._who(scope)
             retry = self._refused(self.requests, who)
@@ -140,7 +137,6 @@ class RateLimits:
         return delayed_send
 
 
-def _now() -> float:
-    import time
-
-    return time.time()
+def _address(scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
