@@ -44,3 +44,17 @@ async def test_threads_are_bounded():
 
     await asyncio.gather(*(in_thread(work) for _ in range(8)))
     assert most <= 2
+
+
+async def test_warm_starts_the_pool_children_before_the_first_work_arrives():
+    from beacon import offload
+
+    offload.shutdown()
+    try:
+        await offload.warm()
+        children = list(offload._pool._processes.values())  # started now, not on first use
+        assert len(children) == offload.SLOTS and all(child.is_alive() for child in children)
+        assert await offload.in_pool(sum, [4, 5]) == 9
+        assert set(offload._pool._processes.values()) == set(children)  # the same ones did the work
+    finally:
+        offload.shutdown()

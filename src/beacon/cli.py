@@ -102,7 +102,7 @@ def serve(
 
     from beacon.web.app import create_app
 
-    uvicorn.run(create_app(worker=worker), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(worker=worker, warm=True), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -111,7 +111,10 @@ def worker() -> None:
     from beacon.runtime import open_feedback, open_runtime, run_jobs
 
     async def work() -> None:
+        from beacon import offload
+
         async with open_runtime() as rt, open_feedback(rt) as workflow:
+            await offload.warm()
             typer.echo(f"beacon worker: feedback queue, concurrency {rt.settings.worker_concurrency}")
             await run_jobs(rt, workflow, wait=True, own_signals=True)
 

@@ -105,7 +105,7 @@ async def in_process(fn: Callable[..., T], *args, timeout_s: float) -> T:
         ctx = _fresh_processes()
         parent, child = ctx.Pipe(duplex=False)
         process = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
-        process.start()
+        await asyncio.to_thread(process.start)  # asks the fork server and waits for its answer
         child.close()
         try:
             ready = await asyncio.to_thread(parent.poll, timeout_s)
@@ -158,6 +158,20 @@ def _process_pool():
         _pool = ProcessPoolExecutor(max_workers=SLOTS, mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_child_init)
     return _pool
+
+
+def _ready() -> bool:
+    return True
+
+
+async def warm() -> None:
+    """Start the pool's children and the PDF fork server now, at start-up: a fresh interpreter
+    importing Beacon costs a core for a second, which the first large hand-in would otherwise
+    take from every request in flight."""
+    loop = asyncio.get_running_loop()
+    pool = _process_pool()
+    await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(SLOTS)))
+    await in_process(_ready, timeout_s=30)
 
 
 def shutdown() -> None:

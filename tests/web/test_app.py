@@ -35,6 +35,10 @@ async def test_health_says_when_the_worker_is_reconnecting(runtime):
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://beacon.test") as client:
+            for _ in range(100):  # started: from here on only a failure changes its state
+                if app.state.worker_health.running:
+                    break
+                await asyncio.sleep(0.05)
             app.state.worker_health.state = "reconnecting"  # as after its database connection failed
             degraded = await client.get("/healthz")
             app.state.worker_health.state = "running"
@@ -42,3 +46,20 @@ async def test_health_says_when_the_worker_is_reconnecting(runtime):
     assert degraded.status_code == 503 and degraded.json()["status"] == "degraded"
     assert degraded.json()["worker"] is False and degraded.json()["worker_state"] == "reconnecting"
     assert ok.status_code == 200 and ok.json()["worker"] is True
+
+
+async def test_health_answers_while_the_users_pool_is_exhausted(runtime):
+    """The probe has its own connection: a server busy with its users is not reported down."""
+    app = create_app(runtime.settings)
+    async with app.router.lifespan_context(app):
+        engine = app.state.runtime.db.engine
+        held = [await engine.connect() for _ in range(engine.pool.size() + engine.pool._max_overflow)]
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://beacon.test") as client:
+                async with asyncio.timeout(10):  # the users' pool would make it wait 30 s, then fail
+                    health = await client.get("/healthz")
+        finally:
+            for conn in held:
+                await conn.close()
+    assert health.status_code == 200 and health.json()["database"] is True

@@ -150,7 +150,7 @@ async def read_upload(name: str, content_type: str, raw: bytes, max_chars: int) 
             text = await in_process(_pdf_text, raw, name, timeout_s=PDF_TIMEOUT_S)
         except TooSlow:
             raise InvalidInput(f"{name} takes too long to read: save it as .docx or .txt and hand it in again") from None
-    return decode_work(text.encode("utf-8"), name, max_chars)
+    return await in_thread(decode_work, text.encode("utf-8"), name, max_chars)
 
 
 def upload_status(error: Exception) -> int:

@@ -12,17 +12,28 @@ from fastapi import FastAPI
 from beacon.config import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: bool = True, warm: bool = False) -> FastAPI:
+    """``warm``: start the CPU pools at start-up (a server), not on first use (tests, scripts)."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        from beacon.db.engine import sqlalchemy_url
         from beacon.runtime import WorkerHealth, open_feedback, open_runtime, projects_of, run_jobs
 
         async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
             app.state.runtime, app.state.workflow = rt, workflow
+            # The probe has a connection of its own: it must not queue behind the users' pool.
+            app.state.health_engine = health_engine = create_async_engine(
+                sqlalchemy_url(rt.db.url), pool_size=1, max_overflow=1, pool_timeout=2)
             app.state.worker_health = health = WorkerHealth()
             projects_of(rt, workflow)
+            if warm:
+                from beacon import offload
+
+                await offload.warm()
             task = asyncio.create_task(run_jobs(rt, workflow, wait=True, health=health)) if worker else None
             app.state.worker_task = task
             try:
@@ -32,6 +43,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await health_engine.dispose()
 
     # FastAPI's /docs loads Swagger UI from a CDN: Beacon serves its own page (no CDN, CSP-clean).
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -87,7 +99,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         body: dict = {"status": "ok", "model": settings.model, "database": True}
         try:
             async with asyncio.timeout(2):
-                async with app.state.runtime.db.engine.connect() as conn:
+                async with app.state.health_engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
         except Exception as exc:  # any driver error or a timeout: not usable now
             body.update(status="unavailable", database=False, database_error=type(exc).__name__)
