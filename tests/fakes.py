@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 
 WORK = re.compile(r"<student_work>\n(.*?)\n</student_work>", re.DOTALL)
-CRITERIA = re.compile(r"one entry\s+for every criterion: ([^\n]+)\.")
+CRITERIA = re.compile(r"one entry for each criterion \(([^)]+)\)")
 
 
 def prompt_text(body: dict) -> str:
@@ -57,6 +57,9 @@ FEEDBACK = {
 }
 
 
+TRUNCATED = '{"criteria": [{"criterion_id": "claim", "level": 3, "quotes": ["The'
+
+
 @dataclass
 class FakeProvider:
     """Answers chat calls; ``faults`` are consumed first (a status code, 'timeout' or 'invalid')."""
@@ -84,6 +87,8 @@ class FakeProvider:
             raise httpx.ReadTimeout("the fake provider timed out", request=request)
         if fault == "invalid":
             return "this is not json {"
+        if fault == "length":  # the reply ran to its max_tokens: cut off mid-object
+            return TRUNCATED
         if isinstance(fault, tuple):
             status, headers = fault
             return httpx.Response(status, headers=headers, json={"error": {"message": f"fake {status}", "type": "error"}})
@@ -102,9 +107,10 @@ class FakeProvider:
         content, body = self._content(request)
         if isinstance(content, httpx.Response):
             return content
+        finish = "length" if content is TRUNCATED else "stop"
         return httpx.Response(200, json={
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
             "usage": {"prompt_tokens": len(raw_words(body)), "completion_tokens": len(content.split()),
                       "total_tokens": len(raw_words(body)) + len(content.split())},
         })

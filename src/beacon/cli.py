@@ -265,13 +265,20 @@ def rubrics_validate(
     from beacon.config import get_settings
     from beacon.rubrics.library import read_library
 
+    from beacon.rubrics.evidence import read_profiles
+
     folder = directory or get_settings().rubrics_dir
     library = read_library(folder)
-    for problem in library.problems:
-        typer.echo(str(problem), err=True)
-    if library.problems:
-        fail(f"{len(library.problems)} problem(s) in {folder}; nothing was loaded", 2)
-    typer.echo(f"{len(library.rubrics)} rubrics in {folder} are valid")
+    profiles, profile_problems = read_profiles(folder / "evidence")
+    problems = [str(p) for p in library.problems] + profile_problems
+    # Retrieval ranks on evidence profiles: a competency without one would never come first.
+    problems += [f"evidence/{r.id}.yaml: missing (retrieval needs what evidence of {r.id} looks like)"
+                 for _, r in library.rubrics if r.id not in profiles]
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {folder}; nothing was loaded", 2)
+    typer.echo(f"{len(library.rubrics)} rubrics and their evidence profiles in {folder} are valid")
 
 
 @rubrics_app.command("list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,7 +49,10 @@ class Settings(BaseSettings):
     fallback_models: list[str] = Field(default_factory=list)
     model_timeout_s: float = 60.0
     model_retries: int = 2
-    model_max_tokens: int = 1500
+    model_max_tokens: int = 3000  # a cap: each call asks for what its schema can need (drafters.py)
+    # How the answer's JSON Schema is sent (llm/client.response_format): json_schema (OpenAI,
+    # Gemini, Ollama, vLLM, llama.cpp server), json_object_schema (llama-cpp-python), json_object.
+    model_json_mode: Literal["json_schema", "json_object_schema", "json_object"] = "json_schema"
     embed_model: str = "offline"
     embed_api_base: str | None = None
 

@@ -46,3 +46,20 @@ async def test_agreement_counts_kept_changed_and_refused_levels(session):
     assert (claim.criteria, claim.exact, claim.edited) == (2, 1, 1)  # kept 3→3, changed 1→2
     [with_changes] = [d for d in decided if d.draft.id == changed.id]
     assert service.changed_levels(with_changes) == [("claim", 1, 2), ("evidence", 4, 2)]
+
+
+async def test_bulk_approvals_are_counted_apart_and_never_as_agreement(session):
+    sch, _, teacher, (ana, ben) = await make_class(session, students=2)
+    looked = await make_draft(session, ana)
+    looked.content = _content("argument-writing", {"claim": 3})
+    unread = await make_draft(session, ben)
+    unread.content = _content("argument-writing", {"claim": 1})
+    await session.flush()
+    await release(session, looked, await decide(session, looked, teacher, "approve"))
+    await release(session, unread, await decide(session, unread, teacher, "approve", bulk=True))
+    await session.flush()
+
+    use = service.real_use(await repository.decisions_in_school(session, sch.id))
+    assert (use.overall.decisions, use.overall.approved, use.overall.bulk_approved) == (2, 1, 1)
+    assert (use.overall.criteria, use.overall.exact) == (1, 1)  # only the draft a teacher opened
+    assert use.overall.few and use.overall.as_dict()["few"]  # one criterion judged: said so

@@ -70,6 +70,41 @@ async def test_happy_path_for_each_provider_and_no_names_leave(runtime, submissi
     assert any("Priya Natarajan" in q for q in quotes)
 
 
+async def test_the_answers_schema_is_sent_and_a_reply_cut_off_at_its_budget_is_asked_again_shorter(
+        runtime, submission_id):
+    """A small model copies a pseudo-schema and runs to max_tokens: the call carries the real,
+    closed schema and a budget sized from it; a cut-off reply is not "repaired" by pasting it back."""
+    model, base, url = OPENAI
+    fake = FakeProvider(faults=["length"])
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, fake, "openai")
+        payload = await workflow_for(runtime, model, base).run_to_review(submission_id)
+    assert payload is not None and len(fake.bodies) == 3  # cut off, asked again, then the feedback
+    first, again, feedback = (json.loads(b) for b in fake.bodies)
+    schema = first["response_format"]["json_schema"]["schema"]
+    assert first["response_format"]["type"] == "json_schema" and first["response_format"]["json_schema"]["strict"]
+    entry = schema["properties"]["criteria"]
+    ids = [c.criterion_id for c in payload.content.criteria]
+    assert entry["minItems"] == entry["maxItems"] == len(ids)
+    assert sorted(entry["items"]["properties"]["criterion_id"]["enum"]) == sorted(ids)
+    assert entry["items"]["properties"]["level"]["enum"] == [1, 2, 3, 4]
+    assert first["max_tokens"] < again["max_tokens"] <= runtime.settings.model_max_tokens
+    said = json.dumps(again["messages"])
+    assert "cut off" in said and '"quotes\\": [\\"The' not in said  # the broken text is not pasted back
+    assert feedback["response_format"]["json_schema"]["schema"]["required"] == [
+        "strengths", "next_steps", "question", "improvements"]
+
+
+async def test_a_server_that_takes_its_schema_beside_json_object_gets_it_there(runtime, submission_id):
+    model, base, url = OPENAI
+    fake = FakeProvider()
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, fake, "openai")
+        await workflow_for(runtime, model, base, model_json_mode="json_object_schema").run_to_review(submission_id)
+    first = json.loads(fake.bodies[0])
+    assert first["response_format"]["type"] == "json_object" and "criteria" in first["response_format"]["schema"]["properties"]
+
+
 async def test_invalid_json_is_repaired_in_one_round(runtime, submission_id):
     model, base, url = OPENAI
     fake = FakeProvider(faults=["invalid"])
@@ -283,10 +318,23 @@ async def test_no_name_of_one_student_reaches_a_provider_or_another_students_dra
         await run_jobs(runtime, workflow, wait=False)
         third = await workflow.pending_review(priya.id)
     assert third is not None and third.draft_id != second.draft_id
-    assert len(fake.bodies) == 3  # assess and write, then write again with the instructions
-    assert "Compare with [CLASSMATE_" in fake.bodies[-1] and "[EMAIL_1]" in fake.bodies[-1]
+    assert len(fake.bodies) == 4  # assess and write, then both again with the instructions
+    for body in fake.bodies[2:]:
+        assert "Compare with [CLASSMATE_" in body and "[EMAIL_1]" in body
     for body in fake.bodies:
         for secret in ("Maya", "Okafor", "maya@example.org", "@maya_o", "Priya", "Natarajan"):
             assert secret not in body, secret
     for payload in (second, third):
         assert "Maya" not in payload.content.model_dump_json()
+
+
+async def test_a_local_server_that_times_out_is_not_asked_again(runtime, submission_id):
+    """One slot, busy with the generation we gave up on: a retry would only queue behind it."""
+    fake = FakeProvider(faults=["timeout"] * 10)
+    workflow = workflow_for(runtime, "openai/gemma-3-270m", "http://127.0.0.1:8079/v1", model_retries=2,
+                            fallback_models=["offline"])
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, "http://127.0.0.1:8079/v1/chat/completions", fake, "openai")
+        payload = await workflow.run_to_review(submission_id)
+    assert len(fake.bodies) == 1  # one timeout, then the offline model; never again for this draft
+    assert payload.provenance.model == "offline" and "model_fallback:offline" in payload.flags

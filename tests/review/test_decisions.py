@@ -23,6 +23,7 @@ from beacon.feedback.service import submit, submit_for_feedback
 from beacon.review import service as review
 from beacon.review.decisions import content_hash
 from beacon.review.models import AuditEvent, Decision, Draft, Release
+from beacon.rubrics.models import RubricVersion
 from beacon.runtime import open_feedback, run_jobs
 from tests.classroom import ESSAY
 
@@ -259,3 +260,30 @@ async def test_a_decision_whose_answer_was_lost_after_commit_is_not_a_conflict_o
     assert calls["n"] == 2 and taken.decision.action == "reject" and taken.draft.status == "rejected"
     with pytest.raises(Conflict):  # another teacher's (or another action's) late try is still a conflict
         await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="approve")
+
+
+async def test_the_teacher_picks_another_rubric_and_the_work_is_drafted_again_against_it(runtime, workflow, classroom):
+    """Retrieval was wrong (or unsure): a regeneration that names a competency retrieves that
+    rubric and drafts against it; the choice is recorded on the decision."""
+    sub_id, draft_id = await _fresh_draft(runtime, workflow, classroom)
+    async with runtime.db.transaction() as session:
+        first = await session.get(Draft, draft_id)
+    assert first.retrieval and "confidence" in first.retrieval[0]  # the screen can say how sure it was
+    with pytest.raises(InvalidInput, match="no competency"):
+        await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="regenerate",
+                                  rubric_id="underwater-basket-weaving")
+    with pytest.raises(InvalidInput, match="regenerate"):
+        await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="approve",
+                                  rubric_id="collaboration")
+    other = "collaboration" if first.retrieval[0]["id"] != "collaboration" else "argument-writing"
+    await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="regenerate",
+                              rubric_id=other)  # no instructions needed: the choice says it
+    await run_jobs(runtime, workflow, wait=False)
+    waiting = await workflow.pending_review(sub_id)
+    async with runtime.db.transaction() as session:
+        decision = await session.scalar(select(Decision).where(Decision.draft_id == draft_id))
+        second = await session.get(Draft, uuid.UUID(waiting.draft_id))
+        version = await session.get(RubricVersion, second.rubric_version_id)
+    assert decision.rubric_id == other and decision.instructions
+    assert version.competency_id == other and second.regenerated_from_id == draft_id
+    assert second.retrieval == [{"id": other, "forced": True}]

@@ -74,6 +74,12 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
         "cost_usd": round(sum(i.cost_usd for i in ok), 6),
         "tokens": sum(i.tokens for i in ok),
     }
+    qwks = [a["qwk"] for a in summary["per_criterion"].values() if a["qwk"] is not None]
+    summary["mean_criterion_qwk"] = round(sum(qwks) / len(qwks), 3) if qwks else None
+    # The largest gap at equal human level of any group with at least 100 works.
+    gaps = [abs(g["vs_others_at_equal_human_level"]) for groups in fairness.values() for g in groups.values()
+            if g.get("essays", 0) >= 100 and g["vs_others_at_equal_human_level"] is not None]
+    summary["max_group_bias"] = round(max(gaps), 3) if gaps else None
     summary["thresholds"] = check_thresholds(summary, thresholds or {})
     return summary
 
@@ -81,6 +87,9 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
 # Threshold names in a suite file -> (where in the summary, "min" or "max").
 THRESHOLDS = {
     "qwk_min": (("overall", "qwk"), "min"),
+    "mean_criterion_qwk_min": (("mean_criterion_qwk",), "min"),
+    # No group of 100 works or more (a small or synthetic corpus): nothing to hold it to.
+    "group_bias_max": (("max_group_bias",), "max_if_measured"),
     "exact_min": (("overall", "exact"), "min"),
     "adjacent_min": (("overall", "adjacent"), "min"),
     "retrieval_hit_at_1_min": (("retrieval", "hit_at_1"), "min"),
@@ -107,6 +116,9 @@ def check_thresholds(summary: dict, thresholds: dict[str, float]) -> list[dict]:
         value = summary
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
+        if value is None and kind == "max_if_measured":
+            results.append({"name": name, "limit": limit, "value": None, "ok": True, "why": "not measured here"})
+            continue
         ok = value is not None and (value >= limit if kind == "min" else value <= limit)
         results.append({"name": name, "limit": limit, "value": value, "ok": ok})
     return results

@@ -21,6 +21,13 @@ class Agreement:
     criteria: int = 0  # criteria judged on approved drafts
     exact: int = 0  # ... where the teacher kept the drafted level
     adjacent: int = 0  # ... within one level
+    bulk_approved: int = 0  # approved from the queue without opening the draft: not agreement
+
+    FEW = 10  # below this many criteria judged, a rate says little (marked on the page)
+
+    @property
+    def few(self) -> bool:
+        return self.criteria < self.FEW
 
     @property
     def exact_rate(self) -> float | None:
@@ -36,7 +43,7 @@ class Agreement:
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "exact_rate": self.exact_rate, "adjacent_rate": self.adjacent_rate,
-                "edit_rate": self.edit_rate}
+                "edit_rate": self.edit_rate, "few": self.few}
 
 
 @dataclass
@@ -70,6 +77,12 @@ def real_use(decided: list[DecidedDraft]) -> RealUse:
         drafted = _levels(draft.content)
         approved = _levels(item.release.content) if item.release is not None else {}
         pairs = [(criterion, drafted[criterion], level) for criterion, level in approved.items() if criterion in drafted]
+        if decision.action == "approve" and decision.bulk:
+            # Nobody looked at this draft's levels: approving it says nothing about agreeing.
+            for group in groups:
+                group.decisions += 1
+                group.bulk_approved += 1
+            continue
         for group in groups:
             group.decisions += 1
             group.rejected += decision.action == "reject"

@@ -125,9 +125,10 @@ class LLMModel:
     async def assess(self, ctx, problems=None):
         messages = self._messages(
             "assess.j2", rubric=ctx.rubric, grade=ctx.grade, work=fenced(ctx.work),
-            previous=ctx.previous_levels or {}, problems=problems or [],
+            previous=ctx.previous_levels or {}, problems=problems or [], instructions=ctx.instructions or "",
         )
-        answer = await self.client.structured(messages, ProposedAssessment)
+        answer = await self.client.structured(messages, ProposedAssessment, json_schema=assessment_schema(ctx.rubric),
+                                              max_tokens=assessment_budget(ctx.rubric))
         return answer.value, answer.usage, answer.model
 
     async def write(self, ctx, assessment, problems=None):
@@ -155,8 +156,55 @@ class LLMModel:
             strengths=strongest, next_steps=weakest, improved=improved, examples=ctx.examples[:3],
             instructions=ctx.instructions or "", problems=problems or [],
         )
-        answer = await self.client.structured(messages, ProposedFeedback)
+        answer = await self.client.structured(messages, ProposedFeedback, json_schema=FEEDBACK_SCHEMA,
+                                              max_tokens=FEEDBACK_BUDGET)
         return answer.value, answer.usage, answer.model
+
+
+# --- The answers' schemas, as tight as the rubric allows -------------------------------------
+# Closed lists for criterion ids and levels, the exact number of entries and a cap on every
+# string: a small model constrained by this stops with valid JSON instead of copying a template.
+QUOTE_CHARS, RATIONALE_CHARS, SENTENCE_CHARS = 300, 400, 400
+
+
+def _text(max_chars: int) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": max_chars}
+
+
+def assessment_schema(rubric) -> dict:
+    n = len(rubric.criteria)
+    entry = {
+        "type": "object", "additionalProperties": False,
+        "required": ["criterion_id", "level", "quotes", "rationale", "confidence"],
+        "properties": {
+            "criterion_id": {"type": "string", "enum": [c.id for c in rubric.criteria]},
+            "level": {"type": "integer", "enum": [lv.level for lv in rubric.levels]},
+            "quotes": {"type": "array", "items": _text(QUOTE_CHARS), "minItems": 1, "maxItems": 3},
+            "rationale": _text(RATIONALE_CHARS),
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    }
+    return {"type": "object", "additionalProperties": False, "required": ["criteria"],
+            "properties": {"criteria": {"type": "array", "items": entry, "minItems": n, "maxItems": n}}}
+
+
+def _sentences(most: int, least: int = 1) -> dict:
+    return {"type": "array", "items": _text(SENTENCE_CHARS), "minItems": least, "maxItems": most}
+
+
+FEEDBACK_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "required": ["strengths", "next_steps", "question", "improvements"],
+    "properties": {"strengths": _sentences(2), "next_steps": _sentences(2), "question": _text(SENTENCE_CHARS),
+                   "improvements": _sentences(3, least=0)},
+}
+# About four characters a token; room for the JSON around the text, and a margin.
+FEEDBACK_BUDGET = int((7 * SENTENCE_CHARS) / 4 * 1.3) + 100
+
+
+def assessment_budget(rubric) -> int:
+    per_criterion = (3 * QUOTE_CHARS + RATIONALE_CHARS) / 4 + 40
+    return int(len(rubric.criteria) * per_criterion * 1.2) + 60
 
 
 def drafter_for(settings) -> Drafter:
@@ -168,5 +216,6 @@ def drafter_for(settings) -> Drafter:
         timeout_s=settings.model_timeout_s,
         retries=settings.model_retries,
         max_tokens=settings.model_max_tokens,
+        json_mode=settings.model_json_mode,
     )
     return LLMModel(client, settings.prompts_dir)

@@ -2,8 +2,9 @@
 in Postgres, stopping at the teacher's review.
 
     load_context → redact → retrieve → assess → draft → verify → save_draft → teacher_review
-                                                  ▲                              │
-                                                  └──── regenerate ◄── apply_decision → END
+                               ▲          ▲                                      │
+                               │          └──── regenerate ◄──────── apply_decision → END
+                               └──── regenerate with the rubric the teacher picked ◄┘
 
 Every node that writes to the database does it in its own transaction with deterministic ids
 and insert-once semantics, because LangGraph re-runs a node from its top when it resumes."""
@@ -181,8 +182,9 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 )
                 version = await rubrics.version_by_id(session, matches[0].rubric_version_id)
                 retrieval = [
-                    {"id": m.id, "rubric_version": m.rubric_version, "score": m.score,
-                     "criteria": [c.criterion_id for c in m.criteria], "why": m.why}
+                    {"id": m.id, "rubric_version": m.rubric_version, "score": m.score, "confidence": m.confidence,
+                     "unsure": m.unsure, "moves": m.moves, "criteria": [c.criterion_id for c in m.criteria],
+                     "why": m.why}
                     for m in matches
                 ]
             examples, bank = [], {}
@@ -207,7 +209,10 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             "bank": bank,
         }
 
-    async def _with_fallback(call, state: FeedbackState):
+    async def _with_fallback(call, state: FeedbackState, *, after_assess: bool = False):
+        if after_assess and "model_fallback:offline" in state.get("flags", ()):
+            # This draft already fell back: the failing model is not asked again (twice the wait).
+            return await call(OfflineModel()), []
         try:
             return await call(deps.drafter), []
         except ModelUnavailable:
@@ -231,7 +236,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
     async def draft(state: FeedbackState) -> dict:
         ctx = _context(state)
         assessment = ProposedAssessment.model_validate(state["assessment"])
-        (feedback, usage, model), flags = await _with_fallback(lambda d: d.write(ctx, assessment), state)
+        (feedback, usage, model), flags = await _with_fallback(lambda d: d.write(ctx, assessment), state, after_assess=True)
         total = Usage(**state.get("usage", {}))
         total.add(usage)
         return {"feedback": feedback.model_dump(), "usage": vars(total),
@@ -252,7 +257,8 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         result = await cpu(verify, **_verify_args(state, state["assessment"], state["feedback"]), size=len(state["work"]))
         assessment, feedback, usage = state["assessment"], state["feedback"], Usage(**state["usage"])
         repaired = False
-        if result.needs_repair and not deps.drafter.offline and state.get("model") != "offline":
+        fell_back = "model_fallback:offline" in state.get("flags", ())
+        if result.needs_repair and not deps.drafter.offline and state.get("model") != "offline" and not fell_back:
             # One repair round with the model, then accept what holds and flag the rest.
             ctx = _context(state)
             try:
@@ -334,10 +340,11 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         if decision.action == "regenerate":
             # The teacher's words go to the model too: names and contact details out first.
             instructions = redact(decision.instructions or "", people_of(state["roster"])).text
-            return Command(
-                goto="draft",
-                update={"attempt": state.get("attempt", 0) + 1, "instructions": instructions, "decision": None},
-            )
+            update = {"attempt": state.get("attempt", 0) + 1, "instructions": instructions, "decision": None}
+            if decision.rubric_id:  # the teacher picked the competency: retrieve that rubric, then draft
+                return Command(goto="retrieve", update={**update, "rubric_id": decision.rubric_id})
+            # Instructions may concern the levels ("stricter on evidence"): assess again, then write.
+            return Command(goto="assess", update=update)
         if decision.action == "approve":
             async with deps.db.transaction() as session:
                 release = await reviews.release_of(session, draft_id)
@@ -372,7 +379,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         ("teacher_review", teacher_review),
     ]:
         graph.add_node(name, node)
-    graph.add_node("apply_decision", apply_decision, destinations=("draft", END))
+    graph.add_node("apply_decision", apply_decision, destinations=("retrieve", "assess", END))
     graph.add_edge(START, "load_context")
     for a, b in [("load_context", "redact"), ("redact", "retrieve"), ("retrieve", "assess"),
                  ("assess", "draft"), ("draft", "verify"), ("verify", "save_draft"),

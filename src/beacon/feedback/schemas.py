@@ -99,3 +99,4 @@ class TeacherDecision(_Model):
     edited_content: DraftContent | None = None
     reason: Paragraph | None = None
     instructions: Paragraph | None = None
+    rubric_id: Ident | None = None  # regenerate: draft against this competency

@@ -66,6 +66,27 @@ def compose(feedback: ProposedFeedback, language: str) -> str:
     return "\n\n".join(parts)
 
 
+JUDGEMENT_BELOW = 0.4  # a criterion's confidence under this asks for the teacher's own judgement
+
+
+def plausibility(results: list[CriterionResult]) -> list[str]:
+    """Flags for a draft that looks empty or mechanical (a small model's failure modes): no
+    confidence anywhere, one quote standing for every criterion, or every level the same with
+    nothing behind it. Any of them keeps the draft out of bulk approval. Per criterion, a low
+    confidence says the level needs the teacher's judgement."""
+    flags = []
+    if len(results) >= 3:
+        if all(r.confidence == 0 for r in results):
+            flags.append("implausible:no_confidence")
+        quotes = [tuple(e.start for e in r.evidence) for r in results]
+        if quotes[0] and len(set(quotes)) == 1:
+            flags.append("implausible:one_quote_for_every_criterion")
+        if len({r.level for r in results}) == 1 and all(r.confidence < JUDGEMENT_BELOW for r in results):
+            flags.append("implausible:every_level_equal")
+    flags += [f"needs_teacher_judgement:{r.criterion_id}" for r in results if r.confidence < JUDGEMENT_BELOW]
+    return flags
+
+
 def verify(
     *,
     work: str,
@@ -111,6 +132,7 @@ def verify(
         )
         if not evidence:
             flags.append(f"no_evidence:{proposed.criterion_id}")
+    flags += plausibility(list(results.values()))
     missing = [c.id for c in rubric.criteria if c.id not in results]
     for cid in missing:
         flags.append(f"missing_criterion:{cid}")

@@ -76,6 +76,25 @@ def parse_json(text: str, schema: type[T]) -> T:
         return schema.model_validate_json(cleaned[start : end + 1])
 
 
+class Truncated(Exception):
+    """The reply stopped at its token budget (``finish_reason: length``): not a JSON mistake to
+    repair with the same budget, but an answer to ask for again, shorter and with more room."""
+
+
+JSON_MODES = ("json_schema", "json_object_schema", "json_object")
+
+
+def response_format(mode: str, schema: dict | None) -> dict:
+    """The answer's schema in the form the server takes: ``json_schema`` (strict) for OpenAI,
+    Gemini, Ollama, vLLM and llama.cpp's server; ``json_object`` plus ``schema`` for
+    llama-cpp-python's server; plain ``json_object`` for servers that take no schema."""
+    if schema is None or mode == "json_object":
+        return {"type": "json_object"}
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+
+
 def _error_summary(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:8])
@@ -91,13 +110,24 @@ class ModelClient:
         timeout_s: float = 60.0,
         retries: int = 2,
         max_tokens: int = 1500,
+        json_mode: str = "json_schema",
     ) -> None:
         self.models = [m for m in models if m != "offline"]
         self.api_base = api_base
         self.timeout_s = timeout_s
         self.retries = retries
         self.max_tokens = max_tokens
+        self.json_mode = json_mode
         self._router = None
+
+    def local(self, model: str) -> bool:
+        """Served on this machine (Ollama's default, or llama.cpp, vLLM... on loopback)."""
+        from urllib.parse import urlsplit
+
+        if self.api_base:
+            host = urlsplit(self.api_base).hostname or ""
+            return host in ("localhost", "::1") or host.startswith("127.")
+        return model.startswith(("ollama/", "ollama_chat/"))
 
     def router(self):
         if self._router is None:
@@ -108,9 +138,16 @@ class ModelClient:
             params = {"timeout": self.timeout_s, "max_tokens": self.max_tokens, "max_retries": 0}
             if self.api_base:
                 params["api_base"] = self.api_base
+            from litellm.types.router import RetryPolicy
+
+            # A local server works one request at a time: a retry after a timeout only queues
+            # behind the generation it abandoned. Other faults are still retried.
+            local = {m: RetryPolicy(TimeoutErrorRetries=0, DefaultRetries=self.retries)
+                     for m in self.models if self.local(m)}
+            extra = {"model_group_retry_policy": local} if local else {}
             self._router = litellm.Router(
                 model_list=[{"model_name": m, "litellm_params": {"model": m, **params}} for m in self.models],
-                num_retries=self.retries,
+                num_retries=self.retries, **extra,
                 timeout=self.timeout_s,
                 retry_after=0,  # wait what the provider's Retry-After says, no floor of our own
                 # One deployment per model: cooling it down would only turn a retry into a failure.
@@ -118,12 +155,14 @@ class ModelClient:
             )
         return self._router
 
-    async def _call(self, model: str, messages: list[dict]) -> tuple[str, Usage]:
+    async def _call(self, model: str, messages: list[dict], schema: dict | None = None,
+                    max_tokens: int | None = None, temperature: float = 0) -> tuple[str, Usage]:
         from beacon.llm.provider import litellm_module
 
         started = time.perf_counter()
         response = await self.router().acompletion(
-            model=model, messages=messages, response_format={"type": "json_object"}, temperature=0
+            model=model, messages=messages, response_format=response_format(self.json_mode, schema),
+            temperature=temperature, max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
         )
         usage = Usage(calls=1, latency_ms=int((time.perf_counter() - started) * 1000))
         if response.usage:
@@ -133,16 +172,33 @@ class ModelClient:
             usage.cost_usd = float(litellm_module().completion_cost(completion_response=response) or 0.0)
         except Exception:  # unknown price for a local or new model: cost is recorded as 0
             usage.cost_usd = 0.0
-        return response.choices[0].message.content or "", usage
+        choice = response.choices[0]
+        if getattr(choice, "finish_reason", None) == "length":
+            raise Truncated(f"the reply stopped at its budget of {max_tokens or self.max_tokens} tokens")
+        return choice.message.content or "", usage
 
-    async def structured(self, messages: list[dict], schema: type[T]) -> Answer[T]:
-        """Ask each configured model in turn for JSON matching ``schema``; one repair round each."""
+    async def structured(self, messages: list[dict], schema: type[T], *, json_schema: dict | None = None,
+                         max_tokens: int | None = None) -> Answer[T]:
+        """Ask each configured model in turn for JSON matching ``schema`` (``json_schema``: the
+        same as the server should enforce it; ``max_tokens``: the budget it needs); one repair
+        round each, a different one for a reply cut off at its budget."""
         total = Usage()
         notes: list[str] = []
         retry_after: float | None = None
         for model in self.models:
             try:
-                reply, usage = await self._call(model, messages)
+                try:
+                    reply, usage = await self._call(model, messages, json_schema, max_tokens)
+                except Truncated:
+                    # Pasting the broken text back would only invite the same cut: more room, and
+                    # a request to be brief.
+                    notes.append(f"{model}: reply cut off at its budget, asked again shorter")
+                    total.calls += 1
+                    budget = min(self.max_tokens, 2 * (max_tokens or self.max_tokens))
+                    brief = [*messages, {"role": "user", "content": (
+                        "Your previous reply was cut off before it ended. Reply again with the complete JSON "
+                        "object, keeping every text field short.")}]
+                    reply, usage = await self._call(model, brief, json_schema, budget)
                 total.add(usage)
                 try:
                     return Answer(parse_json(reply, schema), model, total, notes=notes)
@@ -156,7 +212,8 @@ class ModelClient:
                             f"{_error_summary(invalid)}. Reply again with only the corrected JSON object."
                         )},
                     ]
-                    reply, usage = await self._call(model, repair)
+                    # At temperature 0 a repair can come back byte for byte the same: vary it.
+                    reply, usage = await self._call(model, repair, json_schema, max_tokens, temperature=0.3)
                     total.add(usage)
                     try:
                         return Answer(parse_json(reply, schema), model, total, repaired=True, notes=notes)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from beacon.feedback.schemas import ProposedAssessment, ProposedCriterion, ProposedFeedback
+from beacon.llm.language_scorer import reads_as_english, scorer, trait_of
 from beacon.llm.lexicon import RUBRIC_GENERIC, stem, terms, words
 from beacon.rubrics.schemas import CriterionDefinition, RubricDefinition
 
@@ -155,6 +156,15 @@ def _criterion_terms(criterion: CriterionDefinition, rubric: RubricDefinition) -
     return own | (set(terms(" ".join(rubric.keywords))) - RUBRIC_GENERIC), look_fors
 
 
+# Which sentences show a trait best (the showcase orderings above).
+_SHOWCASE_OF = {"vocabulary": "vocabulary", "phraseology": "vocabulary", "cohesion": "organization"}
+
+
+def _scaled(level: int, levels: int, of: int = 4) -> int:
+    """A level on a 1..``of`` scale placed on a rubric's 1..``levels`` continuum."""
+    return max(1, min(levels, round(1 + (level - 1) * (levels - 1) / (of - 1))))
+
+
 def _level(strength: float) -> int:
     return 1 + sum(strength >= t for t in THRESHOLDS)
 
@@ -183,6 +193,8 @@ class OfflineDrafter:
     def assess(self, work: str, rubric: RubricDefinition, grade: int) -> ProposedAssessment:
         sents = sentences(work)
         sig = signals(work, grade)
+        learned = None  # the language scorer's estimates, made once if any criterion needs them
+        english = None
         base = (sig.development + sig.reasoning + sig.specificity + sig.control + sig.organization
                 + 2 * sig.vocabulary) / 7
         results = []
@@ -197,7 +209,26 @@ class OfflineDrafter:
             coverage = len(shown) / max(1, len(look_fors))
             aspect = _aspect(criterion)
             focus = getattr(sig, aspect) if aspect else base
-            if aspect in WHOLE_TEXT and any(cue in f"{criterion.id} {criterion.title}".lower() for cue in _LANGUAGE):
+            name = f"{criterion.id} {criterion.title}"
+            trait = trait_of(name) if any(cue in name.lower() for cue in _LANGUAGE) else None
+            if trait and sents and english is None:
+                english = reads_as_english(work)  # the scorer learned English: not for a Spanish letter
+            if trait and sents and english:
+                # A language trait human raters scored: the learned scorer's level, quoted with
+                # the sentences that show the quality best.
+                learned = learned or scorer().estimate(work)
+                estimate = learned[trait]
+                level = _scaled(estimate.level, len(rubric.levels))
+                shown_by = sorted(sents, key=_showcase(_SHOWCASE_OF.get(trait, "control")), reverse=True)[:2]
+                results.append(ProposedCriterion(
+                    criterion_id=criterion.id, level=level,
+                    quotes=[_clip_quote(s) for s in sorted(shown_by, key=lambda s: s.start)],
+                    rationale=f"{criterion.levels[level]} This level comes from the work's language as a whole, "
+                              "judged the way trained raters scored 2,571 learners' essays.",
+                    confidence=round(min(0.85, 0.45 + estimate.margin), 2),
+                ))
+                continue
+            if aspect in WHOLE_TEXT and any(cue in name.lower() for cue in _LANGUAGE):
                 # Language qualities show in every sentence, not in sentences about them: judge
                 # them from the signal, and quote the sentences that show it best.
                 strength = 0.15 * coverage + 0.40 * focus + 0.15 * sig.development + 0.30 * base

@@ -81,12 +81,13 @@ async def lock_pending(session: AsyncSession, draft_id: uuid.UUID, teacher_id: u
 
 async def record(session: AsyncSession, draft: Draft, *, teacher_id: uuid.UUID, action: str,
                  released: dict | None = None, edited: dict | None = None, reason: str | None = None,
-                 instructions: str | None = None) -> Taken:
+                 instructions: str | None = None, rubric_id: str | None = None, bulk: bool = False) -> Taken:
     """Write a decision on a locked, pending draft: the decision row, the release (``released``:
     the content the student will read, built from the draft row), and the draft's status. The
     work's status and the continuing job are the caller's (they differ per kind)."""
     decision = Decision(id=stable_id(draft.id, "decision", action), draft_id=draft.id, teacher_id=teacher_id,
-                        action=action, edited_content=edited, reason=reason, instructions=instructions)
+                        action=action, edited_content=edited, reason=reason, instructions=instructions,
+                        rubric_id=rubric_id, bulk=bulk)
     session.add(decision)
     await session.flush()
     release = None

@@ -109,6 +109,8 @@ class Decision(Base):
     edited_content: Mapped[dict | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
     instructions: Mapped[str | None] = mapped_column(Text)
+    rubric_id: Mapped[str | None] = mapped_column(String(100))  # regenerate against this competency
+    bulk: Mapped[bool] = mapped_column(server_default=text("false"), default=False)  # approved from the queue
     created_at: Mapped[datetime] = created_at()
 
 

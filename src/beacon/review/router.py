@@ -83,6 +83,8 @@ class DecisionIn(BaseModel):
     edited_content: DraftContent | ProjectContent | None = None
     reason: str | None = Field(None, max_length=2000)
     instructions: str | None = Field(None, max_length=2000)
+    # Regenerate only: draft again against this competency's rubric (the teacher picks it).
+    rubric_id: str | None = Field(None, max_length=100)
     proposals: list[int] | None = Field(None, max_length=20)
     # The draft's content_hash as the teacher saw it: refused with 409 if the draft changed since.
     content_hash: str | None = Field(None, max_length=64)

@@ -14,6 +14,7 @@ from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent, TeacherDecision
 from beacon.review import decisions, repository
 from beacon.review.models import Draft
+from beacon.rubrics import repository as rubric_versions
 
 
 async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID) -> Draft:
@@ -39,7 +40,7 @@ async def decide(db, draft_id: uuid.UUID, decision: TeacherDecision, *, seen_has
     """A teacher's decision on a feedback draft (see ``decide_draft``)."""
     return await decide_draft(db, draft_id, teacher_id=uuid.UUID(decision.teacher_id), action=decision.action,
                               edited_content=decision.edited_content, reason=decision.reason,
-                              instructions=decision.instructions, seen_hash=seen_hash)
+                              instructions=decision.instructions, rubric_id=decision.rubric_id, seen_hash=seen_hash)
 
 
 def _feedback_release(draft: Draft, decision: TeacherDecision) -> tuple[dict | None, dict | None]:
@@ -56,7 +57,8 @@ def _feedback_release(draft: Draft, decision: TeacherDecision) -> tuple[dict | N
 
 
 # Flags that only describe how a draft was made; any other flag means the teacher must open it.
-INFORMATIONAL_FLAGS = frozenset({"offline_model", "repaired", "rubric_text_in_english", "targets_from_interests"})
+INFORMATIONAL_FLAGS = frozenset({"offline_model", "repaired", "rubric_text_in_english", "targets_from_interests",
+                                 "needs_teacher_judgement"})
 
 
 def needs_own_review(draft: Draft) -> bool:
@@ -79,7 +81,7 @@ async def bulk_approve(db, teacher_id: uuid.UUID, draft_ids: list[uuid.UUID]) ->
 
 
 async def decide_draft(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content=None,
-                       reason: str | None = None, instructions: str | None = None,
+                       reason: str | None = None, instructions: str | None = None, rubric_id: str | None = None,
                        proposals: list[int] | None = None, seen_hash: str | None = None,
                        bulk: bool = False) -> decisions.Taken:
     """A teacher's decision on any draft, taken in one transaction under the draft's row lock:
@@ -89,8 +91,12 @@ async def decide_draft(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action
     ``proposals`` picks project ideas to approve (none: all). ``bulk``: refuse flagged drafts."""
     if action not in decisions.DRAFT_STATUS:
         raise InvalidInput("the action is approve, reject or regenerate")
+    if rubric_id and action != "regenerate":
+        raise InvalidInput("a rubric is chosen with the regenerate action")
+    if rubric_id and not (instructions or "").strip():
+        instructions = "Draft again against the rubric the teacher chose."
     fields = dict(teacher_id=teacher_id, action=action, edited_content=edited_content, reason=reason,
-                  instructions=instructions, proposals=proposals, seen_hash=seen_hash, bulk=bulk)
+                  instructions=instructions, rubric_id=rubric_id, proposals=proposals, seen_hash=seen_hash, bulk=bulk)
     try:
         return await _take(db, draft_id, **fields)
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError):
@@ -127,7 +133,7 @@ async def _continue(session: AsyncSession, kind: str, item) -> None:
 
 
 async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content, reason, instructions,
-                proposals, seen_hash, bulk) -> decisions.Taken:
+                rubric_id, proposals, seen_hash, bulk) -> decisions.Taken:
     from beacon.projects import service as projects
     from beacon.projects.schemas import ProjectDecision
 
@@ -136,6 +142,8 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
         if bulk and needs_own_review(draft):
             raise InvalidInput("flagged: review it on its own screen")
         if draft.kind == "project":
+            if rubric_id:
+                raise InvalidInput("a rubric is chosen for feedback, not for project ideas")
             decision = ProjectDecision(action=action, teacher_id=str(teacher_id), proposals=proposals,
                                        edited_content=edited_content, reason=reason, instructions=instructions)
             check_decision(decision)
@@ -143,13 +151,16 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
         else:
             if proposals is not None:
                 raise InvalidInput("choosing proposals applies to project ideas, not feedback")
+            if rubric_id and await rubric_versions.current_version(session, rubric_id) is None:
+                raise InvalidInput(f"no competency {rubric_id!r} in the library")
             decision = TeacherDecision(action=action, teacher_id=str(teacher_id), edited_content=edited_content,
-                                       reason=reason, instructions=instructions)
+                                       reason=reason, instructions=instructions, rubric_id=rubric_id)
             check_decision(decision)
             released, edited = _feedback_release(draft, decision)
         item = await _work(session, draft.kind, draft.submission_id or draft.project_request_id)
         taken = await decisions.record(session, draft, teacher_id=teacher_id, action=action, released=released,
-                                       edited=edited, reason=reason, instructions=instructions)
+                                       edited=edited, reason=reason, instructions=instructions, rubric_id=rubric_id,
+                                       bulk=bulk)
         item.status = decisions.ITEM_STATUS[action]
         # The thread follows the decision in a job: approvals and rejections end it (and keep the
         # teacher's voice), a regeneration drafts again. Queued here, so it is never lost.

@@ -113,7 +113,7 @@ class ReviewThreads(Generic[Payload]):
             return None
         return {"action": decision.action, "teacher_id": str(decision.teacher_id),
                 "edited_content": decision.edited_content, "reason": decision.reason,
-                "instructions": decision.instructions}
+                "instructions": decision.instructions, "rubric_id": decision.rubric_id}
 
     async def _finished(self, key: str | uuid.UUID) -> bool:
         async with self.deps.db.transaction() as session:

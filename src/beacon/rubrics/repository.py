@@ -41,6 +41,14 @@ async def current_versions(session: AsyncSession) -> Sequence[RubricVersion]:
     return rows.all()
 
 
+async def current_version_ids(session: AsyncSession, competency_ids: list[str] | None) -> dict[str, int]:
+    """Competency id -> its current version's id (all, or only ``competency_ids``)."""
+    query = select(RubricVersion.competency_id, RubricVersion.id).where(RubricVersion.is_current)
+    if competency_ids:
+        query = query.where(RubricVersion.competency_id.in_(competency_ids))
+    return {cid: vid for cid, vid in (await session.execute(query)).all()}
+
+
 async def current_titles(session: AsyncSession) -> list[tuple[str, str]]:
     """(competency id, title) of every competency in the library now, without the rubrics."""
     from beacon.rubrics.models import Competency

@@ -116,7 +116,13 @@ class CompetencyMatch(BaseModel):
     subject: str
     rubric_version: int
     rubric_version_id: int
-    score: float = Field(description="fused rank score, 1.0 = first in both searches")
+    score: float = Field(description="the ranking score: how much of the competency's evidence the work makes, "
+                                     "plus a smaller share of topic closeness")
+    confidence: float = Field(default=0.0, description="calibrated chance this is the competency a teacher would pick")
+    unsure: bool = Field(default=False, description="true on the first match when confidence is too low: a teacher picks")
+    evidence_fit: float = Field(default=0.0, description="0..1: the weighted share of the competency's moves the work makes")
+    moves: list[str] = Field(default_factory=list, description="the competency's moves the work plainly makes")
+    topic: float = Field(default=0.0, description="fused vector + full-text rank score, 1.0 = first in both searches")
     similarity: float = Field(description="cosine similarity of the best-matching passage")
     text_rank: float = Field(description="full-text rank of the best-matching passage")
     criteria: list[CriterionMatch]

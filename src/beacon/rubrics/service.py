@@ -4,6 +4,7 @@ Services flush but never commit: the command or request around them owns the tra
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from beacon.errors import InvalidInput, NotFound
 from beacon.llm.embeddings import Embedder, model_key
 from beacon.llm.lexicon import RUBRIC_GENERIC, surface_forms, term_counts, terms
 from beacon.offload import cpu
-from beacon.rubrics import repository
+from beacon.rubrics import evidence, repository
 from beacon.rubrics.library import Library, content_hash
 from beacon.rubrics.models import Criterion, CriterionLevel, RubricPassage, RubricVersion
 from beacon.rubrics.schemas import CompetencyMatch, CriterionMatch, RubricDefinition
@@ -21,6 +22,12 @@ from beacon.rubrics.schemas import CompetencyMatch, CriterionMatch, RubricDefini
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: damps the weight of the very top ranks
 CANDIDATES = 60  # passages each search hands to fusion
 COMPETENCY_PASSAGES = 2  # a competency's rank in each search sums its best two passages
+# Ranking: what the work does (its evidence fit, 0..1) leads; closeness of topic breaks near-ties.
+TOPIC_WEIGHT = 0.15
+# Confidence: a softmax over the ranking scores at this temperature, fitted (log loss) on the
+# tuning works (evals/retrieval and 300 ELLIPSE essays), never on the blind suite.
+TEMPERATURE = 0.03
+UNSURE_BELOW = 0.5  # below this the first match is marked unsure: the teacher picks
 
 
 @dataclass
@@ -192,6 +199,21 @@ def _rrf(*weighted: tuple[dict, float]) -> Counter:
     return fused
 
 
+def _softmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    top = max(scores.values())
+    exp = {k: math.exp((v - top) / TEMPERATURE) for k, v in scores.items()}
+    total = sum(exp.values())
+    return {k: v / total for k, v in exp.items()}
+
+
+def _evidence_dir():
+    from beacon.config import get_settings
+
+    return get_settings().rubrics_dir / "evidence"
+
+
 def _work_features(work: str):
     return term_counts(work), surface_forms(work)
 
@@ -205,9 +227,12 @@ async def match(
     limit: int = 5,
     criteria_per_competency: int = 3,
     vector: list[float] | None = None,
+    evidence_dir=None,
 ) -> list[CompetencyMatch]:
-    """Rank the library's competencies for a piece of work: HNSW cosine search and full-text
-    search over rubric passages, each ranked per competency, fused by reciprocal rank."""
+    """Rank the library's competencies for a piece of work by what it does: how much of each
+    competency's evidence profile (``rubrics/evidence``) it makes, plus a smaller share of topic
+    closeness (HNSW cosine and full-text search over rubric passages, fused by reciprocal rank).
+    Each match carries a calibrated confidence; the first is ``unsure`` when it is low."""
     if not work.strip():
         raise InvalidInput("the work is empty: there is nothing to match")
     if competency_ids:
@@ -236,12 +261,19 @@ async def match(
         (_ranks([h for h in semantic if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)), weight),
         (_ranks([h for h in lexical if h.criterion_key], lambda h: (h.rubric_version_id, h.criterion_key)), 1.0),
     )
-    best = [version_id for version_id, _ in by_competency.most_common(limit)]
+    top_score = (1.0 + weight) / (RRF_K + 1)
+    version_of = await repository.current_version_ids(session, competency_ids or None)
+    profiles = evidence.profiles_in(evidence_dir or _evidence_dir())
+    fits = await cpu(evidence.fits, work, {c: p for c, p in profiles.items() if c in version_of}, size=len(work))
+    ranking = {cid: (fits[cid].fit if cid in fits else 0.0) + TOPIC_WEIGHT * by_competency.get(vid, 0.0) / top_score
+               for cid, vid in version_of.items()}
+    confidence = _softmax(ranking)
+    ordered = sorted(ranking, key=lambda c: (-ranking[c], c))[:limit]
+    best = [version_of[c] for c in ordered]
     cosine = _best_scores(semantic)
     text_rank = _best_scores(lexical)
     versions = {v.id: v for v in await repository.versions_by_ids(session, best)}
     work_terms, forms = await cpu(_work_features, work, size=len(work))
-    top_score = (1.0 + weight) / (RRF_K + 1)
 
     results = []
     for version_id in best:
@@ -263,7 +295,13 @@ async def match(
                 subject=version.subject,
                 rubric_version=version.version,
                 rubric_version_id=version.id,
-                score=round(by_competency[version_id] / top_score, 4),
+                score=round(ranking[version.competency_id], 4),
+                confidence=round(confidence[version.competency_id], 3),
+                unsure=not results and confidence[version.competency_id] < UNSURE_BELOW,
+                evidence_fit=round(fits[version.competency_id].fit, 3) if version.competency_id in fits else 0.0,
+                moves=[says for says, strength in fits[version.competency_id].moves if strength >= 0.5]
+                if version.competency_id in fits else [],
+                topic=round(by_competency.get(version_id, 0.0) / top_score, 4),
                 similarity=round(cosine.get(version_id, 0.0), 4),
                 text_rank=round(text_rank.get(version_id, 0.0), 4),
                 criteria=[

@@ -68,17 +68,19 @@ def render(request: Request, name: str, **context) -> HTMLResponse:
     return response
 
 
-def marked(text: str, content: dict) -> list[dict]:
-    """The work cut into plain and evidence segments (escaped by the template, never raw)."""
+def marked(text: str, content: dict, injections: list[tuple[int, int, str]] = ()) -> list[dict]:
+    """The work cut into plain, evidence and injected segments (escaped by the template, never
+    raw). Text that tries to instruct the grader is marked as such, over any evidence in it."""
     spans = sorted(
-        {(e["start"], e["end"], c["title"]) for c in content.get("criteria", []) for e in c.get("evidence", [])}
-    )
+        {(e["start"], e["end"], c["title"], False) for c in content.get("criteria", []) for e in c.get("evidence", [])}
+        | {(start, end, "Instructions to the grader: ignored", True) for start, end, _ in injections}
+    , key=lambda s: (s[0], not s[3]))
     segments, cursor = [], 0
-    for start, end, title in spans:
+    for start, end, title, injected in spans:
         if start < cursor or end > len(text):
-            continue  # overlapping evidence: keep the first
+            continue  # overlapping: keep the first (an injection, where one starts)
         segments.append({"text": text[cursor:start], "criterion": None})
-        segments.append({"text": text[start:end], "criterion": title})
+        segments.append({"text": text[start:end], "criterion": title, "injected": injected})
         cursor = end
     segments.append({"text": text[cursor:], "criterion": None})
     return segments
@@ -246,11 +248,25 @@ async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, 
         version = await rubrics.version_by_id(db, draft.rubric_version_id)
         trail = await reviews.audit_trail(db, "draft", str(draft.id))
         response = render(request, "teacher_review.html", user=user, draft=draft, work=work,
-                          segments=marked(work.body, draft.content), rubric=version.definition,
+                          segments=marked(work.body, draft.content, await _injections(draft, work.body)),
+                          rubric=version.definition,
                           student=await school.get_user(db, draft.student_id), trail=trail,
-                          content_hash=content_hash(draft.content), outcome=outcome, error=error)
+                          content_hash=content_hash(draft.content), outcome=outcome, error=error,
+                          picked=draft.retrieval[0] if draft.retrieval else None,
+                          # the other retrieved candidates first, then the rest of the library
+                          competencies=sorted(await rubrics.current_titles(db), key=lambda t: (
+                              t[0] not in {r.get("id") for r in draft.retrieval}, t[1])))
     response.status_code = status_code
     return response
+
+
+async def _injections(draft, body: str) -> list[tuple[int, int, str]]:
+    if not any(f == "prompt_injection" for f in draft.flags):
+        return []
+    from beacon.feedback.injection import find_injections
+    from beacon.offload import in_thread
+
+    return await in_thread(find_injections, body)
 
 
 async def _outcome(db, draft) -> dict | None:
@@ -300,6 +316,9 @@ async def regeneration_progress(request: Request, draft_id: uuid.UUID, user: Use
 async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(teacher)):
     form = await request.form()
     action = str(form.get("action") or "")
+    # "Redraft with this rubric": a regeneration against the competency the teacher picked.
+    rubric_id = (str(form.get("rubric_id") or "") or None) if action == "rubric" else None
+    action = "regenerate" if action == "rubric" else action
     state = request.app.state
     try:
         async with state.runtime.db.transaction() as db:
@@ -324,7 +343,7 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
             edited = None if edited == content else edited
         await review.decide_draft(
             state.runtime.db, draft_id, teacher_id=user.id, action=action, edited_content=edited, proposals=chosen,
-            reason=form.get("reason") or None, instructions=form.get("instructions") or None,
+            reason=form.get("reason") or None, instructions=form.get("instructions") or None, rubric_id=rubric_id,
             seen_hash=str(form.get("content_hash") or "") or None)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
