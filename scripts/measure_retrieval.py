@@ -114,6 +114,8 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="leave out the first N ELLIPSE rows")
     parser.add_argument("--check", action="store_true", help="exit 1 when a gate is missed")
     args = parser.parse_args()
+    if args.check and not args.ellipse.is_file():
+        raise SystemExit(f"no ELLIPSE data at {args.ellipse}: the gates need it (pass --ellipse PATH)")
     os.environ["BEACON_DATA_DIR"] = tempfile.mkdtemp(prefix="beacon-retrieval-")
     os.environ.pop("BEACON_DATABASE_URL", None)
     report = asyncio.run(measure(args))
