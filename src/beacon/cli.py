@@ -266,6 +266,7 @@ def rubrics_validate(
     from beacon.rubrics.library import read_library
 
     from beacon.rubrics.evidence import read_profiles
+    from beacon.rubrics.translations import mismatches, read_translations
 
     folder = directory or get_settings().rubrics_dir
     library = read_library(folder)
@@ -274,11 +275,18 @@ def rubrics_validate(
     # Retrieval ranks on evidence profiles: a competency without one would never come first.
     problems += [f"evidence/{r.id}.yaml: missing (retrieval needs what evidence of {r.id} looks like)"
                  for _, r in library.rubrics if r.id not in profiles]
+    texts, text_problems = read_translations(folder / "translations")
+    rubrics = {r.id: r for _, r in library.rubrics}
+    problems += text_problems + [f"translations/{lang}/{cid}.yaml: no such rubric" for cid, lang in texts if cid not in rubrics]
+    problems += [f"translations/{lang}/{cid}.yaml: {why}" for (cid, lang), text in texts.items() if cid in rubrics
+                 for why in mismatches(rubrics[cid], text)]
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
         fail(f"{len(problems)} problem(s) in {folder}; nothing was loaded", 2)
-    typer.echo(f"{len(library.rubrics)} rubrics and their evidence profiles in {folder} are valid")
+    languages = sorted({lang for _, lang in texts})
+    typer.echo(f"{len(library.rubrics)} rubrics, their evidence profiles and {len(texts)} translations "
+               f"({', '.join(languages) or 'none'}) in {folder} are valid")
 
 
 @rubrics_app.command("list")

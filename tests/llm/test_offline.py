@@ -75,3 +75,52 @@ def test_feedback_quotes_sentences_not_titles_and_asks_an_actionable_question():
         criterion = next(c for c in rubric.criteria if line.startswith(c.title))
         level = next(a.level for a in assessment.criteria if a.criterion_id == criterion.id)
         assert (criterion.levels[level] in line) == (level >= rubric.mastery_threshold)
+
+
+LAB = """# Does Salt Change How Fast Ice Melts?
+Name: Dana K.    Date: 3/4
+
+Hypothesis: If we add salt to ice, then it will melt faster, because salt lowers the freezing point.
+We kept the same cup, the same 50 g of ice and the same room for every trial, and we did 3 trials.
+The salted ice melted in 4.5 minutes on average and the plain ice took 9.2 minutes.
+This shows the salt made the ice melt about twice as fast.
+Next time I would measure the water temperature too, because the room got warmer in the afternoon."""
+
+
+def test_evidence_shows_its_criterion_never_a_heading_and_never_cut_at_a_decimal():
+    rubric = _rubric("scientific-investigation")
+    assessment = OfflineDrafter().assess(LAB, rubric, 8)
+    quotes = {c.criterion_id: c.quotes for c in assessment.criteria}
+    every = [q for qs in quotes.values() for q in qs]
+    assert every and all(q in LAB for q in every)
+    assert not any(q.startswith(("#", "Name:")) or "Salt Change How Fast" in q for q in every)  # heading, metadata
+    assert any("4.5 minutes" in q for q in every)  # a decimal is not a sentence end
+    assert any(q.startswith("Hypothesis: If we add salt") for q in quotes["question"])  # it predicts
+    assert any("trial" in q for q in quotes["design"])  # it names what was kept the same
+    assert any(q.startswith("Next time I would") for q in quotes["limitations"])  # it reflects
+    assert max(every.count(q) for q in every) <= 2  # a sentence serves at most two criteria
+
+
+def test_no_next_step_asks_for_what_the_work_already_does_and_no_criterion_is_both():
+    rubric = _rubric("scientific-investigation")
+    drafter = OfflineDrafter()
+    assessment = drafter.assess(LAB, rubric, 8)
+    feedback = drafter.write(rubric, assessment, grade=8, work=LAB)
+    praised = {line.split(":")[0] for line in feedback.strengths}
+    stepped = {line.split(":")[0] for line in feedback.next_steps}
+    assert not praised & stepped
+    assert not any("here is what the next step looks like" in line for line in feedback.next_steps)
+    for line in feedback.next_steps:  # three trials are there already: never "do more trials"
+        assert "add trials" not in line.lower() and "more trials" not in line.lower(), line
+
+
+def test_a_revision_move_the_work_already_makes_is_skipped():
+    from collections import Counter
+
+    from beacon.llm.lexicon import terms
+    from beacon.llm.offline import _move_not_made
+
+    design = _rubric("scientific-investigation").criterion("design")
+    assert design.revision_moves[1].startswith("Add trials")
+    assert _move_not_made(design, 1, Counter()) == design.revision_moves[1]  # nothing known: as written
+    assert _move_not_made(design, 1, Counter(terms(LAB))) != design.revision_moves[1]  # three trials are there

@@ -74,6 +74,16 @@ def _offline_assess(work: str, rubric, grade: int):
     return _shared_drafter().assess(work, rubric, grade)
 
 
+def in_language(rubric, language: str):
+    """The rubric's student-facing text in ``language`` when the library has it (else as is)."""
+    if language == "en":
+        return rubric
+    from beacon.config import get_settings
+    from beacon.rubrics.translations import translated
+
+    return translated(rubric, language, get_settings().rubrics_dir / "translations") or rubric
+
+
 def _offline_write(rubric, assessment, **kwargs):
     return _shared_drafter().write(rubric, assessment, **kwargs)
 
@@ -99,10 +109,11 @@ class OfflineModel:
 
     async def write(self, ctx, assessment, problems=None):
         started = time.perf_counter()
+        language = requested_language(ctx.language, ctx.instructions)
         feedback = await cpu(
-            _offline_write, ctx.rubric, assessment, size=len(ctx.work), grade=ctx.grade,
-            language=requested_language(ctx.language, ctx.instructions),
-            previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions,
+            _offline_write, in_language(ctx.rubric, language), assessment, size=len(ctx.work), grade=ctx.grade,
+            language=language,
+            previous_levels=ctx.previous_levels, bank=ctx.bank, instructions=ctx.instructions, work=ctx.work,
         )
         return feedback, Usage.local_call(started), self.name
 

@@ -22,7 +22,7 @@ from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
 from beacon.feedback import repository as submissions
-from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, requested_language
+from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, in_language, requested_language
 from beacon.feedback.redact import (
     Redaction,
     mentions_a_person,
@@ -286,8 +286,9 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         flags = [*state.get("flags", []), *result.flags]
         if state.get("offline") or state.get("model") == "offline":
             flags.append("offline_model")
-            if content.language != "en":  # the offline model frames in the language, quotes the rubric in English
-                flags.append("rubric_text_in_english")
+            rubric = RubricDefinition.model_validate(state["rubric"])
+            if content.language != "en" and in_language(rubric, content.language) is rubric:
+                flags.append("rubric_text_in_english")  # no translation of this rubric: its words stay English
         if repaired:
             flags.append("repaired")
         return {

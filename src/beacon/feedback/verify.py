@@ -131,7 +131,9 @@ def verify(
             confidence=proposed.confidence,
         )
         if not evidence:
-            flags.append(f"no_evidence:{proposed.criterion_id}")
+            # At the first level "nothing shows it yet" is the finding itself; above it, a level
+            # with nothing quoted is a claim the teacher must check.
+            flags.append(f"{'no_evidence' if proposed.level > 1 else 'not_shown'}:{proposed.criterion_id}")
     flags += plausibility(list(results.values()))
     missing = [c.id for c in rubric.criteria if c.id not in results]
     for cid in missing:

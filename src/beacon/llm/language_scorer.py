@@ -83,6 +83,12 @@ def surface(text: str) -> list[float]:
     ]
 
 
+def misspelt(text: str) -> int:
+    """How many words of ``text`` are not English words (spelling slips, "cant", "thats")."""
+    known = _frequencies()
+    return sum(1 for w in _TOKEN.findall(text) if w[0].isalpha() and len(w) > 1 and w.lower() not in known)
+
+
 def reads_as_english(text: str, sample_words: int = 2000) -> bool:
     """Most of the work's words are English words (the scorer learned English writing)."""
     words = [w.lower() for w in _TOKEN.findall(text[: sample_words * 12]) if w[0].isalpha()][:sample_words]

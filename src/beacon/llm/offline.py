@@ -11,16 +11,89 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from beacon.feedback.schemas import ProposedAssessment, ProposedCriterion, ProposedFeedback
-from beacon.llm.language_scorer import reads_as_english, scorer, trait_of
+from beacon.llm.language_scorer import misspelt, reads_as_english, scorer, trait_of
 from beacon.llm.lexicon import RUBRIC_GENERIC, stem, terms, words
 from beacon.rubrics.schemas import CriterionDefinition, RubricDefinition
 
 MODEL_NAME = "offline"
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
+# A sentence ends at . ! ? or a line end, but not at a decimal point ("1.5 m") or inside "e.g.".
+_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\d)|(?<=\be)\.(?=g\.)|(?<=\be\.g)\.|(?<=\bMr)\.|(?<=\bMs)\.|(?<=\bMrs)\.|"
+                       r"(?<=\bDr)\.|(?<=\bSt)\.|(?<=\bvs)\.)+(?:[.!?]+[\"”')]?|$)", re.MULTILINE)
+# Lines that label rather than say: headings, metadata, table rules, and the problem a task set
+# (the student's work is what follows it).
+_LABEL = re.compile(r"\s*(?:#{1,6}\s|\|?\s*[-:|]{3,}|(?:name|date|title|period|class|teacher|grade|subject|course|"
+                    r"author|by|problem|task|prompt)\s*:)", re.IGNORECASE)
+
+# What a sentence must do to show a criterion, read from the criterion's id and title: the
+# first row whose cue is in the name applies. A sentence that does it is preferred as evidence.
+_ASKS = [
+    (("claim", "thesis", "position", "argument"),
+     re.compile(r"\b(?:i think|i believe|in my opinion|should|must|ought|i argue|i agree|i disagree|needs? to|is better|"
+                r"we need)\b", re.I)),
+    (("counter", "rebuttal", "opposing", "other view"),
+     re.compile(r"\b(?:some (?:people|may|might|argue|say)|others?|opponents|critics|however|although|even though|"
+                r"on the other hand|while)\b", re.I)),
+    (("evidence", "data", "source", "support", "citation", "research", "measure", "detail"),
+     re.compile(r"\d|[\"“][^\"”\n]{3,200}[\"”]|\baccording to\b|\b(?:study|survey|report|research|source|article|"
+                r"interview|census|document|measured|recorded)\b", re.I)),
+    (("hypothesis", "question", "predict", "problem"),
+     re.compile(r"\?|\b(?:if\b[^.!?\n]{0,80}\bthen|hypothes|predict|wonder|question|problem|how (?:does|do|can|much|many))", re.I)),
+    (("design", "procedure", "method", "plan", "variable", "test", "prototype", "build", "model"),
+     re.compile(r"\b(?:variable|trials?|measured|kept the same|controlled|procedure|steps?|each time|we (?:built|tested|used)|"
+                r"prototype|materials?|assum|equation|formula|=)", re.I)),
+    (("analysis", "reason", "interpret", "explain", "analy", "justif", "strategy", "conclusion"),
+     re.compile(r"\b(?:because|therefore|this shows|which means|this means|so the|as a result|suggests?|since|shows that|"
+                r"so\b)", re.I)),
+    (("reflect", "limitation", "revis", "improv", "next", "growth", "evaluat", "iterat"),
+     re.compile(r"\b(?:i learned|next time|i would|would change|if i|i realized|could (?:improve|be better)|limitation|"
+                r"error|mistake|i changed|redid|revised|improve|should have|could have)\b", re.I)),
+    (("intent", "purpose", "meaning", "audience", "message", "voice", "interpretation"),
+     re.compile(r"\b(?:i wanted|want (?:the|my) (?:viewer|audience|reader|listener)s?|represents?|symboli[sz]|meaning|"
+                r"purpose|message|audience|so that|to show)\b", re.I)),
+    (("craft", "technique", "process", "material", "skill", "performance", "delivery", "execution"),
+     re.compile(r"\b(?:i used|using|layer|technique|brush|practi[cs]ed|rehears|tempo|pace|volume|eye contact|material|"
+                r"medium|gouache|graphite|paint|clay|blend|texture|tried)\b", re.I)),
+    (("team", "collaborat", "contribut", "role", "communicat"),
+     re.compile(r"\b(?:our (?:group|team)|my (?:group|team|role|partner)|we (?:decided|agreed|disagreed|divided|split)|"
+                r"i (?:helped|suggested|listened))\b", re.I)),
+]
+
+
+def _ask_of(criterion: CriterionDefinition):
+    name = f"{criterion.id} {criterion.title}".lower().replace("-", " ")
+    return next((pattern for cues, pattern in _ASKS if any(re.search(rf"\b{re.escape(cue)}", name) for cue in cues)), None)
+
+
+def choose_evidence(sents: list[Sentence], criteria: list[CriterionDefinition], own_terms: dict[str, set[str]],
+                    *, per_criterion: int = 2, per_sentence: int = 2) -> dict[str, list[Sentence]]:
+    """The sentences that show each criterion best: those doing what the criterion asks, then
+    sharing its own words (not the rubric's), each sentence for at most ``per_sentence``
+    criteria, best pairs first. A criterion nothing shows gets no quote rather than a wrong one."""
+    # A word several criteria share says little about which one a sentence shows: weigh each
+    # criterion's words by how few of the rubric's criteria use them.
+    spread = Counter(t for found in own_terms.values() for t in found)
+    weight = {t: math.log(1 + len(criteria) / n) for t, n in spread.items()}
+    pairs = []
+    for criterion in criteria:
+        ask, terms_of = _ask_of(criterion), own_terms[criterion.id]
+        for s in sents:
+            shared = s.stems & terms_of
+            overlap = sum(weight[t] for t in shared)
+            does = bool(ask and ask.search(s.text))
+            if does or len(shared) >= 2:
+                pairs.append((does * 2 + overlap, -s.start, criterion.id, s))
+    chosen: dict[str, list[Sentence]] = {c.id: [] for c in criteria}
+    used: dict[int, int] = {}
+    for _, _, cid, s in sorted(pairs, key=lambda p: (p[0], p[1]), reverse=True):
+        if len(chosen[cid]) < per_criterion and used.get(s.start, 0) < per_sentence:
+            chosen[cid].append(s)
+            used[s.start] = used.get(s.start, 0) + 1
+    return {cid: sorted(found, key=lambda s: s.start) for cid, found in chosen.items()}
 _CONNECTIVES = re.compile(
     r"\b(because|therefore|however|although|so that|for example|for instance|as a result|this shows|"
     r"which means|in contrast|on the other hand|since|evidence|according to|this suggests|consequently|"
@@ -56,14 +129,15 @@ def _showcase(aspect: str):
             return (sum(len(w) > 7 for w in words_in), len(sentence.stems))
         if aspect == "organization":
             return (bool(_CONNECTIVES.search(sentence.text)), -sentence.start)
-        return (bool(_CONNECTIVES.search(sentence.text)), min(len(words_in), 30))  # control: a complex, complete sentence
+        # control: a complex, complete sentence, spelt right (never a slip shown as a model)
+        return (-misspelt(sentence.text), bool(_CONNECTIVES.search(sentence.text)), min(len(words_in), 30))
     return score
 
 _TEXTS = {
     "en": {
         "working": "{title}: {descriptor}",
         "example": ' For example: "{quote}"',
-        "next": "{title}: here is what the next step looks like: {descriptor}",
+        "next": "{title}: next, aim for this: {descriptor}",
         "try": " Try this: {move}",
         "question": "Which part of your work will you revise first to try this: {move}?",
         "started": "{title}: this is where your work is strongest so far.",
@@ -72,7 +146,7 @@ _TEXTS = {
     "es": {
         "working": "{title}: {descriptor}",
         "example": ' Por ejemplo: "{quote}"',
-        "next": "{title}: así se ve el siguiente paso: {descriptor}",
+        "next": "{title}: ahora, apunta a esto: {descriptor}",
         "try": " Prueba esto: {move}",
         "question": "¿Qué parte de tu trabajo revisarás primero para probar esto: {move}?",
         "started": "{title}: aquí es donde tu trabajo es más fuerte por ahora.",
@@ -109,6 +183,9 @@ def sentences(text: str) -> list[Sentence]:
             continue
         if len(stripped.split()) <= 8 and stripped[-1] not in '.!?"”':
             continue  # a title or heading, not a sentence to quote as evidence
+        line_start = text.rfind("\n", 0, m.start() + raw.index(stripped)) + 1
+        if _LABEL.match(text, line_start):
+            continue  # a heading, a metadata line or a table rule
         start = m.start() + raw.index(stripped)
         found.append(Sentence(stripped, start, frozenset(terms(stripped))))
     return found
@@ -169,6 +246,28 @@ def _level(strength: float) -> int:
     return 1 + sum(strength >= t for t in THRESHOLDS)
 
 
+_PLAIN = frozenset("add use make write try show give check read find say tell put take each every one two three more "
+                   "your you the a an and or to of in on for with that this it its".split())
+
+
+def _move_not_made(criterion: CriterionDefinition, level: int, done: Counter) -> str | None:
+    """The criterion's revision move for this level, skipping any the work already makes: what
+    it asks for is already there ("add trials" to a report of three trials), or
+    most of its words are."""
+    moves = criterion.revision_moves
+    for k in range(len(moves)):
+        move = moves[(level + k) % len(moves)]
+        content = [t for t in terms(move) if t not in RUBRIC_GENERIC and t not in _PLAIN]
+        made = bool(content) and (done[content[0]] >= 1 or sum(1 for t in set(content) if done[t]) / len(set(content)) >= 0.6)
+        if not made:
+            return move
+    return None
+
+
+def _joined(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _lower_first(text: str) -> str:
     """'You state...' reads on after a colon as 'you state...'."""
     return text[:1].lower() + text[1:] if text.startswith(("You ", "Your ")) else text
@@ -197,6 +296,20 @@ class OfflineDrafter:
         english = None
         base = (sig.development + sig.reasoning + sig.specificity + sig.control + sig.organization
                 + 2 * sig.vocabulary) / 7
+        own = {c.id: set(terms(" ".join([c.title, c.description, *c.look_fors]))) - RUBRIC_GENERIC for c in rubric.criteria}
+        chosen = choose_evidence(sents, list(rubric.criteria), own)
+        used: dict[int, int] = {}
+        for found in chosen.values():
+            for s in found:
+                used[s.start] = used.get(s.start, 0) + 1
+
+        def showcase(aspect: str) -> list[Sentence]:
+            """The two sentences that show a whole-text quality best, none quoted twice already."""
+            picked = [s for s in sorted(sents, key=_showcase(aspect), reverse=True) if used.get(s.start, 0) < 2][:2]
+            for s in picked:
+                used[s.start] = used.get(s.start, 0) + 1
+            return sorted(picked, key=lambda s: s.start)
+
         results = []
         for criterion in rubric.criteria:
             vocabulary, look_fors = _criterion_terms(criterion, rubric)
@@ -219,10 +332,9 @@ class OfflineDrafter:
                 learned = learned or scorer().estimate(work)
                 estimate = learned[trait]
                 level = _scaled(estimate.level, len(rubric.levels))
-                shown_by = sorted(sents, key=_showcase(_SHOWCASE_OF.get(trait, "control")), reverse=True)[:2]
                 results.append(ProposedCriterion(
                     criterion_id=criterion.id, level=level,
-                    quotes=[_clip_quote(s) for s in sorted(shown_by, key=lambda s: s.start)],
+                    quotes=[_clip_quote(s) for s in showcase(_SHOWCASE_OF.get(trait, "control"))],
                     rationale=f"{criterion.levels[level]} This level comes from the work's language as a whole, "
                               "judged the way trained raters scored 2,571 learners' essays.",
                     confidence=round(min(0.85, 0.45 + estimate.margin), 2),
@@ -232,25 +344,29 @@ class OfflineDrafter:
                 # Language qualities show in every sentence, not in sentences about them: judge
                 # them from the signal, and quote the sentences that show it best.
                 strength = 0.15 * coverage + 0.40 * focus + 0.15 * sig.development + 0.30 * base
-                if not scored:
-                    scored = [(0, -s.start, s) for s in sorted(sents, key=_showcase(aspect), reverse=True)[:2]]
+                if not chosen[criterion.id]:
+                    chosen[criterion.id] = showcase(aspect)
+                scored = scored or [(0, -s.start, s) for s in chosen[criterion.id]]
             else:
                 strength = 0.35 * coverage + 0.35 * focus + 0.30 * base
+                if not chosen[criterion.id] and aspect in WHOLE_TEXT:
+                    chosen[criterion.id] = showcase(aspect)  # organisation shows in the whole piece
             if not scored:
                 strength = min(strength, THRESHOLDS[0] - 0.01)  # no evidence at all: beginning
             level = _level(strength)
             margin = min(abs(strength - t) for t in THRESHOLDS)
-            evidence = [_clip_quote(s) for _, _, s in sorted(scored[:2], key=lambda t: t[2].start)]
-            notes = [f"{len(shown)} of {len(look_fors)} look-fors found in the work"]
-            if aspect:
-                notes.append(f"{aspect} signal {focus:.2f}")
-            notes.append(f"overall development {sig.development:.2f}")
+            evidence = [_clip_quote(s) for s in chosen[criterion.id]]
+            found = [text for text, lf in zip(criterion.look_fors, look_fors, strict=False) if lf in shown]
+            said = (f"The work shows {_joined([_lower_first_word(f) for f in found[:2]])}." if found
+                    else "Little of what this criterion looks for is plain in the work yet.")
+            if not evidence:
+                said += " No sentence shows it on its own: worth a look."
             results.append(
                 ProposedCriterion(
                     criterion_id=criterion.id,
                     level=level,
                     quotes=evidence,
-                    rationale=f"{criterion.levels[level]} ({'; '.join(notes)}.)",
+                    rationale=f"{criterion.levels[level]} {said}",
                     confidence=round(min(0.65, 0.35 + margin), 2),
                 )
             )
@@ -266,6 +382,7 @@ class OfflineDrafter:
         previous_levels: dict[str, int] | None = None,
         bank: dict[str, str] | None = None,
         instructions: str | None = None,
+        work: str = "",
     ) -> ProposedFeedback:
         t = _TEXTS.get(language, _TEXTS["en"])
         wanted = (instructions or "").lower()
@@ -274,6 +391,7 @@ class OfflineDrafter:
         order = [c.id for c in rubric.criteria]
         strongest = sorted(order, key=lambda cid: (-by_id[cid].level, -len(by_id[cid].quotes), order.index(cid)))
         weakest = sorted(order, key=lambda cid: (by_id[cid].level, order.index(cid)))
+        done = Counter(terms(work)) if work else Counter()
 
         strengths, quoted = [], set()
         for cid in strongest[: 1 if short else 2]:
@@ -288,16 +406,19 @@ class OfflineDrafter:
                 line += t["example"].format(quote=quote)
             strengths.append(line)
 
-        next_steps = []
+        # A criterion is a strength or a next step, never both (unless the rubric is too small).
+        praised = [cid for cid in strongest[: 1 if short else 2]]
+        weakest = [cid for cid in weakest if cid not in praised] or weakest
+        next_steps, moves = [], {}
         for cid in weakest[: 1 if short else 2]:
             criterion, proposed = rubric.criterion(cid), by_id[cid]
-            target = min(4, proposed.level + 1)
+            target = min(len(rubric.levels), proposed.level + 1)
             line = t["next"].format(title=criterion.title, descriptor=_lower_first(criterion.levels[target]))
-            move = (bank or {}).get(cid) or criterion.revision_moves[proposed.level % len(criterion.revision_moves)]
-            next_steps.append(line + t["try"].format(move=move))
+            moves[cid] = move = (bank or {}).get(cid) or _move_not_made(criterion, proposed.level, done)
+            next_steps.append(line + (t["try"].format(move=move) if move else ""))
 
         focus = rubric.criterion(weakest[0])
-        move = (bank or {}).get(focus.id) or focus.revision_moves[by_id[focus.id].level % len(focus.revision_moves)]
+        move = moves.get(focus.id) or _move_not_made(focus, by_id[focus.id].level, done) or focus.revision_moves[0]
         question = t["question"].format(move=_lower_first_word(move).rstrip(".!?"))
         improvements = [
             t["improved"].format(title=rubric.criterion(cid).title)

@@ -58,7 +58,7 @@ def _feedback_release(draft: Draft, decision: TeacherDecision) -> tuple[dict | N
 
 # Flags that only describe how a draft was made; any other flag means the teacher must open it.
 INFORMATIONAL_FLAGS = frozenset({"offline_model", "repaired", "rubric_text_in_english", "targets_from_interests",
-                                 "needs_teacher_judgement"})
+                                 "needs_teacher_judgement", "not_shown"})
 
 
 def needs_own_review(draft: Draft) -> bool:
