@@ -64,36 +64,6 @@ _ASKS = [
 ]
 
 
-def _ask_of(criterion: CriterionDefinition):
-    name = f"{criterion.id} {criterion.title}".lower().replace("-", " ")
-    return next((pattern for cues, pattern in _ASKS if any(re.search(rf"\b{re.escape(cue)}", name) for cue in cues)), None)
-
-
-def choose_evidence(sents: list[Sentence], criteria: list[CriterionDefinition], own_terms: dict[str, set[str]],
-                    *, per_criterion: int = 2, per_sentence: int = 2) -> dict[str, list[Sentence]]:
-    """The sentences that show each criterion best: those doing what the criterion asks, then
-    sharing its own words (not the rubric's), each sentence for at most ``per_sentence``
-    criteria, best pairs first. A criterion nothing shows gets no quote rather than a wrong one."""
-    # A word several criteria share says little about which one a sentence shows: weigh each
-    # criterion's words by how few of the rubric's criteria use them.
-    spread = Counter(t for found in own_terms.values() for t in found)
-    weight = {t: math.log(1 + len(criteria) / n) for t, n in spread.items()}
-    pairs = []
-    for criterion in criteria:
-        ask, terms_of = _ask_of(criterion), own_terms[criterion.id]
-        for s in sents:
-            shared = s.stems & terms_of
-            overlap = sum(weight[t] for t in shared)
-            does = bool(ask and ask.search(s.text))
-            if does or len(shared) >= 2:
-                pairs.append((does * 2 + overlap, -s.start, criterion.id, s))
-    chosen: dict[str, list[Sentence]] = {c.id: [] for c in criteria}
-    used: dict[int, int] = {}
-    for _, _, cid, s in sorted(pairs, key=lambda p: (p[0], p[1]), reverse=True):
-        if len(chosen[cid]) < per_criterion and used.get(s.start, 0) < per_sentence:
-            chosen[cid].append(s)
-            used[s.start] = used.get(s.start, 0) + 1
-    return {cid: sorted(found, key=lambda s: s.start) for cid, found in chosen.items()}
 _CONNECTIVES = re.compile(
     r"\b(because|therefore|however|although|so that|for example|for instance|as a result|this shows|"
     r"which means|in contrast|on the other hand|since|evidence|according to|this suggests|consequently|"
@@ -176,6 +146,7 @@ class WorkSignals:
 
 def sentences(text: str) -> list[Sentence]:
     found = []
+    line_start, seen = 0, 0  # where the current line begins; scanned up to here (linear overall)
     for m in _SENTENCE.finditer(text):
         raw = m.group(0)
         stripped = raw.strip()
@@ -183,12 +154,46 @@ def sentences(text: str) -> list[Sentence]:
             continue
         if len(stripped.split()) <= 8 and stripped[-1] not in '.!?"”':
             continue  # a title or heading, not a sentence to quote as evidence
-        line_start = text.rfind("\n", 0, m.start() + raw.index(stripped)) + 1
+        begins = m.start() + raw.index(stripped)
+        newline = text.rfind("\n", seen, begins)
+        line_start, seen = (newline + 1 if newline != -1 else line_start), begins
         if _LABEL.match(text, line_start):
             continue  # a heading, a metadata line or a table rule
         start = m.start() + raw.index(stripped)
         found.append(Sentence(stripped, start, frozenset(terms(stripped))))
     return found
+
+
+def _ask_of(criterion: CriterionDefinition):
+    name = f"{criterion.id} {criterion.title}".lower().replace("-", " ")
+    return next((pattern for cues, pattern in _ASKS if any(re.search(rf"\b{re.escape(cue)}", name) for cue in cues)), None)
+
+
+def choose_evidence(sents: list[Sentence], criteria: list[CriterionDefinition], own_terms: dict[str, set[str]],
+                    *, per_criterion: int = 2, per_sentence: int = 2) -> dict[str, list[Sentence]]:
+    """The sentences that show each criterion best: those doing what the criterion asks, then
+    sharing its own words (not the rubric's), each sentence for at most ``per_sentence``
+    criteria, best pairs first. A criterion nothing shows gets no quote rather than a wrong one."""
+    # A word several criteria share says little about which one a sentence shows: weigh each
+    # criterion's words by how few of the rubric's criteria use them.
+    spread = Counter(t for found in own_terms.values() for t in found)
+    weight = {t: math.log(1 + len(criteria) / n) for t, n in spread.items()}
+    pairs = []
+    for criterion in criteria:
+        ask, terms_of = _ask_of(criterion), own_terms[criterion.id]
+        for s in sents:
+            shared = s.stems & terms_of
+            overlap = sum(weight[t] for t in shared)
+            does = bool(ask and ask.search(s.text))
+            if does or len(shared) >= 2:
+                pairs.append((does * 2 + overlap, -s.start, criterion.id, s))
+    chosen: dict[str, list[Sentence]] = {c.id: [] for c in criteria}
+    used: dict[int, int] = {}
+    for _, _, cid, s in sorted(pairs, key=lambda p: (p[0], p[1]), reverse=True):
+        if len(chosen[cid]) < per_criterion and used.get(s.start, 0) < per_sentence:
+            chosen[cid].append(s)
+            used[s.start] = used.get(s.start, 0) + 1
+    return {cid: sorted(found, key=lambda s: s.start) for cid, found in chosen.items()}
 
 
 def expected_words(grade: int) -> int:
