@@ -83,3 +83,26 @@ def test_solo_students_never_get_group_only_projects_and_risky_interests_get_saf
     assert "event" not in {p.product_kind for p in proposals}
     notes = " ".join(p.safety_note or "" for p in proposals)
     assert "helmet" in notes and "oven" in notes
+
+
+@pytest.mark.parametrize(("interests", "competencies", "weeks"), [
+    ("filming, my little brother, soccer", ("mathematical-problem-solving", "argument-writing"), 2),
+    ("baking, music", ("scientific-investigation",), 3),
+    ("skateboarding, history of my town", ("historical-source-analysis", "engineering-design"), 6),
+])
+def test_ideas_of_one_request_never_share_a_question_frame_and_fit_the_weeks_asked(interests, competencies, weeks):
+    proposals = OfflineDesigner().design(brief(interests, *competencies, weeks=weeks))
+    assert len(proposals) == 3
+    frames = [p.driving_question.replace(p.interests_used[0], "{interest}") for p in proposals]
+    assert len(set(frames)) == 3, frames  # three different questions, not one template three times
+    library = {q for pattern in pattern_library().patterns for q in pattern.questions}
+    assert set(frames) <= library
+    assert all(p.duration_weeks <= weeks for p in proposals), [p.duration_weeks for p in proposals]
+
+
+def test_a_person_is_someone_to_film_or_interview_never_a_topic_to_test():
+    proposals = OfflineDesigner().design(brief("my little brother, soccer, filming", "scientific-investigation",
+                                               "mathematical-modeling", weeks=4))
+    for p in proposals:
+        if "my little brother" in p.driving_question:
+            assert p.product_kind in {"film", "podcast", "oral history", "performance", "exhibit"}, p.driving_question

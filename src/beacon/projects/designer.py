@@ -59,6 +59,12 @@ def _title_case(phrase: str) -> str:
     return " ".join(w if w.isupper() else w[:1].upper() + w[1:] for w in phrase.split())
 
 
+_PERSONAL = re.compile(r"(?i)^(?:my|our)\s+(?:little\s+|big\s+|older\s+|younger\s+|baby\s+)?"
+                       r"(?:brother|sister|mom|mother|dad|father|grand\w*|family|friends?|cousins?|aunt|uncle|"
+                       r"parents?|dog|cat|pets?|neighbou?rs?)\b")
+_ABOUT_PEOPLE = {"film", "podcast", "oral history", "performance", "exhibit"}
+
+
 @dataclass
 class Brief:
     interests: list[str]
@@ -122,6 +128,8 @@ class OfflineDesigner:
         for pattern in self.library.patterns:
             if pattern.kind in unwanted or (working == "solo" and pattern.working == "group"):
                 continue
+            if brief.weeks and pattern.weeks[0] > brief.weeks + 1:
+                continue  # a product that cannot be done in the weeks the student has
             if working == "group" and pattern.working == "solo":
                 continue
             fitting = [t for t in brief.targets if t.competency_id in pattern.fits
@@ -144,9 +152,12 @@ class OfflineDesigner:
 
     def _interest_for(self, pattern: Pattern, interests: list[str], used: list[str], seed: str) -> str:
         affinity = self.affinity[pattern.id]
+        # A person ("my little brother") is someone to film or interview, not a topic to test or
+        # chart: such an interest goes only to products about people, while others are left.
+        fits = [i for i in interests if pattern.kind in _ABOUT_PEOPLE or not _PERSONAL.match(i)] or interests
         # Each proposal builds on a different interest while there are unused ones.
-        return max(interests, key=lambda i: (i not in used, len(set(terms(i)) & affinity) > 0,
-                                             _chance(seed, pattern.id, i)))
+        return max(fits, key=lambda i: (i not in used, len(set(terms(i)) & affinity) > 0,
+                                        _chance(seed, pattern.id, i)))
 
     def _proposal(self, pattern: Pattern, targets: list[Target], interest: str, brief: Brief) -> Proposal:
         seed = brief.seed
@@ -158,6 +169,8 @@ class OfflineDesigner:
         wish = (brief.instructions or "").lower()
         low, high = pattern.weeks
         weeks = low if "short" in wish else high if "long" in wish else min(max(brief.weeks or low, low), high)
+        if brief.weeks:
+            weeks = min(weeks, brief.weeks)  # never longer than the student has
 
         milestones = []
         for step in pattern.milestones:
@@ -200,7 +213,8 @@ class OfflineDesigner:
         safety += [note for words, note in _INTEREST_SAFETY.items() if any(w in interest.lower() for w in words)]
         return Proposal(
             title=title.format(Interest=_title_case(interest), interest=interest),
-            driving_question=uses[primary.competency_id].question.format(interest=interest),
+            driving_question=pattern.questions[int(_chance(seed, pattern.id, "question") * len(pattern.questions))
+                                               % len(pattern.questions)].format(interest=interest),
             product_kind=pattern.kind,
             why_it_fits=why,
             interests_used=[interest],

@@ -28,6 +28,9 @@ class Pattern(_Strict):
     kind: str
     product: str
     titles: list[str] = Field(min_length=1)
+    # Driving questions written for what this kind of product does with an interest: each
+    # proposal of a request is a different pattern, so no two share a question frame.
+    questions: list[str] = Field(min_length=1)
     fits: list[str] = Field(min_length=1)
     affinity: list[str] = Field(default_factory=list)
     working: Literal["solo", "group", "either"]
