@@ -71,6 +71,21 @@ async def test_a_rejected_draft_never_reaches_the_student(api, people):
     assert (await client.get("/api/v1/submissions", headers=bob)).json()[0]["status"] == "returned by your teacher"
 
 
+async def test_a_teacher_picks_another_rubric_over_the_api_and_the_draft_is_redone_against_it(api, people):
+    _, client = api
+    bob, teacher = await _sign_in(client, people["bob"]), await _sign_in(client, people["teacher"])
+    await client.post("/api/v1/submissions", headers=bob, json={"title": "Wind", "body": ESSAY})
+    [pending] = await _wait_for_queue(client, teacher)
+    assert pending["content"]["rubric_id"] == "argument-writing"
+    url = f"/api/v1/drafts/{pending['id']}/decision"
+    unknown = await client.post(url, headers=teacher, json={"action": "regenerate", "rubric_id": "no-such-thing"})
+    assert unknown.status_code == 422 and "no competency" in unknown.text
+    picked = await client.post(url, headers=teacher, json={"action": "regenerate", "rubric_id": "informational-writing"})
+    assert picked.status_code == 200 and picked.json()["regenerating"] is True
+    [redone] = await _wait_for_queue(client, teacher)
+    assert redone["id"] != pending["id"] and redone["content"]["rubric_id"] == "informational-writing"
+
+
 async def test_bad_submissions_are_refused_and_nothing_is_stored(api, people):
     _, client = api
     alice = await _sign_in(client, people["alice"])
