@@ -30,3 +30,18 @@ def test_group_bias_compares_groups_at_equal_human_level():
     assert bias["a"]["n"] == 2 and bias["a"]["mean_drafted_minus_human"] == 1.0
     assert bias["a"]["vs_others_at_equal_human_level"] == 1.0  # a is drafted one level higher than b at the same human level
     assert bias["b"]["vs_others_at_equal_human_level"] == -1.0
+
+
+def test_reliability_compares_the_confidence_a_draft_gave_with_how_often_it_was_right():
+    from beacon.evals.report import reliability
+    from beacon.evals.runner import ItemResult
+
+    sure = ItemResult(id="a", source="a", competency="c", grade=8, excerpt="",
+                      human={"x": 3, "y": 2}, drafted={"x": 3, "y": 2}, confidence={"x": 0.9, "y": 0.85})
+    unsure = ItemResult(id="b", source="b", competency="c", grade=8, excerpt="",
+                        human={"x": 3, "y": 2}, drafted={"x": 1, "y": 2}, confidence={"x": 0.3, "y": 0.3})
+    table = reliability([sure, unsure])
+    assert [b["band"] for b in table["bands"]] == ["0.2-0.4", "0.8-1.0"]
+    low, high = table["bands"]
+    assert (low["n"], low["exact"], high["n"], high["exact"]) == (2, 0.5, 2, 1.0)
+    assert low["few"] and table["gap"] == round((2 * abs(0.3 - 0.5) + 2 * abs(0.875 - 1.0)) / 4, 3)

@@ -74,6 +74,7 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
         "cost_usd": round(sum(i.cost_usd for i in ok), 6),
         "tokens": sum(i.tokens for i in ok),
     }
+    summary["reliability"] = reliability(ok)
     qwks = [a["qwk"] for a in summary["per_criterion"].values() if a["qwk"] is not None]
     summary["mean_criterion_qwk"] = round(sum(qwks) / len(qwks), 3) if qwks else None
     # The largest gap at equal human level of any group with at least 100 works.
@@ -82,6 +83,29 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
     summary["max_group_bias"] = round(max(gaps), 3) if gaps else None
     summary["thresholds"] = check_thresholds(summary, thresholds or {})
     return summary
+
+
+CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+
+
+def reliability(items) -> dict:
+    """Is a draft's confidence what it claims? Per confidence band: how many criterion levels,
+    their mean confidence, and how often the human level was the same. A calibrated model's
+    exact rate follows its confidence; ``gap`` is the weighted distance between the two."""
+    bands = []
+    total = gap = 0.0
+    for low, high in zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:], strict=False):
+        pairs = [(i.confidence[k], i.drafted[k] == h) for i in items for k, h in i.human.items()
+                 if k in i.drafted and k in i.confidence and low <= i.confidence[k] < high]
+        if not pairs:
+            continue
+        mean = sum(c for c, _ in pairs) / len(pairs)
+        exact = sum(ok for _, ok in pairs) / len(pairs)
+        bands.append({"band": f"{low:.1f}-{min(high, 1.0):.1f}", "n": len(pairs), "mean_confidence": round(mean, 3),
+                      "exact": round(exact, 3), "few": len(pairs) < 10})
+        total += len(pairs)
+        gap += len(pairs) * abs(mean - exact)
+    return {"bands": bands, "gap": round(gap / total, 3) if total else None}
 
 
 # Threshold names in a suite file -> (where in the summary, "min" or "max").
@@ -150,7 +174,13 @@ def terminal(summary: dict) -> str:
     r, f, inj, pr = summary["retrieval"], summary["feedback"], summary["injection"], summary["projects"]
     if r["n"]:
         lines.append(f"retrieval hit@1 {_fmt(r['hit_at_1'], True)}  hit@3 {_fmt(r['hit_at_3'], True)} (n={r['n']})")
-    lines.append(f"evidence grounding {_fmt(summary['grounding_rate'], True)} · invented criteria {summary['invented_criteria']} · "
+    rel = summary.get("reliability") or {}
+    if rel.get("bands"):
+        lines.append("confidence vs exact agreement: " + ", ".join(
+            f"{b['band']} n={b['n']}{' (few)' if b['few'] else ''} said {_fmt(b['mean_confidence'])} got {_fmt(b['exact'])}"
+            for b in rel["bands"]) + f" · gap {_fmt(rel['gap'])}")
+    # Quotes found verbatim, not whether they show their criterion (scripts/measure_evidence.py).
+    lines.append(f"quotes found verbatim {_fmt(summary['grounding_rate'], True)} · invented criteria {summary['invented_criteria']} · "
                  f"next step {_fmt(f['next_step_rate'], True)} · reading level fits {_fmt(f['reading_level_fit_rate'], True)} "
                  f"(mean grade {_fmt(f['mean_reading_grade'])}) · length ok {_fmt(f['length_ok_rate'], True)}")
     if inj["n"]:
@@ -224,7 +254,15 @@ def html_report(summary: dict, other: dict | None = None) -> str:
     body.append("<h3>Confusion matrices</h3><p class=muted>Rows H1-H4: the human level; columns D1-D4: the drafted level.</p><div class=grid>" + "".join(
         f"<div><h4>{e(n)}</h4>{_matrix(a['confusion'])}</div>"
         for n, a in [("overall", summary["overall"]), *summary["per_criterion"].items()]) + "</div>")
-    checks = {"evidence grounding": summary["grounding_rate"], "next step present": summary["feedback"]["next_step_rate"],
+    rel = summary.get("reliability") or {}
+    if rel.get("bands"):
+        cells = "".join(f"<tr><td>{e(b['band'])}</td><td>{b['n']}{' (few)' if b['few'] else ''}</td>"
+                        f"<td>{_fmt(b['mean_confidence'])}</td><td>{_fmt(b['exact'], True)}</td></tr>" for b in rel["bands"])
+        body.append("<h2>Is the confidence calibrated?</h2><p class=muted>Criterion levels by the confidence the draft "
+                    "gave them: a calibrated model is right about as often as it says. Gap (weighted): "
+                    f"{_fmt(rel['gap'])}.</p><table><tr><th>confidence</th><th>n</th><th>said</th>"
+                    f"<th>same level as the human</th></tr>{cells}</table>")
+    checks = {"quotes found verbatim": summary["grounding_rate"], "next step present": summary["feedback"]["next_step_rate"],
               "reading level fits grade": summary["feedback"]["reading_level_fit_rate"],
               "length within bounds": summary["feedback"]["length_ok_rate"],
               "retrieval hit@1": summary["retrieval"]["hit_at_1"], "retrieval hit@3": summary["retrieval"]["hit_at_3"],

@@ -36,6 +36,7 @@ class ItemResult:
     excerpt: str
     human: dict[str, int] = field(default_factory=dict)
     drafted: dict[str, int] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)  # per criterion, as the draft said
     flags: list[str] = field(default_factory=list)
     quotes_proposed: int = 0
     quotes_kept: int = 0
@@ -116,6 +117,7 @@ async def draft_item(drafter, text: str, rubric: RubricDefinition, grade: int) -
     content = result.content
     return {
         "drafted": {c.criterion_id: c.level for c in content.criteria},
+        "confidence": {c.criterion_id: c.confidence for c in content.criteria},
         "flags": result.flags,
         "quotes_proposed": sum(len(c.quotes) for c in assessment.criteria),
         "quotes_kept": sum(len(c.evidence) for c in content.criteria),
@@ -196,6 +198,7 @@ async def run_suite(
                 drafted = await draft_item(drafter, text, rubric, item.grade)
                 prefix = "" if suite.kind == "ellipse" else f"{rubric.id}/"
                 item.drafted = {prefix + c: lv for c, lv in drafted.pop("drafted").items()}
+                item.confidence = {prefix + c: v for c, v in drafted.pop("confidence").items()}
                 for key, value in drafted.items():
                     setattr(item, key, value)
                 if retrieve is not None:
