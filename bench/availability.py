@@ -225,8 +225,6 @@ def main() -> None:
         report = asyncio.run(run(args, data_dir))
     finally:
         stop_leftover_postgres(data_dir / "pgdata")
-        if os.environ.get("BENCH_KEEP_LOG"):
-            shutil.copy(data_dir / "serve.log", os.environ["BENCH_KEEP_LOG"])
         shutil.rmtree(data_dir, ignore_errors=True)
     write(report, args.name)
     print(json.dumps({k: report[k] for k in ("baseline", "under_attack")}, indent=2))

@@ -286,9 +286,10 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         flags = [*state.get("flags", []), *result.flags]
         if state.get("offline") or state.get("model") == "offline":
             flags.append("offline_model")
-            rubric = RubricDefinition.model_validate(state["rubric"])
-            if content.language != "en" and in_language(rubric, content.language) is rubric:
-                flags.append("rubric_text_in_english")  # no translation of this rubric: its words stay English
+            if content.language != "en":
+                rubric = RubricDefinition.model_validate(state["rubric"])
+                if in_language(rubric, content.language) is rubric:
+                    flags.append("rubric_text_in_english")  # no translation of this rubric: its words stay English
         if repaired:
             flags.append("repaired")
         return {

@@ -32,7 +32,6 @@ _HOMOGLYPHS = str.maketrans({
 })
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
-_WORDISH = re.compile(r"[^\s]+")
 # A digit inside a word, or one trailing digit ("th3"); "rot13", "mp3s" and numbers are left alone.
 _MIXED = re.compile(r"(?<![a-z0-9])(?:[a-z@$]*[0-9@$]+[a-z][a-z0-9@$]*|[a-z]{2,}[0-9](?![0-9]))")
 

@@ -159,8 +159,7 @@ def sentences(text: str) -> list[Sentence]:
         line_start, seen = (newline + 1 if newline != -1 else line_start), begins
         if _LABEL.match(text, line_start):
             continue  # a heading, a metadata line or a table rule
-        start = m.start() + raw.index(stripped)
-        found.append(Sentence(stripped, start, frozenset(terms(stripped))))
+        found.append(Sentence(stripped, begins, frozenset(terms(stripped))))
     return found
 
 
@@ -170,10 +169,11 @@ def _ask_of(criterion: CriterionDefinition):
 
 
 def choose_evidence(sents: list[Sentence], criteria: list[CriterionDefinition], own_terms: dict[str, set[str]],
-                    *, per_criterion: int = 2, per_sentence: int = 2) -> dict[str, list[Sentence]]:
+                    used: Counter, *, per_criterion: int = 2, per_sentence: int = 2) -> dict[str, list[Sentence]]:
     """The sentences that show each criterion best: those doing what the criterion asks, then
     sharing its own words (not the rubric's), each sentence for at most ``per_sentence``
-    criteria, best pairs first. A criterion nothing shows gets no quote rather than a wrong one."""
+    criteria, best pairs first (``used`` counts each sentence's quotes, by its start). A criterion
+    nothing shows gets no quote rather than a wrong one."""
     # A word several criteria share says little about which one a sentence shows: weigh each
     # criterion's words by how few of the rubric's criteria use them.
     spread = Counter(t for found in own_terms.values() for t in found)
@@ -188,11 +188,10 @@ def choose_evidence(sents: list[Sentence], criteria: list[CriterionDefinition], 
             if does or len(shared) >= 2:
                 pairs.append((does * 2 + overlap, -s.start, criterion.id, s))
     chosen: dict[str, list[Sentence]] = {c.id: [] for c in criteria}
-    used: dict[int, int] = {}
     for _, _, cid, s in sorted(pairs, key=lambda p: (p[0], p[1]), reverse=True):
-        if len(chosen[cid]) < per_criterion and used.get(s.start, 0) < per_sentence:
+        if len(chosen[cid]) < per_criterion and used[s.start] < per_sentence:
             chosen[cid].append(s)
-            used[s.start] = used.get(s.start, 0) + 1
+            used[s.start] += 1
     return {cid: sorted(found, key=lambda s: s.start) for cid, found in chosen.items()}
 
 
@@ -302,17 +301,14 @@ class OfflineDrafter:
         base = (sig.development + sig.reasoning + sig.specificity + sig.control + sig.organization
                 + 2 * sig.vocabulary) / 7
         own = {c.id: set(terms(" ".join([c.title, c.description, *c.look_fors]))) - RUBRIC_GENERIC for c in rubric.criteria}
-        chosen = choose_evidence(sents, list(rubric.criteria), own)
-        used: dict[int, int] = {}
-        for found in chosen.values():
-            for s in found:
-                used[s.start] = used.get(s.start, 0) + 1
+        used: Counter = Counter()
+        chosen = choose_evidence(sents, list(rubric.criteria), own, used)
 
         def showcase(aspect: str) -> list[Sentence]:
             """The two sentences that show a whole-text quality best, none quoted twice already."""
-            picked = [s for s in sorted(sents, key=_showcase(aspect), reverse=True) if used.get(s.start, 0) < 2][:2]
+            picked = [s for s in sorted(sents, key=_showcase(aspect), reverse=True) if used[s.start] < 2][:2]
             for s in picked:
-                used[s.start] = used.get(s.start, 0) + 1
+                used[s.start] += 1
             return sorted(picked, key=lambda s: s.start)
 
         results = []
@@ -328,7 +324,8 @@ class OfflineDrafter:
             aspect = _aspect(criterion)
             focus = getattr(sig, aspect) if aspect else base
             name = f"{criterion.id} {criterion.title}"
-            trait = trait_of(name) if any(cue in name.lower() for cue in _LANGUAGE) else None
+            about_language = any(cue in name.lower() for cue in _LANGUAGE)
+            trait = trait_of(name) if about_language else None
             if trait and sents and english is None:
                 english = reads_as_english(work)  # the scorer learned English: not for a Spanish letter
             if trait and sents and english:
@@ -345,7 +342,7 @@ class OfflineDrafter:
                     confidence=round(min(0.85, 0.45 + estimate.margin), 2),
                 ))
                 continue
-            if aspect in WHOLE_TEXT and any(cue in name.lower() for cue in _LANGUAGE):
+            if aspect in WHOLE_TEXT and about_language:
                 # Language qualities show in every sentence, not in sentences about them: judge
                 # them from the signal, and quote the sentences that show it best.
                 strength = 0.15 * coverage + 0.40 * focus + 0.15 * sig.development + 0.30 * base

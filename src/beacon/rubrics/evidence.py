@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 Cue = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
 DETECTORS = ("#number_unit", "#equation", "#year", "#dialogue", "#non_english")
@@ -29,6 +29,17 @@ class Move(BaseModel):
     says: Annotated[str, StringConstraints(min_length=3, max_length=200)]
     cues: list[Cue] = Field(min_length=1, max_length=80)
     weight: float = Field(default=1.0, gt=0, le=10)
+
+    @field_validator("cues")
+    @classmethod
+    def _as_matched(cls, cues: list[str]) -> list[str]:
+        """Each cue in the form a work is matched in (once, when the profile is read)."""
+        keys = []
+        for cue in cues:
+            cue = cue.lower().replace("’", "'")
+            is_phrase = not cue.startswith("#") and not (cue.endswith("*") and " " not in cue)
+            keys.append(" ".join(_WORDS.findall(cue)) if is_phrase else cue)
+        return keys
 
 
 class EvidenceProfile(BaseModel):
@@ -115,13 +126,12 @@ def read_work(text: str) -> WorkText:
 
 
 def _hits(work: WorkText, cue: str) -> int:
-    cue = cue.lower().replace("’", "'")
     if cue in work.detectors:
         return work.detectors[cue]
     if cue.endswith("*") and " " not in cue:
         stem = cue[:-1]
         return sum(work.grams[w] for w in work.distinct if w.startswith(stem))
-    return work.grams.get(" ".join(_WORDS.findall(cue)), 0)
+    return work.grams.get(cue, 0)
 
 
 def move_strength(work: WorkText, move: Move) -> float:

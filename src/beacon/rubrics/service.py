@@ -278,6 +278,7 @@ async def match(
     results = []
     for version_id in best:
         version = versions[version_id]
+        fit = fits.get(version.competency_id)
         criteria = version.definition["criteria"]  # a version is immutable: its definition is the truth
         ranked_criteria = sorted(
             range(len(criteria)),
@@ -298,9 +299,8 @@ async def match(
                 score=round(ranking[version.competency_id], 4),
                 confidence=round(confidence[version.competency_id], 3),
                 unsure=not results and confidence[version.competency_id] < UNSURE_BELOW,
-                evidence_fit=round(fits[version.competency_id].fit, 3) if version.competency_id in fits else 0.0,
-                moves=[says for says, strength in fits[version.competency_id].moves if strength >= 0.5]
-                if version.competency_id in fits else [],
+                evidence_fit=round(fit.fit, 3) if fit else 0.0,
+                moves=[says for says, strength in fit.moves if strength >= 0.5] if fit else [],
                 topic=round(by_competency.get(version_id, 0.0) / top_score, 4),
                 similarity=round(cosine.get(version_id, 0.0), 4),
                 text_rank=round(text_rank.get(version_id, 0.0), 4),
