@@ -169,3 +169,33 @@ def test_projects_suggest_json_contract_and_bad_input(runtime):
     empty = beacon("projects", "suggest", "--interests", "   ")
     assert empty.returncode != 0 and len(empty.stderr.decode().strip().splitlines()) == 1
     assert "interests" in empty.stderr.decode()
+
+
+async def test_draft_drafts_its_own_work_only_and_says_why_when_it_cannot(runtime, classroom, tmp_path):
+    import socket
+
+    from sqlalchemy import text as sql
+
+    from beacon.feedback.service import submit_for_feedback
+    from tests.classroom import ESSAY
+
+    async with runtime.db.transaction() as session:
+        other = await submit_for_feedback(session, student_id=classroom.student_id, title="Someone else's", body=ESSAY)
+    work = tmp_path / "essay.txt"
+    work.write_text("We tested three paper towels and measured how much water each held in ml.", encoding="utf-8")
+    mine = beacon("draft", str(work), "--json")
+    assert mine.returncode == 0, mine.stderr.decode()
+
+    with socket.socket() as s:  # a port nothing listens on: the model server is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = beacon("draft", str(work), env={"BEACON_MODEL": "openai/local", "OPENAI_API_KEY": "x",
+                                           "BEACON_MODEL_API_BASE": f"http://127.0.0.1:{port}/v1"})
+    said = down.stderr.decode()
+    assert down.returncode == 6 and "could not be reached" in said and "saved and queued" in said, said
+    async with runtime.db.transaction() as session:
+        jobs = dict((await session.execute(sql(
+            "SELECT queueing_lock, status FROM procrastinate_jobs WHERE queueing_lock = :a OR queueing_lock LIKE :b"),
+            {"a": f"feedback:{other.id}", "b": "feedback:" + said.split("submission ")[1].split()[0]})).all())
+    assert jobs[f"feedback:{other.id}"] == "todo"  # the other work waits for a worker, untouched
+    assert list(jobs.values()).count("todo") == 2  # and so does the work that could not be drafted

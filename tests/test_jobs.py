@@ -138,6 +138,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class SlowWorker:
+    """A standalone ``beacon worker`` process drafting through a fake provider (its own process)
+    that takes 30 s per call: a model call is always in flight when the test acts."""
+
+    def __init__(self, **env: str) -> None:
+        self.env = env
+
+    def __enter__(self) -> subprocess.Popen:
+        port = _free_port()
+        root = Path(__file__).resolve().parents[1]
+        self.provider = subprocess.Popen([sys.executable, str(root / "bench" / "fake_provider.py"), str(port), "30"],
+                                         cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, "BEACON_MODEL": "openai/slow-model", "BEACON_MODEL_API_BASE": f"http://127.0.0.1:{port}/v1",
+               "OPENAI_API_KEY": "test", "BEACON_WORKER_CONCURRENCY": "1", "BEACON_MODEL_RETRIES": "0", **self.env}
+        self.worker = subprocess.Popen([str(Path(sys.executable).with_name("beacon")), "worker"], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self.worker
+
+    def __exit__(self, *exc) -> None:
+        for process in (self.worker, self.provider):
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def _until_doing(runtime, lock: str) -> None:
+    deadline = time.monotonic() + 60
+    while (await _only_todo(runtime, lock))[0][0] != "doing":
+        assert time.monotonic() < deadline, "the worker never took the job"
+        await asyncio.sleep(0.2)
+
+
 async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, classroom):
     """kill -9 of a worker in the middle of a model call: its job is `doing` with no one on
     it. Recovery retries it once; the next worker drafts it; exactly one draft exists."""
@@ -145,25 +176,10 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
         await run_jobs(runtime, workflow, wait=False)  # other tests' leftovers: this worker must see only ours
         async with runtime.db.transaction() as session:
             sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
-        port = _free_port()
-        root = Path(__file__).resolve().parents[1]
-        provider = subprocess.Popen([sys.executable, str(root / "bench" / "fake_provider.py"), str(port), "30"],
-                                    cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        env = {**os.environ, "BEACON_MODEL": "openai/slow-model", "BEACON_MODEL_API_BASE": f"http://127.0.0.1:{port}/v1",
-               "OPENAI_API_KEY": "test", "BEACON_WORKER_CONCURRENCY": "1", "BEACON_MODEL_RETRIES": "0"}
-        worker = subprocess.Popen([str(Path(sys.executable).with_name("beacon")), "worker"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
-            while (await _only_todo(runtime, feedback_lock(sub.id)))[0][0] != "doing":
-                assert time.monotonic() < deadline, "the worker never took the job"
-                await asyncio.sleep(0.2)
+        with SlowWorker() as worker:
+            await _until_doing(runtime, feedback_lock(sub.id))
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
-        finally:
-            for process in (worker, provider):
-                process.kill()
-                process.wait(timeout=10)
         assert await _only_todo(runtime, feedback_lock(sub.id)) == [("doing", 0)]  # stranded, as before
         await asyncio.sleep(1.5)  # the dead worker's last heartbeat ages
         app = make_app(runtime.db.url)
@@ -177,6 +193,29 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
     async with runtime.db.transaction() as session:
         drafts = (await session.scalars(select(Draft).where(Draft.submission_id == sub.id))).all()
     assert len(drafts) == 1
+
+
+async def test_sigterm_stops_a_worker_mid_call_and_its_job_goes_back_to_the_queue(runtime, classroom):
+    """SIGTERM while a model call runs: the worker waits its grace period (1 s here), drops the
+    call and exits; the job is waiting for a retry, not aborted; the next worker drafts it."""
+    async with open_feedback(runtime) as workflow:
+        await run_jobs(runtime, workflow, wait=False)
+        async with runtime.db.transaction() as session:
+            sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+        with SlowWorker(BEACON_WORKER_SHUTDOWN_S="1") as worker:
+            await _until_doing(runtime, feedback_lock(sub.id))
+            stopped = time.monotonic()
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=20) == 0
+            took = time.monotonic() - stopped
+        assert took < 10, f"the worker took {took:.1f} s to stop"  # the call lasts 30 s
+        assert await _only_todo(runtime, feedback_lock(sub.id)) == [("todo", 1)]
+        async with runtime.db.transaction() as session:
+            assert (await session.get(Submission, sub.id)).status == "queued"
+            await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = :l"),
+                                  {"l": feedback_lock(sub.id)})
+        await run_jobs(runtime, workflow, wait=False)
+        assert (await workflow.pending_review(sub.id)) is not None
 
 
 async def test_the_worker_outlives_a_database_outage_and_says_so_meanwhile(runtime, monkeypatch):

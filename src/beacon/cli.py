@@ -112,10 +112,14 @@ def worker() -> None:
 
     async def work() -> None:
         from beacon import offload
+        from beacon.llm.client import check_server, concurrency
 
         async with open_runtime() as rt, open_feedback(rt) as workflow:
             await offload.warm()
-            typer.echo(f"beacon worker: feedback queue, concurrency {rt.settings.worker_concurrency}")
+            problem = await check_server(rt.settings)
+            if problem:
+                typer.echo(f"beacon worker: warning: {problem}; drafts wait in the queue until it answers", err=True)
+            typer.echo(f"beacon worker: feedback queue, concurrency {concurrency(rt.settings)}")
             await run_jobs(rt, workflow, wait=True, own_signals=True)
 
     run(work)

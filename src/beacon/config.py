@@ -49,15 +49,24 @@ class Settings(BaseSettings):
     fallback_models: list[str] = Field(default_factory=list)
     model_timeout_s: float = 60.0
     model_retries: int = 2
+    # All model calls for one draft (assess, write, a repair round) together, failed ones
+    # included; past it the draft falls back (or its job is retried later).
+    draft_deadline_s: float = Field(default=600.0, gt=0)
     model_max_tokens: int = 3000  # a cap: each call asks for what its schema can need (drafters.py)
     # How the answer's JSON Schema is sent (llm/client.response_format): json_schema (OpenAI,
     # Gemini, Ollama, vLLM, llama.cpp server), json_object_schema (llama-cpp-python), json_object.
     model_json_mode: Literal["json_schema", "json_object_schema", "json_object"] = "json_schema"
+    # One short assessment call per criterion instead of one for the whole rubric (small models).
+    model_per_criterion: bool = False
     embed_model: str = "offline"
     embed_api_base: str | None = None
 
-    # Drafting jobs: at most this many at once per worker process (provider rate limits).
-    worker_concurrency: int = 4
+    # Drafting jobs: at most this many at once per worker process (provider rate limits). Unset:
+    # 1 for a model served on this machine (one generation slot: more would only queue there), else 4.
+    worker_concurrency: int | None = Field(default=None, ge=1)
+    # On SIGTERM running drafts get this long to finish; then their model calls are dropped and
+    # their jobs go back to the queue.
+    worker_shutdown_s: float = Field(default=10.0, ge=0)
     # Workflow threads of finished work, and finished jobs, are deleted after this many days
     # (drafts, decisions, releases and the audit trail are kept).
     retention_days: int = Field(default=90, ge=1)
@@ -104,3 +113,4 @@ def _key_in(path: Path) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+

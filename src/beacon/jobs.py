@@ -12,6 +12,7 @@ mid-job leaves it ``doing``: every worker retries jobs whose worker stopped send
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -27,6 +28,12 @@ from beacon.errors import DatabaseUnavailable
 from beacon.llm.client import ModelUnavailable
 
 log = logging.getLogger("beacon.jobs")
+
+
+class ShutdownInterrupted(Exception):
+    """The worker was stopped while this job ran (SIGTERM, past the graceful wait): the job is
+    retried, by this worker's successor or another one; its thread keeps its checkpoints."""
+
 
 FEEDBACK_QUEUE = "feedback"
 DRAFT_TASK = "beacon:draft_feedback"
@@ -45,6 +52,7 @@ TRANSIENT = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     procrastinate.exceptions.ConnectorException,
+    ShutdownInterrupted,
 )
 
 blueprint = procrastinate.Blueprint()
@@ -60,8 +68,16 @@ def will_retry(exc: BaseException, job) -> bool:
 
 async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, *args) -> None:
     try:
-        await workflow.run_to_review(key, *args)
+        try:
+            await workflow.run_to_review(key, *args)
+        except asyncio.CancelledError:
+            if context.abort_reason() != procrastinate.job_context.AbortReason.SHUTDOWN:
+                raise
+            # Cancelled by a worker stopping: an in-flight model call is dropped (its connection
+            # closed) and the job goes back to the queue, not to "aborted".
+            raise ShutdownInterrupted(f"worker stopped while drafting {key}") from None
     except Exception as exc:
+        context.additional_context.setdefault("faults", {})[str(key)] = exc  # for whoever waits here
         # The thread keeps its checkpoints either way; "failed" only tells people to look.
         status = "queued" if will_retry(exc, context.job) else "failed"
         try:
@@ -150,6 +166,15 @@ async def defer_in(session: AsyncSession, task: str, lock: str, **args) -> bool:
         return False
     await savepoint.commit()
     return True
+
+
+async def move_waiting_job(session: AsyncSession, lock: str, queue: str) -> int:
+    """Move the job waiting for this thread to another queue (``beacon draft`` runs its own work
+    on a queue of its own, then gives back what it could not finish). Returns how many moved."""
+    moved = await session.execute(
+        text("UPDATE procrastinate_jobs SET queue_name = :queue WHERE queueing_lock = :lock AND status = 'todo'"),
+        {"queue": queue, "lock": lock})
+    return moved.rowcount
 
 
 def feedback_lock(submission_id: str | uuid.UUID) -> str:

@@ -155,25 +155,31 @@ class WorkerStopped(Exception):
 
 
 async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False,
-                   health: WorkerHealth | None = None) -> None:
+                   health: WorkerHealth | None = None, queue: str | None = None,
+                   faults: dict[str, BaseException] | None = None) -> None:
     """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty).
+    ``queue``: another queue instead (``beacon draft``'s own); ``faults``: filled with what each
+    failed job attempt raised, by work id.
 
     With ``wait``, the worker outlives database outages: when its connection fails (or
     Procrastinate stops it after a side task's database error) it is restarted with backoff
     (``health`` says so meanwhile), and a sweep beside it retries jobs of workers that died and
     fails work whose job is gone. It ends only when cancelled or, with ``own_signals`` (a
-    standalone worker), on SIGTERM/SIGINT: running jobs finish first (Procrastinate's
-    graceful stop)."""
+    standalone worker), on SIGTERM/SIGINT: running jobs get ``worker_shutdown_s`` to finish
+    (Procrastinate's graceful stop), then are cancelled and go back to the queue."""
     import asyncio
     import logging
     import signal
 
+    from beacon.llm.client import concurrency
     from beacon.jobs import FEEDBACK_QUEUE, make_app
 
     app = make_app(runtime.db.url)
-    context = {"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow), "runtime": runtime}
+    context = {"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow), "runtime": runtime,
+               "faults": faults if faults is not None else {}}
     # Signals are ours, not Procrastinate's: we must tell a stop asked for from one it decided.
-    options = dict(queues=[FEEDBACK_QUEUE], concurrency=runtime.settings.worker_concurrency,
+    options = dict(queues=[queue or FEEDBACK_QUEUE], concurrency=concurrency(runtime.settings),
+                   shutdown_graceful_timeout=runtime.settings.worker_shutdown_s,
                    install_signal_handlers=False, additional_context=context)
     if not wait:
         async with app.open_async():

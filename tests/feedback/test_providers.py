@@ -329,7 +329,8 @@ async def test_no_name_of_one_student_reaches_a_provider_or_another_students_dra
 
 
 async def test_a_local_server_that_times_out_is_not_asked_again(runtime, submission_id):
-    """One slot, busy with the generation we gave up on: a retry would only queue behind it."""
+    """One slot, busy with the generation we gave up on: a retry would only queue behind it. The
+    draft the offline model wrote instead says why, on the review payload and the stored row."""
     fake = FakeProvider(faults=["timeout"] * 10)
     workflow = workflow_for(runtime, "openai/gemma-3-270m", "http://127.0.0.1:8079/v1", model_retries=2,
                             fallback_models=["offline"])
@@ -337,4 +338,63 @@ async def test_a_local_server_that_times_out_is_not_asked_again(runtime, submiss
         mock_provider(mock, "http://127.0.0.1:8079/v1/chat/completions", fake, "openai")
         payload = await workflow.run_to_review(submission_id)
     assert len(fake.bodies) == 1  # one timeout, then the offline model; never again for this draft
-    assert payload.provenance.model == "offline" and "model_fallback:offline" in payload.flags
+    assert payload.provenance.model == "offline"
+    assert {"model_fallback:offline", "model_fault:timeout"} <= set(payload.flags)
+    async with runtime.db.transaction() as session:
+        draft = await session.get(Draft, uuid.UUID(payload.draft_id))
+    assert draft.model == "offline" and "model_fault:timeout" in draft.flags
+
+
+async def test_a_draft_past_its_deadline_falls_back_instead_of_waiting(runtime, submission_id):
+    import asyncio
+    import time
+
+    fake, asked = FakeProvider(), []
+
+    async def slow(request):
+        asked.append(request)
+        await asyncio.sleep(30)  # a server that is generating for someone else
+        return fake.openai(request)
+
+    model, base, url = OPENAI
+    workflow = workflow_for(runtime, model, base, fallback_models=["offline"], draft_deadline_s=4)
+    # respx records a call only once it is answered: this one is abandoned at the deadline.
+    with respx.mock(using="httpx", assert_all_called=False) as mock:
+        mock.post(url).mock(side_effect=slow)
+        started = time.perf_counter()
+        payload = await workflow.run_to_review(submission_id)
+    assert len(asked) == 1 and time.perf_counter() - started < 20
+    assert payload.provenance.model == "offline"
+    assert "model_fault:deadline" in payload.flags
+    assert payload.provenance.latency_ms >= 4000  # the time waited is on the record
+
+
+async def test_a_json_repair_sets_the_repaired_flag(runtime, submission_id):
+    model, base, url = OPENAI
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, FakeProvider(faults=["invalid"]), "openai")
+        payload = await workflow_for(runtime, model, base).run_to_review(submission_id)
+    assert "repaired" in payload.flags
+
+
+def test_a_local_model_server_gets_one_job_at_a_time_by_default(settings):
+    from beacon.llm.client import concurrency
+
+    assert concurrency(settings.model_copy(update={"model": "offline"})) == 4
+    assert concurrency(settings.model_copy(update={"model": "openai/x", "model_api_base": "http://127.0.0.1:8080/v1"})) == 1
+    assert concurrency(settings.model_copy(update={"model": "ollama_chat/llama3.1"})) == 1
+    assert concurrency(settings.model_copy(update={"model": "ollama_chat/llama3.1", "worker_concurrency": 3})) == 3
+
+
+async def test_per_criterion_mode_asks_one_short_question_per_criterion(runtime, submission_id):
+    model, base, url = OPENAI
+    fake = FakeProvider()
+    with respx.mock(using="httpx") as mock:
+        mock_provider(mock, url, fake, "openai")
+        payload = await workflow_for(runtime, model, base, model_per_criterion=True).run_to_review(submission_id)
+    n = len(payload.content.criteria)
+    assert n > 1 and len(fake.bodies) == n + 1  # one assessment call per criterion, then the feedback
+    schemas = [json.loads(b)["response_format"]["json_schema"]["schema"] for b in fake.bodies[:n]]
+    assert all(s["properties"]["criteria"]["maxItems"] == 1 for s in schemas)
+    asked = [s["properties"]["criteria"]["items"]["properties"]["criterion_id"]["enum"] for s in schemas]
+    assert [a[0] for a in asked] == [c.criterion_id for c in payload.content.criteria]

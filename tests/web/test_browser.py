@@ -299,6 +299,9 @@ async def test_regenerate_shows_progress_then_the_new_draft_and_a_late_second_de
         # The request returns at once; the screen says it is regenerating, then opens the new draft.
         await teacher.wait_for_url(lambda url: url != first and "/teacher/drafts/" in url, timeout=30_000)
         assert "Próximos pasos" in await teacher.locator("#feedback").input_value()
+        assert await teacher.locator("#feedback").get_attribute("lang") == "es"
+        changed = await teacher.locator("#changed").inner_text()  # what the regeneration did
+        assert "with “in Spanish”" in changed and "The feedback was rewritten (language: es)" in changed
         await _shot(teacher, "12-teacher-regenerated")
 
         async with stale.expect_navigation(timeout=20_000):

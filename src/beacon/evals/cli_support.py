@@ -42,6 +42,7 @@ async def evaluate(settings: Settings, name: str, *, limit: int | None = None, d
                    runtime=None, progress: Progress | None = None) -> tuple[dict, dict]:
     """Run a suite with ``settings.model``; returns the summary and the full run as dicts. A
     feedback suite retrieves through ``runtime`` (opened here when not given)."""
+    from beacon.llm.client import concurrency
     from beacon.feedback.drafters import OfflineModel, drafter_for
     from beacon.projects.designer import designer_for
 
@@ -51,7 +52,7 @@ async def evaluate(settings: Settings, name: str, *, limit: int | None = None, d
     prompt_hash = OfflineModel.prompt_hash if model == "offline" else drafter.prompt_hash
     progress = progress or Progress(f"{suite.name} · {model}")
     common = {"model": model, "prompt_hash": prompt_hash, "limit": limit,
-              "concurrency": settings.worker_concurrency, "progress": progress}
+              "concurrency": concurrency(settings), "progress": progress}
     if suite.kind == "ellipse":
         data = data or settings.eval_data_dir / "ellipse" / "ellipse_test.csv"
         run = await run_suite(suite, base, drafter, data=data, **common)

@@ -8,6 +8,7 @@ from beacon.errors import BeaconError, NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.schemas import ReviewPayload
 from beacon.feedback.service import submit_for_feedback
+from beacon.jobs import feedback_lock
 from beacon.school import repository as school
 
 
@@ -62,8 +63,15 @@ def draft_summary(payload: ReviewPayload, status: str = "pending_review") -> dic
 
 
 async def draft_from_cli(runtime, workflow, text: str, *, name: str, student: str | None, rubric: str | None) -> dict:
+    """Store the work and draft it here, this submission only (the rest of the queue is the
+    workers'): its job is moved to a queue of this process's own in the transaction that stores
+    it, and run there as any job is (heartbeats, retries, recovery). When no draft can be made
+    now, the job goes back to the shared queue and the error says why."""
+    from beacon.jobs import FEEDBACK_QUEUE, move_waiting_job
+    from beacon.llm.client import REASONS, ModelUnavailable, check_server
     from beacon.runtime import run_jobs
 
+    own_queue = f"cli-{uuid.uuid4().hex[:12]}"
     async with runtime.db.transaction() as session:
         author = await resolve_student(session, student)
         if rubric is not None:
@@ -73,13 +81,25 @@ async def draft_from_cli(runtime, workflow, text: str, *, name: str, student: st
         submission = await submit_for_feedback(
             session, student_id=author.id, title=name, body=text, source_filename=name, rubric_id=rubric
         )
-    await run_jobs(runtime, workflow, wait=False)
+        lock = feedback_lock(submission.id)
+        await move_waiting_job(session, lock, own_queue)
+    saved = f"submission {submission.id} is saved and queued; a worker (`beacon worker`) will draft it"
+    faults: dict[str, BaseException] = {}
+    problem = await check_server(runtime.settings)
+    if problem is None:
+        await run_jobs(runtime, workflow, wait=False, queue=own_queue, faults=faults)
+    async with runtime.db.transaction() as session:
+        await move_waiting_job(session, lock, FEEDBACK_QUEUE)  # a retry waits for the workers
     payload = await workflow.pending_review(submission.id)
-    if payload is None:
-        async with runtime.db.transaction() as session:
-            status = (await submissions.get(session, submission.id)).status
-        raise StillQueued(
-            f"no draft yet: submission {submission.id} is saved ({status}); "
-            + ("a worker (`beacon worker`) will retry it" if status != "failed" else "drafting failed; see the worker log")
-        )
-    return draft_summary(payload)
+    if payload is not None:
+        return draft_summary(payload)
+    fault = faults.get(str(submission.id))
+    if problem is None and isinstance(fault, ModelUnavailable):
+        problem = REASONS.get(fault.reason, str(fault))
+    elif problem is None and fault is not None:
+        problem = f"{type(fault).__name__}: {fault}"
+    async with runtime.db.transaction() as session:
+        status = (await submissions.get(session, submission.id)).status
+    if status == "failed":
+        raise StillQueued(f"no draft: drafting submission {submission.id} failed ({problem or 'see the worker log'})")
+    raise StillQueued(f"no draft yet: {problem or 'it is still being drafted'}; {saved}")

@@ -121,9 +121,10 @@ class OfflineModel:
 class LLMModel:
     offline = False
 
-    def __init__(self, client: ModelClient, prompts_dir: Path) -> None:
+    def __init__(self, client: ModelClient, prompts_dir: Path, *, per_criterion: bool = False) -> None:
         self.client = client
         self.prompts_dir = prompts_dir
+        self.per_criterion = per_criterion
         self.name = client.models[0]
         self.prompt_hash = content_hash(prompts_dir, *PROMPTS)
 
@@ -134,12 +135,25 @@ class LLMModel:
         ]
 
     async def assess(self, ctx, problems=None):
+        if not self.per_criterion:
+            return await self._assess(ctx, ctx.rubric, problems)
+        # A small model does better with one short question at a time: the same prompt and
+        # schema, for a rubric of one criterion, once per criterion.
+        total, criteria, model = Usage(), [], self.name
+        for criterion in ctx.rubric.criteria:
+            one = ctx.rubric.model_copy(update={"criteria": [criterion]})
+            assessment, usage, model = await self._assess(ctx, one, problems)
+            total.add(usage)
+            criteria += assessment.criteria
+        return ProposedAssessment(criteria=criteria), total, model
+
+    async def _assess(self, ctx, rubric, problems):
         messages = self._messages(
-            "assess.j2", rubric=ctx.rubric, grade=ctx.grade, work=fenced(ctx.work),
+            "assess.j2", rubric=rubric, grade=ctx.grade, work=fenced(ctx.work),
             previous=ctx.previous_levels or {}, problems=problems or [], instructions=ctx.instructions or "",
         )
-        answer = await self.client.structured(messages, ProposedAssessment, json_schema=assessment_schema(ctx.rubric),
-                                              max_tokens=assessment_budget(ctx.rubric))
+        answer = await self.client.structured(messages, ProposedAssessment, json_schema=assessment_schema(rubric),
+                                              max_tokens=assessment_budget(rubric))
         return answer.value, answer.usage, answer.model
 
     async def write(self, ctx, assessment, problems=None):
@@ -229,4 +243,4 @@ def drafter_for(settings) -> Drafter:
         max_tokens=settings.model_max_tokens,
         json_mode=settings.model_json_mode,
     )
-    return LLMModel(client, settings.prompts_dir)
+    return LLMModel(client, settings.prompts_dir, per_criterion=settings.model_per_criterion)

@@ -11,6 +11,8 @@ and insert-once semantics, because LangGraph re-runs a node from its top when it
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import TypedDict
@@ -51,6 +53,8 @@ from beacon.rubrics.schemas import RubricDefinition
 from beacon.rubrics.service import match
 from beacon.school import repository as school
 from beacon.text import scrub
+
+log = logging.getLogger("beacon.feedback")
 
 
 def thread_id(submission_id: str | uuid.UUID) -> str:
@@ -210,15 +214,29 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         }
 
     async def _with_fallback(call, state: FeedbackState, *, after_assess: bool = False):
+        """Ask the configured model within what is left of the draft's deadline; when it cannot
+        answer, the offline model (if configured as a fallback) or a retry of the job later.
+        Returns the answer and the flags to add; a fallback answer carries the failed calls' cost."""
         if after_assess and "model_fallback:offline" in state.get("flags", ()):
             # This draft already fell back: the failing model is not asked again (twice the wait).
             return await call(OfflineModel()), []
+        spent_s = Usage(**state.get("usage", {})).latency_ms / 1000 if after_assess else 0.0
+        left_s = max(0.1, deps.settings.draft_deadline_s - spent_s)
         try:
-            return await call(deps.drafter), []
-        except ModelUnavailable:
+            try:
+                async with asyncio.timeout(left_s):
+                    return await call(deps.drafter), []
+            except TimeoutError:
+                waited = Usage(calls=1, latency_ms=int(left_s * 1000))
+                raise ModelUnavailable("the draft ran past its deadline", reason="deadline", usage=waited) from None
+        except ModelUnavailable as fault:
+            log.warning("model %s unavailable for submission %s (%s): %s", deps.drafter.name,
+                        state.get("submission_id"), fault.reason, fault)
             if "offline" not in deps.settings.fallback_models:
                 raise  # the job stays queued and is retried later: nothing is lost
-            return await call(OfflineModel()), ["model_fallback:offline"]
+            value, usage, model = await call(OfflineModel())
+            fault.usage.add(usage)
+            return (value, fault.usage, model), ["model_fallback:offline", f"model_fault:{fault.reason}"]
 
     async def assess(state: FeedbackState) -> dict:
         ctx = _context(state)
@@ -262,8 +280,9 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             # One repair round with the model, then accept what holds and flag the rest.
             ctx = _context(state)
             try:
-                fixed_assessment, u1, _ = await deps.drafter.assess(ctx, problems=result.problems)
-                fixed_feedback, u2, _ = await deps.drafter.write(ctx, fixed_assessment, problems=result.problems)
+                async with asyncio.timeout(max(0.1, deps.settings.draft_deadline_s - usage.latency_ms / 1000)):
+                    fixed_assessment, u1, _ = await deps.drafter.assess(ctx, problems=result.problems)
+                    fixed_feedback, u2, _ = await deps.drafter.write(ctx, fixed_assessment, problems=result.problems)
                 usage.add(u1)
                 usage.add(u2)
                 retry = await cpu(verify, **_verify_args(state, fixed_assessment.model_dump(),
@@ -271,7 +290,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 if len(retry.problems) <= len(result.problems):
                     result, assessment, feedback = retry, fixed_assessment.model_dump(), fixed_feedback.model_dump()
                 repaired = True
-            except ModelUnavailable:
+            except (ModelUnavailable, TimeoutError):
                 pass  # keep the first draft and its flags
         redaction = _redaction(state)
         content = result.content.model_copy(deep=True)
@@ -290,7 +309,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 rubric = RubricDefinition.model_validate(state["rubric"])
                 if in_language(rubric, content.language) is rubric:
                     flags.append("rubric_text_in_english")  # no translation of this rubric: its words stay English
-        if repaired:
+        if repaired or usage.repairs:  # a repair round on the draft, or on a JSON answer
             flags.append("repaired")
         return {
             "assessment": assessment, "feedback": feedback, "usage": vars(usage),

@@ -23,9 +23,38 @@ class ModelUnavailable(BeaconError):
 
     exit_code = 6
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, *, reason: str = "unavailable",
+                 usage: Usage | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.reason = reason  # one of REASONS: what a teacher or admin is told
+        self.usage = usage or Usage()  # what the failed calls cost: a fallback draft records it
+
+
+# Why no model answered, in words for whoever waits on the draft.
+REASONS = {
+    "timeout": "the model server did not answer in time",
+    "unreachable": "the model server could not be reached",
+    "refused": "the model provider refused the key or the request",
+    "rate_limited": "the model provider is rate limiting",
+    "invalid_output": "the model's replies did not match the required format",
+    "deadline": "the draft ran past its deadline",
+    "unavailable": "the model failed",
+}
+
+
+def fault_reason(exc: BaseException) -> str:
+    """Classify a provider error by litellm's exception names (no import of litellm here)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"Timeout", "TimeoutError", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}:
+        return "timeout"
+    if names & {"RateLimitError"}:
+        return "rate_limited"
+    if names & {"AuthenticationError", "PermissionDeniedError", "BadRequestError", "NotFoundError"}:
+        return "refused"
+    if names & {"APIConnectionError", "ConnectError", "ConnectionError", "ServiceUnavailableError"}:
+        return "unreachable"
+    return "unavailable"
 
 
 @dataclass
@@ -35,6 +64,7 @@ class Usage:
     cost_usd: float = 0.0
     latency_ms: int = 0
     calls: int = 0
+    repairs: int = 0  # answers that needed a JSON repair round
 
     @classmethod
     def local_call(cls, started: float) -> Usage:
@@ -50,6 +80,7 @@ class Usage:
         self.cost_usd += other.cost_usd
         self.latency_ms += other.latency_ms
         self.calls += other.calls
+        self.repairs += other.repairs
 
 
 @dataclass
@@ -101,6 +132,25 @@ def _error_summary(exc: Exception) -> str:
     return str(exc)[:500]
 
 
+def served_locally(model: str, api_base: str | None) -> bool:
+    """Served on this machine (Ollama's default, or llama.cpp, vLLM... on loopback)."""
+    from urllib.parse import urlsplit
+
+    if api_base:
+        host = urlsplit(api_base).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")
+    return model.startswith(("ollama/", "ollama_chat/"))
+
+
+def concurrency(settings) -> int:
+    """How many drafting jobs a worker runs at once: ``worker_concurrency``, else 1 for a model
+    served on this machine (one generation slot: more would only queue there), else 4."""
+    if settings.worker_concurrency is not None:
+        return settings.worker_concurrency
+    models = [m for m in (settings.model, *settings.fallback_models) if m != "offline"]
+    return 1 if any(served_locally(m, settings.model_api_base) for m in models) else 4
+
+
 class ModelClient:
     def __init__(
         self,
@@ -121,13 +171,7 @@ class ModelClient:
         self._router = None
 
     def local(self, model: str) -> bool:
-        """Served on this machine (Ollama's default, or llama.cpp, vLLM... on loopback)."""
-        from urllib.parse import urlsplit
-
-        if self.api_base:
-            host = urlsplit(self.api_base).hostname or ""
-            return host in ("localhost", "::1") or host.startswith("127.")
-        return model.startswith(("ollama/", "ollama_chat/"))
+        return served_locally(model, self.api_base)
 
     def router(self):
         if self._router is None:
@@ -184,8 +228,11 @@ class ModelClient:
         round each, a different one for a reply cut off at its budget."""
         total = Usage()
         notes: list[str] = []
+        reasons: list[str] = []
         retry_after: float | None = None
         for model in self.models:
+            started = time.perf_counter()
+            spent = total.latency_ms
             try:
                 try:
                     reply, usage = await self._call(model, messages, json_schema, max_tokens)
@@ -215,11 +262,17 @@ class ModelClient:
                     # At temperature 0 a repair can come back byte for byte the same: vary it.
                     reply, usage = await self._call(model, repair, json_schema, max_tokens, temperature=0.3)
                     total.add(usage)
+                    total.repairs += 1
                     try:
                         return Answer(parse_json(reply, schema), model, total, repaired=True, notes=notes)
                     except ValidationError:
                         notes.append(f"{model}: still invalid after repair")
+                        reasons.append("invalid_output")
             except Exception as exc:  # provider errors after the Router's own retries
+                # A failed call took time too: the draft that waited for it says so.
+                total.calls += 1
+                total.latency_ms = spent + int((time.perf_counter() - started) * 1000)
+                reasons.append(fault_reason(exc))
                 header = getattr(getattr(exc, "response", None), "headers", None) or {}
                 try:
                     retry_after = max(retry_after or 0.0, float(header.get("retry-after", "")))
@@ -227,5 +280,32 @@ class ModelClient:
                     pass
                 notes.append(f"{model}: {type(exc).__name__}: {str(exc)[:200]}")
         raise ModelUnavailable(
-            "no model produced a valid answer: " + " | ".join(notes), retry_after_s=retry_after
+            "no model produced a valid answer: " + " | ".join(notes), retry_after_s=retry_after,
+            reason=reasons[0] if reasons else "unavailable", usage=total,
         )
+
+
+async def check_server(settings, timeout_s: float = 3.0) -> str | None:
+    """Whether the configured model's own server answers (an OpenAI-compatible ``/models``, or
+    Ollama's default address), before drafts wait on it. None when it does, or when the model
+    is a hosted provider's (there is nothing of ours to check); else what is wrong, in words."""
+    import httpx
+
+    if settings.model == "offline":
+        return None
+    if settings.model_api_base:
+        url = settings.model_api_base.rstrip("/") + "/models"
+    elif settings.model.startswith(("ollama/", "ollama_chat/")):
+        url = "http://localhost:11434/api/tags"
+    else:
+        return None
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s) as http:
+            response = await http.get(url)
+    except httpx.TimeoutException:
+        return f"the model server at {url} did not answer within {timeout_s:g} s"
+    except httpx.HTTPError as exc:
+        return f"the model server at {url} could not be reached ({type(exc).__name__})"
+    if response.status_code >= 500:
+        return f"the model server at {url} answered {response.status_code}"
+    return None

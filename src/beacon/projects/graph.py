@@ -10,6 +10,7 @@ LangGraph re-runs a node from its top when it resumes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -142,12 +143,18 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
             if isinstance(deps.designer, OfflineDesigner):
                 proposals, usage, model = await _offline(brief)
             else:
-                proposals, usage, model = await deps.designer.design(brief, grade=state["grade"])
-        except ModelUnavailable:
+                try:
+                    async with asyncio.timeout(deps.settings.draft_deadline_s):
+                        proposals, usage, model = await deps.designer.design(brief, grade=state["grade"])
+                except TimeoutError:
+                    raise ModelUnavailable("the design ran past its deadline", reason="deadline") from None
+        except ModelUnavailable as fault:
             if "offline" not in deps.settings.fallback_models:
                 raise  # the job stays queued and is retried later: nothing is lost
             proposals, usage, model = await _offline(brief)
-            flags.append("model_fallback:offline")
+            fault.usage.add(usage)
+            usage = fault.usage  # the failed calls' cost stays on the record
+            flags += ["model_fallback:offline", f"model_fault:{fault.reason}"]
         return {"proposals": [p.model_dump() for p in proposals], "usage": vars(usage), "model": model,
                 "flags": flags}
 

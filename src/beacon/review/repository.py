@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from beacon.db.actor import acting_session
 from beacon.feedback.models import Submission
-from beacon.review.models import AuditEvent, Draft, Release
+from beacon.review.models import AuditEvent, Decision, Draft, Release
 from beacon.school.models import Enrollment, SchoolClass, User
 
 
@@ -49,6 +49,12 @@ async def supersede_pending(session: AsyncSession, submission_id: uuid.UUID, kee
 async def regenerated_from(session: AsyncSession, draft_id: uuid.UUID) -> Draft | None:
     """The draft a regeneration of this one produced, once it exists."""
     return await session.scalar(select(Draft).where(Draft.regenerated_from_id == draft_id).limit(1))
+
+
+async def regenerate_decision(session: AsyncSession, draft_id: uuid.UUID) -> Decision | None:
+    """The teacher's request to regenerate this draft (with its instructions), if there was one."""
+    return await session.scalar(select(Decision).where(Decision.draft_id == draft_id, Decision.action == "regenerate")
+                                .order_by(Decision.created_at.desc()).limit(1))
 
 
 async def release_of(session: AsyncSession, draft_id: uuid.UUID) -> Release | None:

@@ -189,3 +189,31 @@ async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
                                subject_type="submission" if kind == "feedback" else "project_request",
                                subject_id=str(item_id), data={})
     return item
+
+
+async def what_changed(session: AsyncSession, draft: Draft) -> dict | None:
+    """For a regenerated feedback draft: what the teacher asked and what the new draft does
+    differently from the one it replaces (levels per criterion, the rubric, the feedback)."""
+    if draft.kind != "feedback" or draft.regenerated_from_id is None:
+        return None
+    earlier = await repository.get_draft(session, draft.regenerated_from_id)
+    if earlier is None:
+        return None
+    asked = await repository.regenerate_decision(session, earlier.id)
+    return {"instructions": asked.instructions if asked else None,
+            **compare_drafts(DraftContent.model_validate(earlier.content), DraftContent.model_validate(draft.content))}
+
+
+def compare_drafts(before: DraftContent, after: DraftContent) -> dict:
+    """Level changes per criterion (by title), and whether the rubric or the feedback changed."""
+    old = {c.criterion_id: c for c in before.criteria}
+    levels = [{"title": c.title, "before": old[c.criterion_id].level, "after": c.level,
+               "before_label": old[c.criterion_id].level_label, "after_label": c.level_label}
+              for c in after.criteria if c.criterion_id in old and old[c.criterion_id].level != c.level]
+    same_rubric = before.rubric_id == after.rubric_id
+    return {
+        "rubric_changed": not same_rubric, "levels": levels if same_rubric else [],
+        "unchanged": sum(1 for c in after.criteria if c.criterion_id in old and old[c.criterion_id].level == c.level),
+        "feedback_changed": before.feedback.strip() != after.feedback.strip(),
+        "language_changed": before.language != after.language, "language": after.language,
+    }

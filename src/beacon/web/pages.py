@@ -36,6 +36,27 @@ from beacon.web.auth import (
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in review.INFORMATIONAL_FLAGS
+
+
+def flag_title(flag: str) -> str:
+    """What a flag means, for the hover text beside it."""
+    from beacon.llm.client import REASONS
+
+    name, _, detail = flag.partition(":")
+    if name == "model_fault":
+        return f"Why the configured model did not write this draft: {REASONS.get(detail, detail)}."
+    if name == "model_fallback":
+        return "The configured model could not answer; the offline model wrote this draft."
+    return FLAG_TITLES.get(name, "")
+
+
+FLAG_TITLES = {
+    "offline_model": "Written by Beacon's offline model.",
+    "repaired": "A reply needed a repair round before it was valid.",
+    "no_evidence": "A level above the first has no quoted evidence.",
+    "prompt_injection": "The work contains text addressed to the model; it is marked in red below.",
+}
+templates.env.globals["flag_title"] = flag_title
 router = APIRouter(include_in_schema=False)
 
 
@@ -253,6 +274,7 @@ async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, 
                           student=await school.get_user(db, draft.student_id), trail=trail,
                           content_hash=content_hash(draft.content), outcome=outcome, error=error,
                           picked=draft.retrieval[0] if draft.retrieval else None,
+                          changed=await review.what_changed(db, draft),
                           # the other retrieved candidates first, then the rest of the library
                           competencies=sorted(await rubrics.current_titles(db), key=lambda t: (
                               t[0] not in {r.get("id") for r in draft.retrieval}, t[1])))
