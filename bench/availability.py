@@ -60,7 +60,9 @@ def make_docx(paragraphs: int) -> bytes:
 
 def make_pdf(pages: int) -> bytes:
     """A PDF of ``pages`` pages (the most Beacon reads), each with a long line of text."""
-    from tests.feedback.test_uploads import make_pdf as pdf_of  # the same hand-written PDF as the tests
+    from tests.feedback.test_uploads import (
+        make_pdf as pdf_of,  # the same hand-written PDF as the tests
+    )
 
     line = "Our investigation measured how light changes plant growth over three weeks of trials. "
     return pdf_of([line * 20] * pages)
@@ -70,8 +72,8 @@ async def seed(students: int) -> list[str]:
     from beacon.config import Settings
     from beacon.runtime import open_runtime
     from beacon.school import service as school
+    from beacon.school.auth import hash_password
     from beacon.school.schemas import StudentSeed
-    from beacon.web.auth import hash_password
 
     password_hash = hash_password(PASSWORD)
     emails = []

@@ -97,13 +97,13 @@ async def new_submissions(rt, student_id, n: int, body: str) -> list[uuid.UUID]:
 
 
 async def main(args) -> dict:
+    from beacon.approval.workflow import postgres_checkpointer
     from beacon.config import Settings
     from beacon.demo.service import load_samples, setup_school
     from beacon.feedback.drafters import drafter_for
     from beacon.feedback.graph import FeedbackDeps
     from beacon.feedback.workflow import FeedbackWorkflow
     from beacon.llm.provider import litellm_module
-    from beacon.review.workflow import postgres_checkpointer
     from beacon.runtime import open_runtime, run_jobs
 
     litellm = litellm_module()

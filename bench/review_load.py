@@ -108,8 +108,8 @@ async def seed(labels: list[str], students_per_class: int, submissions_per_teach
     from beacon.feedback.service import submit_for_feedback
     from beacon.runtime import open_runtime
     from beacon.school import service as school
+    from beacon.school.auth import hash_password
     from beacon.school.schemas import StudentSeed
-    from beacon.web.auth import hash_password
 
     works = sample_works()
     password_hash = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once, share it

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from beacon.feedback.verify import locate  # noqa: E402
-from beacon.llm.offline import OfflineDrafter  # noqa: E402
+from beacon.feedback.offline import OfflineDrafter  # noqa: E402
 from beacon.rubrics.schemas import RubricDefinition  # noqa: E402
 
 # A regression gate on the blind works at what selection holds now; issue 12's target is 0.85.

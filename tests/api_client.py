@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from beacon.school import service as school
+from beacon.school.auth import hash_password
 from beacon.school.models import User
 from beacon.school.schemas import StudentSeed
 from beacon.web.app import create_app
-from beacon.web.auth import hash_password
 
 PASSWORD = "correct horse battery staple"
 

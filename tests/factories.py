@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import uuid
 
+from beacon.approval.models import Decision, Draft, Release
 from beacon.feedback.service import submit
-from beacon.review.models import Decision, Draft, Release
 from beacon.rubrics import repository as rubrics_repo
 from beacon.school import service as school
 from beacon.school.schemas import StudentSeed

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from beacon.feedback.service import submit_for_feedback
-from beacon.jobs import DRAFT_TASK, defer_in, feedback_lock
+from beacon.feedback.tasks import DRAFT_TASK, QUEUE, feedback_lock
+from beacon.jobs import defer_in
 from tests.factories import make_class
 
 
@@ -29,7 +30,7 @@ async def test_submission_and_job_are_one_unit(session):
 async def test_one_waiting_job_per_submission(session):
     _, _, _, [student] = await make_class(session)
     stored = await submit_for_feedback(session, student_id=student.id, title="Essay", body="My claim is clear.")
-    again = await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), submission_id=str(stored.id))
+    again = await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), queue=QUEUE, submission_id=str(stored.id))
     assert again is False
     assert len(await _jobs(session, stored.id)) == 1
 
@@ -50,12 +51,12 @@ import pytest  # noqa: E402
 import sqlalchemy.exc  # noqa: E402
 from procrastinate.jobs import Job  # noqa: E402
 
+from beacon.approval.models import Draft  # noqa: E402
 from beacon.feedback.models import Submission  # noqa: E402
-from beacon.jobs import MAX_ATTEMPTS, make_app, recover_stalled, will_retry  # noqa: E402
+from beacon.jobs import MAX_ATTEMPTS, recover_stalled, will_retry  # noqa: E402
 from beacon.llm.client import ModelUnavailable  # noqa: E402
 from beacon.review.maintenance import fail_stranded  # noqa: E402
-from beacon.review.models import Draft  # noqa: E402
-from beacon.runtime import WorkerHealth, open_feedback, run_jobs  # noqa: E402
+from beacon.runtime import WorkerHealth, job_app, open_feedback, run_jobs  # noqa: E402
 from tests.classroom import ESSAY  # noqa: E402
 
 
@@ -182,7 +183,7 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
             worker.wait(timeout=10)
         assert await _only_todo(runtime, feedback_lock(sub.id)) == [("doing", 0)]  # stranded, as before
         await asyncio.sleep(1.5)  # the dead worker's last heartbeat ages
-        app = make_app(runtime.db.url)
+        app = job_app(runtime.db.url)
         async with app.open_async():
             assert await recover_stalled(app, after_s=1) == 1
             assert await recover_stalled(app, after_s=1) == 0  # retried once, not twice

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
+from collections.abc import Sequence
 
 import procrastinate
 import psycopg
@@ -35,11 +35,6 @@ class ShutdownInterrupted(Exception):
     retried, by this worker's successor or another one; its thread keeps its checkpoints."""
 
 
-FEEDBACK_QUEUE = "feedback"
-DRAFT_TASK = "beacon:draft_feedback"
-DESIGN_TASK = "beacon:design_projects"
-EVAL_TASK = "beacon:run_eval"
-PRUNE_TASK = "beacon:prune_finished"
 MAX_ATTEMPTS = 6  # retries after the first run
 # Procrastinate workers beat every 10 s; a worker silent for this long is gone.
 STALLED_AFTER_S = 30
@@ -55,9 +50,6 @@ TRANSIENT = (
     ShutdownInterrupted,
 )
 
-blueprint = procrastinate.Blueprint()
-
-
 RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=4, retry_exceptions=set(TRANSIENT))
 
 
@@ -66,7 +58,15 @@ def will_retry(exc: BaseException, job) -> bool:
     return RETRY.get_retry_decision(exception=exc, job=job) is not None
 
 
-async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, *args) -> None:
+def services(context: procrastinate.JobContext):
+    """What the composition root gave the worker (``runtime.Services``): the runtime and the
+    workflows, built once; a task takes what it needs from it."""
+    return context.additional_context["services"]
+
+
+async def run_to_review(context: procrastinate.JobContext, workflow, key: str, *args) -> None:
+    """A workflow job's body: run the thread to its review stop; on a failure, say whether the
+    work waits for a retry or failed, and hand the fault to whoever waits on this work here."""
     try:
         try:
             await workflow.run_to_review(key, *args)
@@ -77,7 +77,7 @@ async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, 
             # closed) and the job goes back to the queue, not to "aborted".
             raise ShutdownInterrupted(f"worker stopped while drafting {key}") from None
     except Exception as exc:
-        context.additional_context.setdefault("faults", {})[str(key)] = exc  # for whoever waits here
+        services(context).faults[str(key)] = exc
         # The thread keeps its checkpoints either way; "failed" only tells people to look.
         status = "queued" if will_retry(exc, context.job) else "failed"
         try:
@@ -87,44 +87,17 @@ async def _run_to_review(context: procrastinate.JobContext, workflow, key: str, 
         raise
 
 
-@blueprint.task(name="draft_feedback", queue=FEEDBACK_QUEUE, pass_context=True, retry=RETRY)
-async def draft_feedback(context: procrastinate.JobContext, submission_id: str, rubric_id: str | None = None) -> None:
-    await _run_to_review(context, context.additional_context["feedback_workflow"], submission_id, rubric_id)
-
-
-# One queue for all drafting work: the same workers, the same concurrency bound.
-@blueprint.task(name="design_projects", queue=FEEDBACK_QUEUE, pass_context=True, retry=RETRY)
-async def design_projects(context: procrastinate.JobContext, request_id: str) -> None:
-    await _run_to_review(context, context.additional_context["projects_workflow"], request_id)
-
-
-@blueprint.task(name="run_eval", queue=FEEDBACK_QUEUE, pass_context=True)
-async def run_eval(context: procrastinate.JobContext, run_id: str) -> None:
-    from beacon.evals.service import execute_run
-
-    await execute_run(context.additional_context["runtime"], uuid.UUID(run_id))
-
-
-@blueprint.periodic(cron="23 3 * * *")  # daily, at a quiet hour
-@blueprint.task(name="prune_finished", queue=FEEDBACK_QUEUE, pass_context=True, retry=RETRY)
-async def prune_finished(context: procrastinate.JobContext, timestamp: int) -> None:
-    from beacon.review.maintenance import prune
-
-    runtime = context.additional_context["runtime"]
-    workflow = context.additional_context["feedback_workflow"]
-    await prune(runtime.db, [workflow, context.additional_context["projects_workflow"]],
-                days=runtime.settings.retention_days, app=context.app)
-
-
 _apps: dict[str, procrastinate.App] = {}
 
 
-def make_app(url: str) -> procrastinate.App:
-    """One App per database per process: a blueprint's tasks can be bound to one app only."""
+def make_app(url: str, blueprints: Sequence[procrastinate.Blueprint]) -> procrastinate.App:
+    """One App per database per process, with the domains' blueprints (a blueprint's tasks can
+    be bound to one app only). The composition root says which (``runtime.job_app``)."""
     if url not in _apps:
         # Procrastinate's pool checks a connection when it is taken (a database restart costs no job).
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-        app.add_tasks_from(blueprint, namespace="beacon")
+        for blueprint in blueprints:
+            app.add_tasks_from(blueprint, namespace="beacon")
         _apps[url] = app
     return _apps[url]
 
@@ -149,7 +122,7 @@ async def recover_stalled(app: procrastinate.App, after_s: float = STALLED_AFTER
     return retried
 
 
-async def defer_in(session: AsyncSession, task: str, lock: str, **args) -> bool:
+async def defer_in(session: AsyncSession, task: str, lock: str, *, queue: str, **args) -> bool:
     """Defer a job inside the caller's transaction. False when one is already waiting for the
     same thread (``lock``: its queueing lock and execution lock)."""
     savepoint = await session.begin_nested()
@@ -159,7 +132,7 @@ async def defer_in(session: AsyncSession, task: str, lock: str, **args) -> bool:
                 "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, :lock, "
                 "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1])"
             ),
-            {"queue": FEEDBACK_QUEUE, "task": task, "lock": lock, "args": json.dumps(args)},
+            {"queue": queue, "task": task, "lock": lock, "args": json.dumps(args)},
         )
     except IntegrityError:
         await savepoint.rollback()
@@ -175,11 +148,3 @@ async def move_waiting_job(session: AsyncSession, lock: str, queue: str) -> int:
         text("UPDATE procrastinate_jobs SET queue_name = :queue WHERE queueing_lock = :lock AND status = 'todo'"),
         {"queue": queue, "lock": lock})
     return moved.rowcount
-
-
-def feedback_lock(submission_id: str | uuid.UUID) -> str:
-    return f"feedback:{submission_id}"
-
-
-def projects_lock(request_id: str | uuid.UUID) -> str:
-    return f"projects:{request_id}"

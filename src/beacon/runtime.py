@@ -67,8 +67,8 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
     owner = await open_database(owner_url) if owner_url != db.url else db
     try:
         if migrate:
+            from beacon.approval.workflow import prepare_checkpointer
             from beacon.db.migrate import upgrade
-            from beacon.review.workflow import prepare_checkpointer
 
             await upgrade(owner)
             await prepare_checkpointer(owner_url)
@@ -92,10 +92,10 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
 @asynccontextmanager
 async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[object]:
     """The feedback workflow on this runtime, with the Postgres checkpointer unless given one."""
+    from beacon.approval.workflow import postgres_checkpointer
     from beacon.feedback.drafters import drafter_for
     from beacon.feedback.graph import FeedbackDeps
     from beacon.feedback.workflow import FeedbackWorkflow
-    from beacon.review.workflow import postgres_checkpointer
 
     deps = FeedbackDeps(runtime.settings, runtime.db, runtime.embedder, drafter_for(runtime.settings))
     if checkpointer is not None:
@@ -125,6 +125,32 @@ class WorkerHealth:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+
+@dataclass
+class Services:
+    """What a worker's jobs are given (``jobs.services``): the runtime and the two workflows,
+    built once by the entry point; ``faults`` collects what failed job attempts raised."""
+
+    runtime: Runtime
+    feedback: object
+    projects: object
+    faults: dict[str, BaseException]
+
+
+# Every domain's background work, and the queues a worker listens on (each named for what it runs).
+QUEUES = ("feedback", "projects", "evals", "maintenance")
+
+
+def job_app(url: str):
+    """The Procrastinate app for this database, with every domain's blueprint."""
+    from beacon.evals.tasks import blueprint as evals
+    from beacon.feedback.tasks import blueprint as feedback
+    from beacon.jobs import make_app
+    from beacon.projects.tasks import blueprint as projects
+    from beacon.review.tasks import blueprint as review
+
+    return make_app(url, [feedback, projects, evals, review])
 
 
 # Stalled jobs are looked for this often; a reconnecting worker waits at most this long.
@@ -157,8 +183,8 @@ class WorkerStopped(Exception):
 async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False,
                    health: WorkerHealth | None = None, queue: str | None = None,
                    faults: dict[str, BaseException] | None = None) -> None:
-    """Run a Procrastinate worker for the feedback queue (``wait=False``: until it is empty).
-    ``queue``: another queue instead (``beacon draft``'s own); ``faults``: filled with what each
+    """Run a Procrastinate worker on Beacon's queues (``wait=False``: until they are empty).
+    ``queue``: one other queue instead (``beacon draft``'s own); ``faults``: filled with what each
     failed job attempt raised, by work id.
 
     With ``wait``, the worker outlives database outages: when its connection fails (or
@@ -172,15 +198,13 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool 
     import signal
 
     from beacon.llm.client import concurrency
-    from beacon.jobs import FEEDBACK_QUEUE, make_app
 
-    app = make_app(runtime.db.url)
-    context = {"feedback_workflow": workflow, "projects_workflow": projects_of(runtime, workflow), "runtime": runtime,
-               "faults": faults if faults is not None else {}}
+    app = job_app(runtime.db.url)
+    found = Services(runtime, workflow, projects_of(runtime, workflow), faults if faults is not None else {})
     # Signals are ours, not Procrastinate's: we must tell a stop asked for from one it decided.
-    options = dict(queues=[queue or FEEDBACK_QUEUE], concurrency=concurrency(runtime.settings),
+    options = dict(queues=[queue] if queue else list(QUEUES), concurrency=concurrency(runtime.settings),
                    shutdown_graceful_timeout=runtime.settings.worker_shutdown_s,
-                   install_signal_handlers=False, additional_context=context)
+                   install_signal_handlers=False, additional_context={"services": found})
     if not wait:
         async with app.open_async():
             await app.run_worker_async(wait=False, **options)

@@ -36,3 +36,18 @@ Ident = Annotated[str, StringConstraints(max_length=100)]  # ids, codes, tags
 Line = Annotated[str, StringConstraints(max_length=400)]  # a title, a name, a sentence
 Paragraph = Annotated[str, StringConstraints(max_length=5_000)]  # a reason, a comment, a step
 Document = Annotated[str, StringConstraints(max_length=50_000)]  # a whole piece of feedback
+
+
+BAD_TEXT = "text may not contain NUL characters or unpaired surrogates"
+
+
+def check_form(form) -> None:
+    """A parsed multipart form's text fields and file names, as the body guard checks other
+    bodies: a clear 422 before anything is stored."""
+    from fastapi import HTTPException
+    from starlette.datastructures import UploadFile
+
+    for value in form.values():
+        text = (value.filename or "") if isinstance(value, UploadFile) else value
+        if isinstance(text, str) and unstorable(text):
+            raise HTTPException(422, BAD_TEXT)

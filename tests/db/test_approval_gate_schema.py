@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from beacon.review.models import AuditEvent, Release
+from beacon.approval.models import Release
+from beacon.db.audit import AuditEvent
 from tests.factories import decide, make_class, make_draft, release
 
 
@@ -174,7 +175,7 @@ async def test_work_for_an_assignment_is_decided_by_that_classs_teachers_only(se
 async def test_releases_are_immutable_and_decided_drafts_stay_decided(session):
     from sqlalchemy import delete, update
 
-    from beacon.review.models import Draft, Release
+    from beacon.approval.models import Draft, Release
 
     _, _, teacher, [student] = await make_class(session)
     draft = await make_draft(session, student)

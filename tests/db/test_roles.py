@@ -12,8 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from beacon.db.actor import acting_session
-from beacon.review.models import AuditEvent
-from beacon.review.repository import add_audit
+from beacon.db.audit import AuditEvent, add_audit
 from beacon.school import repository as school_repo
 from tests.factories import decide, make_class, make_draft, release
 

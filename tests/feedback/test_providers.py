@@ -12,13 +12,13 @@ import respx
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import select, text
 
+from beacon.approval.models import Draft
 from beacon.feedback.drafters import drafter_for
 from beacon.feedback.graph import FeedbackDeps
 from beacon.feedback.models import Submission
 from beacon.feedback.service import submit, submit_for_feedback
 from beacon.feedback.workflow import FeedbackWorkflow
 from beacon.llm.client import ModelUnavailable
-from beacon.review.models import Draft
 from beacon.runtime import run_jobs
 from tests.classroom import ESSAY
 from tests.fakes import FakeProvider
@@ -279,9 +279,9 @@ async def test_no_name_of_one_student_reaches_a_provider_or_another_students_dra
     """A teacher's approved comment that names a student is never kept as a reusable example
     (nor reused if an older one exists), and regenerate instructions are redacted: every
     provider request body is read."""
+    from beacon.approval.models import FeedbackExample
     from beacon.feedback.schemas import DraftContent
     from beacon.review import service as review
-    from beacon.review.models import FeedbackExample
 
     model, base, url = OPENAI
     workflow = workflow_for(runtime, model, base)

@@ -12,11 +12,12 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import func, select
 
+from beacon.approval.models import Decision, Draft, FeedbackExample, Release
+from beacon.db.audit import AuditEvent
 from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import TeacherDecision
 from beacon.review import service as review
-from beacon.review.models import AuditEvent, Decision, Draft, FeedbackExample, Release
 from beacon.runtime import open_feedback, run_jobs
 from tests.classroom import ESSAY
 
@@ -185,7 +186,7 @@ async def test_an_unenrolled_students_own_name_is_still_redacted(runtime):
 
 async def test_a_decision_cut_short_by_a_fault_leaves_nothing_and_can_be_taken_again(runtime, workflow, classroom,
                                                                                      submission_id, monkeypatch):
-    from beacon.review import decisions
+    from beacon.approval import decisions
 
     payload = await workflow.run_to_review(submission_id)
     draft_id = uuid.UUID(payload.draft_id)

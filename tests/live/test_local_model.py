@@ -22,10 +22,10 @@ import httpx
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from beacon.approval.models import Draft
 from beacon.feedback.drafters import drafter_for
 from beacon.feedback.graph import FeedbackDeps
 from beacon.feedback.workflow import FeedbackWorkflow
-from beacon.review.models import Draft
 from tests.classroom import ESSAY
 
 pytestmark = pytest.mark.live

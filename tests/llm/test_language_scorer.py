@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from beacon.llm.language_scorer import MODEL_FILE, TRAITS, reads_as_english, scorer, trait_of
-from beacon.llm.offline import OfflineDrafter
+from beacon.feedback.offline import OfflineDrafter
 from beacon.rubrics.schemas import RubricDefinition
 from tests.conftest import PROJECT
 

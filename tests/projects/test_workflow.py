@@ -10,13 +10,14 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import select
 
+from beacon.approval.models import Draft, Release
+from beacon.db.audit import AuditEvent
 from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.service import submit_for_feedback
 from beacon.projects import service as projects
 from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk
 from beacon.review import service as review
-from beacon.review.models import AuditEvent, Draft, Release
 from beacon.runtime import open_feedback, projects_of, run_jobs
 from beacon.school.models import Assignment, AssignmentCompetency, User
 from tests.classroom import ESSAY

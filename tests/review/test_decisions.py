@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import func, select
 
+from beacon.approval.decisions import content_hash
+from beacon.approval.models import Decision, Draft, Release
+from beacon.db.audit import AuditEvent
 from beacon.errors import Conflict, InvalidInput
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit, submit_for_feedback
 from beacon.review import service as review
-from beacon.review.decisions import content_hash
-from beacon.review.models import AuditEvent, Decision, Draft, Release
 from beacon.rubrics.models import RubricVersion
 from beacon.runtime import open_feedback, run_jobs
 from tests.classroom import ESSAY
@@ -222,7 +223,7 @@ async def test_a_connection_lost_under_a_decision_is_retried_once_and_never_deci
                                                                                           monkeypatch):
     import sqlalchemy.exc
 
-    from beacon.review import decisions
+    from beacon.approval import decisions
 
     _, draft_id = await _fresh_draft(runtime, workflow, classroom)
     real, calls = decisions.record, {"n": 0}

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from beacon.approval.models import Draft, Release
 from beacon.feedback.service import submit_for_feedback
 from beacon.review import service as review
 from beacon.review.maintenance import prune
-from beacon.review.models import Draft, Release
 from beacon.runtime import open_feedback, projects_of, run_jobs
 from beacon.school.models import SignInThrottle
 from tests.classroom import ESSAY

@@ -7,7 +7,7 @@ import shutil
 import yaml
 from sqlalchemy import func, select
 
-from beacon.review.models import Draft
+from beacon.approval.models import Draft
 from beacon.rubrics import repository
 from beacon.rubrics.library import read_library
 from beacon.rubrics.models import PassageEmbedding, RubricVersion

@@ -81,9 +81,9 @@ async def test_signing_out_revokes_the_token_and_the_cookie_on_the_server(api, p
 async def test_a_password_change_or_reset_signs_out_every_other_session(api, people, runtime):
     from sqlalchemy import select
 
+    from beacon.school.auth import hash_password
     from beacon.school.models import School, User
     from beacon.school.service import ensure_user
-    from beacon.web.auth import hash_password
 
     _, client = api
     first, second = await sign_in(client, people["bob"]), await sign_in(client, people["bob"])

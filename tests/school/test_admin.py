@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from beacon.db.audit import AuditEvent
 from beacon.errors import InvalidInput, NotFound
-from beacon.review.models import AuditEvent
 from beacon.school import repository
 from beacon.school import service as school
 from beacon.school.schemas import NewClass, NewPerson

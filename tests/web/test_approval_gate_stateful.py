@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from beacon.web.auth import hash_password
+from beacon.school.auth import hash_password
 from tests.web.serve import beacon_server
 
 PASSWORD = "stateful-password"

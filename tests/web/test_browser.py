@@ -13,9 +13,9 @@ import uuid
 import pytest
 
 from beacon.school import service as school
+from beacon.school.auth import hash_password
 from beacon.school.models import User
 from beacon.school.schemas import StudentSeed
-from beacon.web.auth import hash_password
 from tests.classroom import ESSAY
 from tests.conftest import PROJECT
 from tests.web.serve import beacon_server

@@ -9,9 +9,9 @@ import uuid
 import pytest
 
 from beacon.school import service as school
+from beacon.school.auth import hash_password
 from beacon.school.models import User
 from beacon.school.schemas import StudentSeed
-from beacon.web.auth import hash_password
 from tests.api_client import PASSWORD, sign_in
 from tests.classroom import ESSAY
 
@@ -207,7 +207,7 @@ async def test_taking_a_student_out_of_a_class_ends_the_teachers_access_not_the_
 async def test_coaches_see_unreleased_work_only_where_the_school_grants_it_and_every_view_is_audited(api, staff, runtime):
     from sqlalchemy import select
 
-    from beacon.review.models import AuditEvent
+    from beacon.db.audit import AuditEvent
     from beacon.school.models import School, User
     from tests.api_client import wait_for_queue
 

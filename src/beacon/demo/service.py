@@ -64,7 +64,7 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
         seed.first_name.lower(): await school.ensure_student(session, demo_school, klass, seed)
         for seed in seeds
     }
-    from beacon.web.auth import hash_password, password_matches
+    from beacon.school.auth import hash_password, password_matches
 
     for user in (teacher, *students.values()):
         if not password_matches(user.password_hash, DEMO_PASSWORD):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from beacon.review.models import Decision, Draft, Release
+from beacon.approval.models import Decision, Draft, Release
 from beacon.school.models import User
 
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from beacon.errors import NotFound
 from beacon.evals import repository, service
+from beacon.school.auth import require, session
 from beacon.school.models import User
-from beacon.web.auth import require, session
 
 router = APIRouter(prefix="/api/v1", tags=["coach"])
 coach = require("coach", "admin")

@@ -3,10 +3,21 @@ how often teachers edit, reject or regenerate. (Suites against human raters buil
 
 from __future__ import annotations
 
+import sys
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from beacon.config import Settings
+from beacon.evals import report
 from beacon.evals.repository import DecidedDraft
+from beacon.evals.runner import run_suite
+from beacon.evals.suites import load_suite
+
+# An eval run is a job (``evals/tasks.py``) on a queue of its own.
+EVAL_QUEUE = "evals"
+EVAL_TASK = "beacon:run_eval"
 
 
 @dataclass
@@ -124,14 +135,14 @@ async def start_run(session, coach, *, suite: str, model: str, limit: int | None
     """Queue an eval run (its job in the same transaction). The suite must exist."""
     from beacon.errors import NotFound
     from beacon.evals.models import EvalRun
-    from beacon.jobs import EVAL_TASK, defer_in
+    from beacon.jobs import defer_in
 
     if suite not in suite_names(evals_dir):
         raise NotFound(f"no eval suite {suite!r}")
     run = EvalRun(school_id=coach.school_id, requested_by=coach.id, suite=suite, model=model, item_limit=limit)
     session.add(run)
     await session.flush()
-    await defer_in(session, EVAL_TASK, f"eval:{run.id}", run_id=str(run.id))
+    await defer_in(session, EVAL_TASK, f"eval:{run.id}", queue=EVAL_QUEUE, run_id=str(run.id))
     return run
 
 
@@ -140,7 +151,6 @@ async def execute_run(runtime, run_id) -> None:
     from datetime import UTC, datetime
 
     from beacon.evals import report
-    from beacon.evals.cli_support import Progress, evaluate
     from beacon.evals.repository import get_run
 
     async with runtime.db.transaction() as session:
@@ -168,3 +178,57 @@ def largest_changes(decided: list[DecidedDraft], limit: int = 10) -> list[tuple[
     """Approved drafts where the teacher moved levels the most (total levels moved), most first."""
     moved = [(item, sum(abs(a - b) for _, a, b in changed_levels(item))) for item in decided]
     return sorted((m for m in moved if m[1] > 0), key=lambda m: -m[1])[:limit]
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per tenth when stderr is not a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.done, self.total, self.started, self.shown = label, 0, 0, time.monotonic(), -1
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, step: int, total: int) -> None:
+        self.done += step
+        self.total = total
+        tenth = int(10 * self.done / max(1, self.total))
+        if self.tty:
+            filled = int(30 * self.done / max(1, self.total))
+            rate = self.done / max(1e-9, time.monotonic() - self.started)
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {rate:.1f}/s")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+        elif tenth != self.shown:
+            self.shown = tenth
+            sys.stderr.write(f"{self.label}: {self.done}/{self.total}\n")
+        sys.stderr.flush()
+
+
+async def evaluate(settings: Settings, name: str, *, limit: int | None = None, data: Path | None = None,
+                   runtime=None, progress: Progress | None = None) -> tuple[dict, dict]:
+    """Run a suite with ``settings.model``; returns the summary and the full run as dicts. A
+    feedback suite retrieves through ``runtime`` (a corpus suite needs none)."""
+    from beacon.llm.client import concurrency
+    from beacon.feedback.drafters import OfflineModel, drafter_for
+    from beacon.projects.designer import designer_for
+
+    suite, base = load_suite(name, settings.evals_dir)
+    drafter = drafter_for(settings)
+    model = settings.model
+    prompt_hash = OfflineModel.prompt_hash if model == "offline" else drafter.prompt_hash
+    progress = progress or Progress(f"{suite.name} · {model}")
+    common = {"model": model, "prompt_hash": prompt_hash, "limit": limit,
+              "concurrency": concurrency(settings), "progress": progress}
+    if suite.kind == "ellipse":
+        data = data or settings.eval_data_dir / "ellipse" / "ellipse_test.csv"
+        run = await run_suite(suite, base, drafter, data=data, **common)
+        return report.summarize(run, suite.thresholds), report.run_as_dict(run)
+
+    from beacon.rubrics.service import match
+
+    async def retrieve(text: str) -> list[str]:
+        async with runtime.db.transaction() as session:
+            return [m.id for m in await match(session, text, runtime.embedder, limit=3)]
+
+    run = await run_suite(suite, base, drafter, retrieve=retrieve, designer=designer_for(settings),
+                          rubrics_dir=settings.rubrics_dir, **common)
+    return report.summarize(run, suite.thresholds), report.run_as_dict(run)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from beacon.feedback.schemas import ProposedAssessment, ProposedFeedback
 from beacon.llm.client import ModelClient, Usage
-from beacon.llm.offline import _TEXTS, THRESHOLDS, OfflineDrafter
+from beacon.feedback.offline import _TEXTS, THRESHOLDS, OfflineDrafter
 from beacon.llm.prompts import content_hash, render
 from beacon.offload import cpu
 from beacon.rubrics.schemas import RubricDefinition

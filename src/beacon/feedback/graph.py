@@ -20,11 +20,20 @@ from typing import TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
+from beacon.approval import repository as drafts
+from beacon.approval.decisions import stable_id
+from beacon.approval.models import Draft, FeedbackExample
 from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
 from beacon.feedback import repository as submissions
-from beacon.feedback.drafters import Drafter, DraftingContext, OfflineModel, in_language, requested_language
+from beacon.feedback.drafters import (
+    Drafter,
+    DraftingContext,
+    OfflineModel,
+    in_language,
+    requested_language,
+)
 from beacon.feedback.redact import (
     Redaction,
     mentions_a_person,
@@ -45,9 +54,6 @@ from beacon.feedback.verify import verify
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
 from beacon.offload import cpu
-from beacon.review import repository as reviews
-from beacon.review.decisions import stable_id
-from beacon.review.models import Draft, FeedbackExample
 from beacon.rubrics import repository as rubrics
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.rubrics.service import match
@@ -142,7 +148,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             )
             previous_levels = None
             if submission.revision_of_id:
-                earlier = await reviews.latest_release_for_submission(session, submission.revision_of_id)
+                earlier = await drafts.latest_release_for_submission(session, submission.revision_of_id)
                 if earlier is not None:
                     previous_levels = {c["criterion_id"]: c["level"] for c in earlier.content.get("criteria", [])}
             if submission.status == "queued":
@@ -193,7 +199,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
                 ]
             examples, bank = [], {}
             if state.get("teacher_id"):
-                found = await reviews.similar_examples(
+                found = await drafts.similar_examples(
                     session, uuid.UUID(state["teacher_id"]), version.competency_id, deps.embedder.name, vector
                 )
                 names = await _school_names(session, state) if found else []
@@ -321,7 +327,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
         draft_id = stable_id(state["submission_id"], "draft", state.get("attempt", 0))
         usage = state["usage"]
         async with deps.db.transaction() as session:
-            await reviews.insert_once(
+            await drafts.insert_once(
                 session, Draft,
                 id=draft_id, kind="feedback", student_id=uuid.UUID(state["student_id"]),
                 submission_id=uuid.UUID(state["submission_id"]),
@@ -337,9 +343,9 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             )
             # A re-run after a crash (between this commit and the run's checkpoint) drafts anew,
             # but the row a teacher may already be reading stays: the thread takes the row.
-            row = await reviews.get_draft(session, draft_id)
+            row = await drafts.get_draft(session, draft_id)
             if row.status == "pending_review":
-                await reviews.supersede_pending(session, uuid.UUID(state["submission_id"]), keep=draft_id)
+                await drafts.supersede_pending(session, uuid.UUID(state["submission_id"]), keep=draft_id)
                 submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
                 submission.status = "pending_review"
         return {"draft_id": str(draft_id), "content": row.content, "flags": row.flags, "model": row.model,
@@ -368,7 +374,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             return Command(goto="assess", update=update)
         if decision.action == "approve":
             async with deps.db.transaction() as session:
-                release = await reviews.release_of(session, draft_id)
+                release = await drafts.release_of(session, draft_id)
                 if release is not None:
                     await _remember_voice(session, state, release.teacher_id, draft_id,
                                           DraftContent.model_validate(release.content))
@@ -391,7 +397,7 @@ def build_graph(deps: FeedbackDeps, checkpointer=None):
             rows.append({"id": stable_id(draft_id, "example", i), "teacher_id": teacher_id,
                          "competency_id": state["rubric"]["id"], "criterion_key": key, "draft_id": draft_id,
                          "comment": step, "embed_model": deps.embedder.name, "embedding": vector})
-        await reviews.insert_many_once(session, FeedbackExample, rows)
+        await drafts.insert_many_once(session, FeedbackExample, rows)
 
     graph = StateGraph(FeedbackState)
     for name, node in [

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from beacon.errors import InvalidInput, NotFound
 from beacon.feedback import repository
 from beacon.feedback.service import submit_for_feedback
+from beacon.school.auth import require, session
 from beacon.school.models import User
-from beacon.web.auth import require, session
 
 router = APIRouter(prefix="/api/v1", tags=["student work"])
 student = require("student")
@@ -67,7 +67,7 @@ async def upload_submission(request: Request, user: User = Depends(student), db=
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file as multipart/form-data")
-    from beacon.web.guard import check_form
+    from beacon.text import check_form
 
     form = await request.form()
     check_form(form)

@@ -66,8 +66,9 @@ async def submit_once(session: AsyncSession, *, student_id: uuid.UUID, title: st
 
 async def submit_for_feedback(session: AsyncSession, *, rubric_id: str | None = None, **submission) -> Submission:
     """Store the work and queue its drafting job in the same transaction: both or neither."""
-    from beacon.jobs import DRAFT_TASK, defer_in, feedback_lock
+    from beacon.feedback.tasks import DRAFT_TASK, QUEUE, feedback_lock
+    from beacon.jobs import defer_in
 
     stored = await submit(session, **submission)
-    await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), submission_id=str(stored.id), rubric_id=rubric_id)
+    await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), queue=QUEUE, submission_id=str(stored.id), rubric_id=rubric_id)
     return stored

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 
+from beacon.approval.workflow import ReviewThreads
 from beacon.feedback.graph import FeedbackDeps, build_graph, thread_id
 from beacon.feedback.schemas import ReviewPayload
-from beacon.jobs import DRAFT_TASK
-from beacon.review.workflow import ReviewThreads
+from beacon.feedback.tasks import DRAFT_TASK
 
 
 class FeedbackWorkflow(ReviewThreads[ReviewPayload]):

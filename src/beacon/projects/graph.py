@@ -19,6 +19,9 @@ from typing import TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
+from beacon.approval import repository as drafts
+from beacon.approval.decisions import stable_id
+from beacon.approval.models import Draft
 from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
@@ -43,9 +46,6 @@ from beacon.projects.schemas import (
     Target,
 )
 from beacon.projects.verify import check_projects
-from beacon.review import repository as reviews
-from beacon.review.decisions import stable_id
-from beacon.review.models import Draft
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.school import repository as school
 from beacon.text import scrub
@@ -201,7 +201,7 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
         draft_id = stable_id(request_id, "draft", state.get("attempt", 0))
         usage = state["usage"]
         async with deps.db.transaction() as session:
-            await reviews.insert_once(
+            await drafts.insert_once(
                 session, Draft, id=draft_id, kind="project", student_id=uuid.UUID(state["student_id"]),
                 project_request_id=request_id,
                 regenerated_from_id=stable_id(request_id, "draft", state["attempt"] - 1) if state.get("attempt") else None,
@@ -212,7 +212,7 @@ def build_graph(deps: ProjectDeps, checkpointer=None):
                 cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
             )
             # As for feedback: after a crash the row a teacher may be reading stays the truth.
-            row = await reviews.get_draft(session, draft_id)
+            row = await drafts.get_draft(session, draft_id)
             if row.status == "pending_review":
                 await projects.supersede_pending(session, request_id, keep=draft_id)
                 (await projects.get_request(session, request_id)).status = "pending_review"

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.approval.models import Draft, Release
 from beacon.projects.models import ProjectRequest
-from beacon.review.models import Draft, Release
 from beacon.school.models import Assignment, AssignmentCompetency, Enrollment
 
 

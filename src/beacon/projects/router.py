@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from beacon.errors import InvalidInput, NotFound
 from beacon.projects import repository, service
 from beacon.projects.schemas import ProjectAsk
+from beacon.school.auth import require, session
 from beacon.school.models import User
-from beacon.web.auth import require, session
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 student = require("student")

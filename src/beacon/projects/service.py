@@ -8,12 +8,13 @@ from statistics import mean
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.approval import repository as drafts
+from beacon.db import audit
 from beacon.errors import InvalidInput, NotFound
 from beacon.projects import repository
 from beacon.projects.library import PHASES, pattern_library
 from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk, ProjectContent, ProjectDecision, Target
-from beacon.review import repository as reviews
 from beacon.rubrics import repository as rubrics
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.school.models import Assignment, AssignmentCompetency
@@ -24,7 +25,8 @@ FOCUS_CRITERIA = 3
 
 async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: ProjectAsk) -> ProjectRequest:
     """Store the request and queue its design job in the same transaction: both or neither."""
-    from beacon.jobs import DESIGN_TASK, defer_in, projects_lock
+    from beacon.jobs import defer_in
+    from beacon.projects.tasks import DESIGN_TASK, QUEUE, projects_lock
 
     if ask.competency_ids:
         known = await rubrics.competencies_exist(session, ask.competency_ids)
@@ -37,7 +39,7 @@ async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: Pr
                              working=ask.working, materials=ask.materials, competency_ids=ask.competency_ids,
                              class_ids=await classes_of_student(session, student_id))
     await repository.add(session, request)
-    await defer_in(session, DESIGN_TASK, projects_lock(request.id), request_id=str(request.id))
+    await defer_in(session, DESIGN_TASK, projects_lock(request.id), queue=QUEUE, request_id=str(request.id))
     return request
 
 
@@ -146,7 +148,7 @@ def released_content(draft, decision: ProjectDecision) -> tuple[dict | None, dic
 async def start_project(session: AsyncSession, student_id: uuid.UUID, release_id: uuid.UUID, index: int) -> Assignment:
     """An approved proposal becomes the student's own assignment, linked to its competencies, so
     what they hand in for it is drafted against those rubrics."""
-    release = await reviews.release_for_student(session, release_id, student_id)
+    release = await drafts.release_for_student(session, release_id, student_id)
     if release is None or release.content.get("kind") != "project":
         raise NotFound(f"no project ideas {release_id}")
     content = ProjectContent.model_validate(release.content)
@@ -169,6 +171,6 @@ async def start_project(session: AsyncSession, student_id: uuid.UUID, release_id
     for target in proposal.competencies:
         session.add(AssignmentCompetency(assignment_id=assignment.id, competency_id=target.competency_id))
     await session.flush()
-    await reviews.add_audit(session, actor_id=student_id, action="project.started", subject_type="assignment",
+    await audit.add_audit(session, actor_id=student_id, action="project.started", subject_type="assignment",
                             subject_id=str(assignment.id), data={"release_id": str(release.id), "proposal": index})
     return assignment

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from beacon.jobs import DESIGN_TASK
+from beacon.approval.workflow import ReviewThreads
+from beacon.projects.tasks import DESIGN_TASK
 from beacon.projects.graph import ProjectDeps, build_graph, thread_id
 from beacon.projects.schemas import ProjectReviewPayload
-from beacon.review.workflow import ReviewThreads
 
 
 class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):

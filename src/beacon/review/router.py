@@ -8,13 +8,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from beacon.approval import repository as drafts
+from beacon.approval.decisions import content_hash
 from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.schemas import DraftContent
 from beacon.projects.schemas import ProjectContent
 from beacon.review import repository, service
-from beacon.review.decisions import content_hash
+from beacon.school.auth import require, session
 from beacon.school.models import User
-from beacon.web.auth import require, session
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 teacher = require("teacher")
@@ -140,12 +141,12 @@ def _release_view(release) -> dict:
 
 @router.get("/releases")
 async def my_releases(user: User = Depends(student), db=Depends(session)) -> list[dict]:
-    return [_release_view(r) for r in await repository.releases_of_student(db, user.id)]
+    return [_release_view(r) for r in await drafts.releases_of_student(db, user.id)]
 
 
 @router.get("/releases/{release_id}")
 async def my_release(release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)) -> dict:
-    found = await repository.release_for_student(db, release_id, user.id)
+    found = await drafts.release_for_student(db, release_id, user.id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     return _release_view(found)

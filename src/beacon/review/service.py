@@ -9,11 +9,14 @@ import uuid
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.approval import decisions
+from beacon.approval import repository as drafts
+from beacon.approval.models import Draft
+from beacon.db import audit
 from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent, TeacherDecision
-from beacon.review import decisions, repository
-from beacon.review.models import Draft
+from beacon.review import repository
 from beacon.rubrics import repository as rubric_versions
 
 
@@ -27,13 +30,27 @@ async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_
 def check_decision(decision) -> None:
     """What every decision needs, whatever was drafted: a reason to reject, instructions to
     regenerate, and edits only with an approval. (Whether the draft still waits is checked under
-    its row lock, in ``decisions.lock_pending``.)"""
+    its row lock, in ``lock_pending``.)"""
     if decision.action == "reject" and not (decision.reason or "").strip():
         raise InvalidInput("a rejection needs a reason")
     if decision.action == "regenerate" and not (decision.instructions or "").strip():
         raise InvalidInput("a regeneration needs instructions (e.g. 'shorter', 'focus on evidence')")
     if decision.edited_content is not None and decision.action != "approve":
         raise InvalidInput("edits are approved with the approve action")
+
+
+async def lock_pending(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID,
+                       seen_hash: str | None = None) -> Draft:
+    """The draft, locked for this transaction, if this teacher may decide it and it still waits
+    for review as they saw it. NotFound outside scope; Conflict if someone decided first."""
+    draft = await repository.draft_taught_by(session, draft_id, teacher_id, for_update=True)
+    if draft is None:
+        raise NotFound(f"no draft {draft_id}")
+    if draft.status != "pending_review":
+        raise Conflict(await decisions.what_happened(session, draft))
+    if seen_hash and seen_hash != decisions.content_hash(draft.content):
+        raise Conflict("this draft changed since you opened it: review it again before deciding")
+    return draft
 
 
 async def decide(db, draft_id: uuid.UUID, decision: TeacherDecision, *, seen_hash: str | None = None) -> decisions.Taken:
@@ -124,12 +141,16 @@ async def _work(session: AsyncSession, kind: str, item_id: uuid.UUID):
 
 async def _continue(session: AsyncSession, kind: str, item) -> None:
     """Queue the job that moves the work's workflow thread on (one waiting per thread)."""
-    from beacon.jobs import DESIGN_TASK, DRAFT_TASK, defer_in, feedback_lock, projects_lock
+    from beacon.feedback import tasks as feedback
+    from beacon.jobs import defer_in
+    from beacon.projects import tasks as projects
 
     if kind == "feedback":
-        await defer_in(session, DRAFT_TASK, feedback_lock(item.id), submission_id=str(item.id))
+        await defer_in(session, feedback.DRAFT_TASK, feedback.feedback_lock(item.id), queue=feedback.QUEUE,
+                       submission_id=str(item.id))
     else:
-        await defer_in(session, DESIGN_TASK, projects_lock(item.id), request_id=str(item.id))
+        await defer_in(session, projects.DESIGN_TASK, projects.projects_lock(item.id), queue=projects.QUEUE,
+                       request_id=str(item.id))
 
 
 async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content, reason, instructions,
@@ -138,7 +159,7 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
     from beacon.projects.schemas import ProjectDecision
 
     async with db.transaction() as session:
-        draft = await decisions.lock_pending(session, draft_id, teacher_id, seen_hash)
+        draft = await lock_pending(session, draft_id, teacher_id, seen_hash)
         if bulk and needs_own_review(draft):
             raise InvalidInput("flagged: review it on its own screen")
         if draft.kind == "project":
@@ -185,7 +206,7 @@ async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
         raise Conflict(f"this work is {item.status.replace('_', ' ')}: only work that failed is tried again")
     await _continue(session, kind, item)
     item.status = "queued"
-    await repository.add_audit(session, actor_id=user.id, action="work.retried",
+    await audit.add_audit(session, actor_id=user.id, action="work.retried",
                                subject_type="submission" if kind == "feedback" else "project_request",
                                subject_id=str(item_id), data={})
     return item
@@ -196,10 +217,10 @@ async def what_changed(session: AsyncSession, draft: Draft) -> dict | None:
     differently from the one it replaces (levels per criterion, the rubric, the feedback)."""
     if draft.kind != "feedback" or draft.regenerated_from_id is None:
         return None
-    earlier = await repository.get_draft(session, draft.regenerated_from_id)
+    earlier = await drafts.get_draft(session, draft.regenerated_from_id)
     if earlier is None:
         return None
-    asked = await repository.regenerate_decision(session, earlier.id)
+    asked = await drafts.regenerate_decision(session, earlier.id)
     return {"instructions": asked.instructions if asked else None,
             **compare_drafts(DraftContent.model_validate(earlier.content), DraftContent.model_validate(draft.content))}
 

@@ -124,7 +124,7 @@ async def close_session(session: AsyncSession, user_id: uuid.UUID, session_id: u
 async def set_password(session: AsyncSession, user: User, password_hash: str, *, keep: uuid.UUID | None = None,
                        actor: User | None = None) -> int:
     """A new password; every other session of the account is revoked. Audited. Returns how many."""
-    from beacon.review.repository import add_audit
+    from beacon.db.audit import add_audit
 
     if user is None:
         raise InvalidInput("no such person")

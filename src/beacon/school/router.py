@@ -9,9 +9,7 @@ from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
 from beacon.school import accounts, repository, service
-from beacon.school.models import User
-from beacon.school.schemas import Membership, NewAssignment, NewClass, NewPerson
-from beacon.web.auth import (
+from beacon.school.auth import (
     check_password,
     client_address,
     current_user,
@@ -20,6 +18,8 @@ from beacon.web.auth import (
     require,
     session,
 )
+from beacon.school.models import User
+from beacon.school.schemas import Membership, NewAssignment, NewClass, NewPerson
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

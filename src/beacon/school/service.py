@@ -58,7 +58,7 @@ async def ensure_student(session: AsyncSession, school: School, klass: SchoolCla
 # --- What an admin does: every change is audited --------------------------------------------
 
 async def _audit(session: AsyncSession, admin: User, action: str, subject_type: str, subject_id, data: dict) -> None:
-    from beacon.review.repository import add_audit
+    from beacon.db.audit import add_audit
 
     await add_audit(session, actor_id=admin.id, action=action, subject_type=subject_type,
                     subject_id=str(subject_id), data=data)
@@ -115,7 +115,7 @@ async def set_membership(
 
 async def set_assignment(session: AsyncSession, teacher: User, new: NewAssignment):
     """A teacher's assignment for a class they teach (else "not found"), with its competencies."""
-    from beacon.review.repository import add_audit
+    from beacon.db.audit import add_audit
     from beacon.rubrics.repository import competencies_exist
     from beacon.school.models import Assignment, AssignmentCompetency
 

@@ -16,13 +16,12 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.responses import JSONResponse
 
-from beacon.text import unstorable
+from beacon.text import BAD_TEXT, unstorable
 
 # A JSON or form body: the largest hand-in (200,000 characters) escaped, with room to spare.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # A multipart body: the largest upload (10 MB) and its form fields.
 MAX_UPLOAD_BODY_BYTES = 11 * 1024 * 1024
-BAD_TEXT = "text may not contain NUL characters or unpaired surrogates"
 # The only ways JSON text spells NUL or a surrogate: \u0000 or \uD800-\uDFFF (one fixed-width
 # pattern: linear). A match is only a reason to look closer (a pair is a valid emoji).
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
@@ -140,18 +139,6 @@ class RequestGuard:
             return await receive()
 
         await self.app(scope, replay, send)
-
-
-def check_form(form) -> None:
-    """A parsed multipart form's text fields and file names, as the body guard checks other
-    bodies: a clear 422 before anything is stored."""
-    from fastapi import HTTPException
-    from starlette.datastructures import UploadFile
-
-    for value in form.values():
-        text = (value.filename or "") if isinstance(value, UploadFile) else value
-        if isinstance(text, str) and unstorable(text):
-            raise HTTPException(422, BAD_TEXT)
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

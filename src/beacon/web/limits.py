@@ -34,7 +34,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 
 from beacon.config import Settings
-from beacon.web.auth import SESSION_COOKIE, serializers
+from beacon.school.auth import SESSION_COOKIE, serializers
 
 WORK = frozenset({
     ("POST", "/api/v1/submissions"), ("POST", "/api/v1/submissions/upload"),

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
+from beacon.approval import repository as drafts
+from beacon.approval.decisions import content_hash, what_happened
+from beacon.db import audit
 from beacon.errors import BeaconError, Conflict, InvalidInput, NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, upload_status
@@ -21,90 +23,18 @@ from beacon.feedback.service import submit_for_feedback
 from beacon.projects import repository as project_requests
 from beacon.review import repository as reviews
 from beacon.review import service as review
-from beacon.review.decisions import content_hash, what_happened
 from beacon.rubrics import repository as rubrics
 from beacon.school import repository as school
-from beacon.school.models import User
-from beacon.web import flash
-from beacon.web.auth import (
+from beacon.school.auth import (
     SESSION_COOKIE,
-    current_user,
-    require,
     session,
     session_cookie,
 )
+from beacon.school.models import User
+from beacon.web import flash
+from beacon.web.rendering import marked, page_user, render, student, teacher
 
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in review.INFORMATIONAL_FLAGS
-
-
-def flag_title(flag: str) -> str:
-    """What a flag means, for the hover text beside it."""
-    from beacon.llm.client import REASONS
-
-    name, _, detail = flag.partition(":")
-    if name == "model_fault":
-        return f"Why the configured model did not write this draft: {REASONS.get(detail, detail)}."
-    if name == "model_fallback":
-        return "The configured model could not answer; the offline model wrote this draft."
-    return FLAG_TITLES.get(name, "")
-
-
-FLAG_TITLES = {
-    "offline_model": "Written by Beacon's offline model.",
-    "repaired": "A reply needed a repair round before it was valid.",
-    "no_evidence": "A level above the first has no quoted evidence.",
-    "prompt_injection": "The work contains text addressed to the model; it is marked in red below.",
-}
-templates.env.globals["flag_title"] = flag_title
 router = APIRouter(include_in_schema=False)
-
-
-async def page_user(request: Request) -> User:
-    try:
-        return await current_user(request)
-    except HTTPException as exc:
-        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-            raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
-        raise
-
-
-def page_role(*roles: str):
-    """``require`` for pages: signed-out visitors are sent to the sign-in page."""
-    return require(*roles, signed_in=page_user)
-
-
-teacher, student = page_role("teacher"), page_role("student")
-
-
-def render(request: Request, name: str, **context) -> HTMLResponse:
-    """A page; a message left by the redirect that led here (``flash``) is shown once."""
-    shown = flash.read(request)
-    for key, value in shown.items():
-        if not context.get(key):
-            context[key] = value
-    response = templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
-    if flash.FLASH_COOKIE in request.cookies:
-        response.delete_cookie(flash.FLASH_COOKIE)
-    return response
-
-
-def marked(text: str, content: dict, injections: list[tuple[int, int, str]] = ()) -> list[dict]:
-    """The work cut into plain, evidence and injected segments (escaped by the template, never
-    raw). Text that tries to instruct the grader is marked as such, over any evidence in it."""
-    spans = sorted(
-        {(e["start"], e["end"], c["title"], False) for c in content.get("criteria", []) for e in c.get("evidence", [])}
-        | {(start, end, "Instructions to the grader: ignored", True) for start, end, _ in injections}
-    , key=lambda s: (s[0], not s[3]))
-    segments, cursor = [], 0
-    for start, end, title, injected in spans:
-        if start < cursor or end > len(text):
-            continue  # overlapping: keep the first (an injection, where one starts)
-        segments.append({"text": text[cursor:start], "criterion": None})
-        segments.append({"text": text[start:end], "criterion": title, "injected": injected})
-        cursor = end
-    segments.append({"text": text[cursor:], "criterion": None})
-    return segments
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -115,7 +45,7 @@ async def login_form(request: Request, email: str = ""):
 @router.post("/login")
 async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200)):
     from beacon.school import accounts
-    from beacon.web.auth import client_address
+    from beacon.school.auth import client_address
 
     db = request.app.state.runtime.db
     try:
@@ -267,7 +197,7 @@ async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, 
     else:
         work = await submissions.get(db, draft.submission_id)
         version = await rubrics.version_by_id(db, draft.rubric_version_id)
-        trail = await reviews.audit_trail(db, "draft", str(draft.id))
+        trail = await audit.audit_trail(db, "draft", str(draft.id))
         response = render(request, "teacher_review.html", user=user, draft=draft, work=work,
                           segments=marked(work.body, draft.content, await _injections(draft, work.body)),
                           rubric=version.definition,
@@ -296,10 +226,10 @@ async def _outcome(db, draft) -> dict | None:
     if draft.status == "pending_review":
         return None
     said = await what_happened(db, draft)
-    following = await reviews.regenerated_from(db, draft.id)
+    following = await drafts.regenerated_from(db, draft.id)
     item = (await submissions.get(db, draft.submission_id) if draft.kind == "feedback"
             else await project_requests.get_request(db, draft.project_request_id))
-    release = await reviews.release_of(db, draft.id)
+    release = await drafts.release_of(db, draft.id)
     awaiting_new = draft.status == "superseded" and following is None  # a regeneration not drafted yet
     return {"said": said, "next_draft_id": following.id if following else None,
             "released": release.content if release else None,
@@ -392,14 +322,14 @@ async def _student_home(db, user: User) -> dict:
     from beacon.projects.router import STATUS_FOR_STUDENT as PROJECT_STATUS
 
     return {"user": user, "submissions": await submissions.submissions_of(db, user.id),
-            "releases": await reviews.releases_of_student(db, user.id), "status_for": STATUS_FOR_STUDENT,
+            "releases": await drafts.releases_of_student(db, user.id), "status_for": STATUS_FOR_STUDENT,
             "project_requests": await projects.requests_of(db, user.id), "project_status": PROJECT_STATUS,
             "assignments": await school.assignments_for_student(db, user.id)}
 
 
 @router.post("/student/submissions")
 async def student_submit(request: Request, user: User = Depends(student), db=Depends(session)):
-    from beacon.web.guard import check_form
+    from beacon.text import check_form
 
     form = await request.form()
     check_form(form)
@@ -433,18 +363,18 @@ async def student_revise(request: Request, submission_id: uuid.UUID, user: User 
     earlier = await submissions.get(db, submission_id)
     if earlier is None or earlier.student_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-    release = await reviews.latest_release_for_submission(db, earlier.id)
+    release = await drafts.latest_release_for_submission(db, earlier.id)
     return render(request, "student_revise.html", user=user, earlier=earlier, release=release)
 
 
 @router.get("/student/releases/{release_id}", response_class=HTMLResponse)
 async def student_release(request: Request, release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
-    release = await reviews.release_for_student(db, release_id, user.id)
+    release = await drafts.release_for_student(db, release_id, user.id)
     if release is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     if release.content.get("kind") == "project":
         return RedirectResponse(f"/student/projects/{release.id}", status.HTTP_303_SEE_OTHER)
-    draft = await reviews.get_draft(db, release.draft_id)
+    draft = await drafts.get_draft(db, release.draft_id)
     work = await submissions.get(db, draft.submission_id)
     return render(request, "student_release.html", user=user, release=release, work=work,
                   segments=marked(work.body, release.content))
@@ -456,12 +386,12 @@ async def student_export(user: User = Depends(student), db=Depends(session)):
     from fastapi.responses import PlainTextResponse
 
     parts = [f"# Feedback for {user.full_name}\n"]
-    for release in await reviews.releases_of_student(db, user.id):
+    for release in await drafts.releases_of_student(db, user.id):
         if release.content.get("kind") == "project":
             titles = "\n".join(f"- {p['title']}: {p['driving_question']}" for p in release.content["proposals"])
             parts.append(f"## Project ideas ({release.released_at:%Y-%m-%d})\n\n{titles}\n")
             continue
-        work = await submissions.get(db, (await reviews.get_draft(db, release.draft_id)).submission_id)
+        work = await submissions.get(db, (await drafts.get_draft(db, release.draft_id)).submission_id)
         parts.append(f"## {work.title} ({release.released_at:%Y-%m-%d})\n\n{release.content['feedback']}\n")
     if len(parts) == 1:
         parts.append("No feedback yet: your teacher reads everything first.\n")

@@ -9,30 +9,31 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from beacon.approval import repository as drafts
+from beacon.db import audit
 from beacon.errors import InvalidInput, NotFound
 from beacon.projects import repository as projects
 from beacon.projects import service
 from beacon.projects.schemas import ProjectAsk, ProjectContent
-from beacon.review import repository as reviews
 from beacon.school import repository as school
+from beacon.school.auth import session
 from beacon.school.models import User
 from beacon.web import flash
-from beacon.web.auth import session
-from beacon.web.pages import render, student
+from beacon.web.rendering import render, student
 
 router = APIRouter(include_in_schema=False)
 
 
 async def project_review_screen(request: Request, draft, user: User, db, *, outcome: dict | None = None,
                                 error: str | None = None) -> HTMLResponse:
-    from beacon.review.decisions import content_hash
+    from beacon.approval.decisions import content_hash
 
     ask = await projects.get_request(db, draft.project_request_id)
     return render(request, "teacher_projects.html", user=user, draft=draft, ask=ask,
                   # A decided draft shows what was released (the chosen, edited ideas), read-only.
                   content=ProjectContent.model_validate((outcome or {}).get("released") or draft.content),
                   student=await school.get_user(db, draft.student_id),
-                  trail=await reviews.audit_trail(db, "draft", str(draft.id)),
+                  trail=await audit.audit_trail(db, "draft", str(draft.id)),
                   content_hash=content_hash(draft.content), outcome=outcome, error=error)
 
 
@@ -66,7 +67,7 @@ async def ask_for_projects(request: Request, user: User = Depends(student), db=D
 
 @router.get("/student/projects/{release_id}", response_class=HTMLResponse)
 async def approved_ideas(request: Request, release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
-    release = await reviews.release_for_student(db, release_id, user.id)
+    release = await drafts.release_for_student(db, release_id, user.id)
     if release is None or release.content.get("kind") != "project":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     started = {a.title for a in await projects.started_from(db, release.id)}

@@ -15,11 +15,11 @@ from beacon.evals import repository as evals_repository
 from beacon.evals import service as evals
 from beacon.school import repository as school
 from beacon.school import service as school_service
+from beacon.school.auth import hash_password_off_loop, session
 from beacon.school.models import User
 from beacon.school.schemas import NewClass, NewPerson
 from beacon.web import flash
-from beacon.web.auth import hash_password_off_loop, session
-from beacon.web.pages import page_role, render
+from beacon.web.rendering import page_role, render
 
 router = APIRouter(include_in_schema=False)
 coach, admin = page_role("coach", "admin"), page_role("admin")
@@ -41,12 +41,13 @@ async def coach_draft(request: Request, draft_id: uuid.UUID, user: User = Depend
     """A released draft as drafted and as released, read-only, for a coach of the same school.
     Work a teacher has not released (pending, rejected, sent back) stays private unless the
     school grants coaches access (``settings.coach_sees_unreleased``); each such view is audited."""
+    from beacon.approval import repository as drafts
+    from beacon.db import audit
     from beacon.feedback import repository as submissions
-    from beacon.review import repository as reviews
     from beacon.school.models import School
-    from beacon.web.pages import marked
+    from beacon.web.rendering import marked
 
-    draft = await reviews.get_draft(db, draft_id)
+    draft = await drafts.get_draft(db, draft_id)
     student = await school.get_user(db, draft.student_id) if draft else None
     if draft is None or draft.kind != "feedback" or student is None or student.school_id != user.school_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
@@ -54,14 +55,14 @@ async def coach_draft(request: Request, draft_id: uuid.UUID, user: User = Depend
         granted = (await db.get(School, user.school_id)).settings.get("coach_sees_unreleased", False)
         if not granted:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-        await reviews.add_audit(db, actor_id=user.id, action="draft.viewed_unreleased", subject_type="draft",
+        await audit.add_audit(db, actor_id=user.id, action="draft.viewed_unreleased", subject_type="draft",
                                 subject_id=str(draft.id), data={"status": draft.status, "role": user.role})
     work = await submissions.get(db, draft.submission_id)
-    release = await reviews.release_of(db, draft.id)
+    release = await drafts.release_of(db, draft.id)
     approved = {c["criterion_id"]: c["level"] for c in (release.content["criteria"] if release else [])}
     return render(request, "coach_draft.html", user=user, draft=draft, work=work, student=student,
                   release=release, approved=approved, segments=marked(work.body, draft.content),
-                  trail=await reviews.audit_trail(db, "draft", str(draft.id)))
+                  trail=await audit.audit_trail(db, "draft", str(draft.id)))
 
 
 @router.post("/coach/evals")

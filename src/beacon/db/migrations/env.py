@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from beacon.db.models import metadata
+from beacon.tables import metadata
 
 config = context.config
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from beacon.errors import InvalidInput
-from beacon.feedback.cli_support import StillQueued, resolve_student
+from beacon.cli.drafting import StillQueued, resolve_student
 from beacon.projects import repository
 from beacon.projects.schemas import ProjectAsk, ProjectReviewPayload
 from beacon.projects.service import request_projects

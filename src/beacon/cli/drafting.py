@@ -8,7 +8,7 @@ from beacon.errors import BeaconError, NotFound
 from beacon.feedback import repository as submissions
 from beacon.feedback.schemas import ReviewPayload
 from beacon.feedback.service import submit_for_feedback
-from beacon.jobs import feedback_lock
+from beacon.feedback.tasks import QUEUE, feedback_lock
 from beacon.school import repository as school
 
 
@@ -67,7 +67,7 @@ async def draft_from_cli(runtime, workflow, text: str, *, name: str, student: st
     workers'): its job is moved to a queue of this process's own in the transaction that stores
     it, and run there as any job is (heartbeats, retries, recovery). When no draft can be made
     now, the job goes back to the shared queue and the error says why."""
-    from beacon.jobs import FEEDBACK_QUEUE, move_waiting_job
+    from beacon.jobs import move_waiting_job
     from beacon.llm.client import REASONS, ModelUnavailable, check_server
     from beacon.runtime import run_jobs
 
@@ -89,7 +89,7 @@ async def draft_from_cli(runtime, workflow, text: str, *, name: str, student: st
     if problem is None:
         await run_jobs(runtime, workflow, wait=False, queue=own_queue, faults=faults)
     async with runtime.db.transaction() as session:
-        await move_waiting_job(session, lock, FEEDBACK_QUEUE)  # a retry waits for the workers
+        await move_waiting_job(session, lock, QUEUE)  # a retry waits for the workers
     payload = await workflow.pending_review(submission.id)
     if payload is not None:
         return draft_summary(payload)

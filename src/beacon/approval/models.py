@@ -1,4 +1,5 @@
-"""Drafts, teacher decisions, releases and the audit trail.
+"""Drafts, teacher decisions, releases and the teachers' bank of approved comments (the audit
+trail is ``db/audit.py``).
 
 The approval gate lives in the schema: a release row can only exist with a foreign key to an
 *approve* decision, made by a user whose role is *teacher*, on that same draft, for that same
@@ -14,7 +15,6 @@ from decimal import Decimal
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -141,21 +141,6 @@ class Release(Base):
     # The approved text and levels as the student sees them (the teacher's edits included).
     content: Mapped[dict] = mapped_column(JSONB)
     released_at: Mapped[datetime] = created_at()
-
-
-class AuditEvent(Base):
-    """Append-only record of who did what. UPDATE and DELETE are refused by trigger."""
-
-    __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    occurred_at: Mapped[datetime] = created_at()
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(60))
-    subject_type: Mapped[str] = mapped_column(String(40))
-    subject_id: Mapped[str] = mapped_column(String(80))
-    data: Mapped[dict] = mapped_column(JSONB, server_default="{}", default=dict)
 
 
 class FeedbackExample(Base):

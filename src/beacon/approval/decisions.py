@@ -1,7 +1,7 @@
 """Taking a teacher's decision: one transaction, under a lock on the draft's row.
 
 The draft row is the truth about what the teacher reviewed and what became of it; the workflow
-thread follows it (``review/workflow.py`` resumes the thread with the recorded decision, later,
+thread follows it (``approval/workflow.py`` resumes the thread with the recorded decision, later,
 in a job). So:
 
 - exactly one decision wins on a draft: the row is locked (``SELECT ... FOR UPDATE``) and must
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beacon.errors import Conflict, NotFound
-from beacon.review import repository
-from beacon.review.models import Decision, Draft, Release
+from beacon.approval import repository as drafts
+from beacon.approval.models import Decision, Draft, Release
 from beacon.school.models import User
 
 _IDS = uuid.UUID("6f1c8f0e-3b0a-4a57-9d2e-0b7f4c6a1e55")  # the workflows' namespace for row ids
@@ -65,20 +64,6 @@ async def what_happened(session: AsyncSession, draft: Draft) -> str:
     return f"already {done} by {name} at {decision.created_at:%Y-%m-%d %H:%M} UTC"
 
 
-async def lock_pending(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID,
-                       seen_hash: str | None = None) -> Draft:
-    """The draft, locked for this transaction, if this teacher may decide it and it still waits
-    for review as they saw it. NotFound outside scope; Conflict if someone decided first."""
-    draft = await repository.draft_taught_by(session, draft_id, teacher_id, for_update=True)
-    if draft is None:
-        raise NotFound(f"no draft {draft_id}")
-    if draft.status != "pending_review":
-        raise Conflict(await what_happened(session, draft))
-    if seen_hash and seen_hash != content_hash(draft.content):
-        raise Conflict("this draft changed since you opened it: review it again before deciding")
-    return draft
-
-
 async def record(session: AsyncSession, draft: Draft, *, teacher_id: uuid.UUID, action: str,
                  released: dict | None = None, edited: dict | None = None, reason: str | None = None,
                  instructions: str | None = None, rubric_id: str | None = None, bulk: bool = False) -> Taken:
@@ -114,4 +99,4 @@ async def taken_by(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.
     if decision is None or decision.teacher_id != teacher_id or decision.action != action:
         return None
     draft = await session.get(Draft, draft_id)
-    return Taken(decision, draft, await repository.release_of(session, draft_id))
+    return Taken(decision, draft, await drafts.release_of(session, draft_id))

@@ -96,7 +96,7 @@ async def current_user(request: Request) -> User:
             if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")
             ):
-                from beacon.web.guard import check_form
+                from beacon.text import check_form
 
                 form = await request.form()
                 check_form(form)

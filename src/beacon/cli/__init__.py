@@ -141,7 +141,7 @@ def draft(
     settings = get_settings()
 
     async def work() -> dict:
-        from beacon.feedback.cli_support import draft_from_cli
+        from beacon.cli.drafting import draft_from_cli
 
         name, text = read_work(file, settings.max_work_chars)
         async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
@@ -179,13 +179,13 @@ def eval_suite(
         settings = settings.model_copy(update={"model": model})
 
     async def work():
-        from beacon.evals.cli_support import evaluate
+        from beacon.cli.evals import evaluate_here
 
-        return await evaluate(settings, suite, limit=limit, data=data)
+        return await evaluate_here(settings, suite, limit=limit, data=data)
 
     from beacon.errors import BeaconError
     from beacon.evals import report as reports
-    from beacon.evals.cli_support import read_summary, write_report
+    from beacon.cli.evals import read_summary, write_report
 
     try:
         previous = read_summary(against) if against else None
@@ -219,7 +219,7 @@ def projects_suggest(
     from beacon.runtime import open_feedback, open_runtime
 
     async def work() -> dict:
-        from beacon.projects.cli_support import suggest_from_cli
+        from beacon.cli.projects import suggest_from_cli
 
         async with open_runtime() as rt, open_feedback(rt) as workflow:
             return await suggest_from_cli(rt, workflow, interests=interests, student=student,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from beacon.llm.offline import OfflineDrafter
+from beacon.feedback.offline import OfflineDrafter
 from beacon.rubrics.schemas import RubricDefinition
 from tests.conftest import PROJECT
 
@@ -118,7 +118,7 @@ def test_a_revision_move_the_work_already_makes_is_skipped():
     from collections import Counter
 
     from beacon.llm.lexicon import terms
-    from beacon.llm.offline import _move_not_made
+    from beacon.feedback.offline import _move_not_made
 
     design = _rubric("scientific-investigation").criterion("design")
     assert design.revision_moves[1].startswith("Add trials")

@@ -105,7 +105,7 @@ class ReviewThreads(Generic[Payload]):
 
     async def _recorded(self, draft_id: uuid.UUID) -> dict | None:
         """The decision a teacher took on this draft, as the thread resumes with it."""
-        from beacon.review.decisions import recorded
+        from beacon.approval.decisions import recorded
 
         async with self.deps.db.transaction() as session:
             decision = await recorded(session, draft_id)

@@ -1,0 +1,86 @@
+"""What every page module shares: the templates and their helpers, ``render`` (with the flash
+message), the page role dependencies, and the work cut into marked segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from beacon.review import service as review
+from beacon.school.auth import current_user, require
+from beacon.school.models import User
+from beacon.web import flash
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in review.INFORMATIONAL_FLAGS
+
+
+def flag_title(flag: str) -> str:
+    """What a flag means, for the hover text beside it."""
+    from beacon.llm.client import REASONS
+
+    name, _, detail = flag.partition(":")
+    if name == "model_fault":
+        return f"Why the configured model did not write this draft: {REASONS.get(detail, detail)}."
+    if name == "model_fallback":
+        return "The configured model could not answer; the offline model wrote this draft."
+    return FLAG_TITLES.get(name, "")
+
+
+FLAG_TITLES = {
+    "offline_model": "Written by Beacon's offline model.",
+    "repaired": "A reply needed a repair round before it was valid.",
+    "no_evidence": "A level above the first has no quoted evidence.",
+    "prompt_injection": "The work contains text addressed to the model; it is marked in red below.",
+}
+templates.env.globals["flag_title"] = flag_title
+
+
+async def page_user(request: Request) -> User:
+    try:
+        return await current_user(request)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
+        raise
+
+
+def page_role(*roles: str):
+    """``require`` for pages: signed-out visitors are sent to the sign-in page."""
+    return require(*roles, signed_in=page_user)
+
+
+teacher, student = page_role("teacher"), page_role("student")
+
+
+def render(request: Request, name: str, **context) -> HTMLResponse:
+    """A page; a message left by the redirect that led here (``flash``) is shown once."""
+    shown = flash.read(request)
+    for key, value in shown.items():
+        if not context.get(key):
+            context[key] = value
+    response = templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
+    if flash.FLASH_COOKIE in request.cookies:
+        response.delete_cookie(flash.FLASH_COOKIE)
+    return response
+
+
+def marked(text: str, content: dict, injections: list[tuple[int, int, str]] = ()) -> list[dict]:
+    """The work cut into plain, evidence and injected segments (escaped by the template, never
+    raw). Text that tries to instruct the grader is marked as such, over any evidence in it."""
+    spans = sorted(
+        {(e["start"], e["end"], c["title"], False) for c in content.get("criteria", []) for e in c.get("evidence", [])}
+        | {(start, end, "Instructions to the grader: ignored", True) for start, end, _ in injections}
+    , key=lambda s: (s[0], not s[3]))
+    segments, cursor = [], 0
+    for start, end, title, injected in spans:
+        if start < cursor or end > len(text):
+            continue  # overlapping: keep the first (an injection, where one starts)
+        segments.append({"text": text[cursor:start], "criterion": None})
+        segments.append({"text": text[start:end], "criterion": title, "injected": injected})
+        cursor = end
+    segments.append({"text": text[cursor:], "criterion": None})
+    return segments
