@@ -104,7 +104,7 @@ async def main(args) -> dict:
     from beacon.feedback.graph import FeedbackDeps
     from beacon.feedback.workflow import FeedbackWorkflow
     from beacon.llm.provider import litellm_module
-    from beacon.runtime import open_runtime, run_jobs
+    from beacon.runtime import open_runtime, run_jobs, workflows_for
 
     litellm = litellm_module()
     report: dict = {}
@@ -160,11 +160,11 @@ async def main(args) -> dict:
                 rt_class = type(rt)(settings, rt.db, rt.embedder)
                 await new_submissions(rt, student.id, 1, body)
                 t = time.perf_counter()
-                await run_jobs(rt_class, wf, wait=False)
+                await run_jobs(rt_class, workflows_for(rt_class, wf), wait=False)
                 one = time.perf_counter() - t
                 await new_submissions(rt, student.id, args.class_size, body)
                 t = time.perf_counter()
-                await run_jobs(rt_class, wf, wait=False)
+                await run_jobs(rt_class, workflows_for(rt_class, wf), wait=False)
                 many = time.perf_counter() - t
                 report["provider_latency_s"] = args.latency
                 report["one_draft_s"] = round(one, 2)

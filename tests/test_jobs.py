@@ -56,7 +56,7 @@ from beacon.feedback.models import Submission  # noqa: E402
 from beacon.jobs import MAX_ATTEMPTS, recover_stalled, will_retry  # noqa: E402
 from beacon.llm.client import ModelUnavailable  # noqa: E402
 from beacon.review.maintenance import fail_stranded  # noqa: E402
-from beacon.runtime import WorkerHealth, job_app, open_feedback, run_jobs  # noqa: E402
+from beacon.runtime import WorkerHealth, job_app, open_feedback, run_jobs, workflows_for  # noqa: E402
 from tests.classroom import ESSAY  # noqa: E402
 
 
@@ -93,7 +93,7 @@ async def test_a_database_fault_mid_draft_is_retried_and_the_work_stays_queued(r
 
         import beacon.feedback.graph as graph
         monkeypatch.setattr(graph, "match", dropped)
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         async with runtime.db.transaction() as session:
             assert (await session.get(Submission, sub.id)).status == "queued"
         assert await _only_todo(runtime, feedback_lock(sub.id)) == [("todo", 1)]
@@ -101,7 +101,7 @@ async def test_a_database_fault_mid_draft_is_retried_and_the_work_stays_queued(r
         async with runtime.db.transaction() as session:
             await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = :l"),
                                   {"l": feedback_lock(sub.id)})
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         assert (await workflow.pending_review(sub.id)) is not None
     assert await _only_todo(runtime, feedback_lock(sub.id)) == [("succeeded", 2)]  # two runs
 
@@ -129,7 +129,7 @@ async def test_work_whose_job_is_gone_is_marked_failed_and_can_be_tried_again(ru
             await review.try_again(session, teacher, "feedback", sub.id)
     assert [s for s, _ in await _only_todo(runtime, feedback_lock(sub.id))] == ["failed", "todo"]
     async with open_feedback(runtime) as workflow:
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         assert (await workflow.pending_review(sub.id)) is not None
 
 
@@ -174,7 +174,7 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
     """kill -9 of a worker in the middle of a model call: its job is `doing` with no one on
     it. Recovery retries it once; the next worker drafts it; exactly one draft exists."""
     async with open_feedback(runtime) as workflow:
-        await run_jobs(runtime, workflow, wait=False)  # other tests' leftovers: this worker must see only ours
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)  # other tests' leftovers: this worker must see only ours
         async with runtime.db.transaction() as session:
             sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
         with SlowWorker() as worker:
@@ -188,7 +188,7 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
             assert await recover_stalled(app, after_s=1) == 1
             assert await recover_stalled(app, after_s=1) == 0  # retried once, not twice
         assert await _only_todo(runtime, feedback_lock(sub.id)) == [("todo", 1)]
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         assert (await workflow.pending_review(sub.id)) is not None
     assert await _only_todo(runtime, feedback_lock(sub.id)) == [("succeeded", 2)]  # two runs
     async with runtime.db.transaction() as session:
@@ -200,7 +200,7 @@ async def test_sigterm_stops_a_worker_mid_call_and_its_job_goes_back_to_the_queu
     """SIGTERM while a model call runs: the worker waits its grace period (1 s here), drops the
     call and exits; the job is waiting for a retry, not aborted; the next worker drafts it."""
     async with open_feedback(runtime) as workflow:
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         async with runtime.db.transaction() as session:
             sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
         with SlowWorker(BEACON_WORKER_SHUTDOWN_S="1") as worker:
@@ -215,7 +215,7 @@ async def test_sigterm_stops_a_worker_mid_call_and_its_job_goes_back_to_the_queu
             assert (await session.get(Submission, sub.id)).status == "queued"
             await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = :l"),
                                   {"l": feedback_lock(sub.id)})
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         assert (await workflow.pending_review(sub.id)) is not None
 
 
@@ -242,7 +242,7 @@ async def test_the_worker_outlives_a_database_outage_and_says_so_meanwhile(runti
     monkeypatch.setattr(procrastinate.App, "run_worker_async", flaky)
     monkeypatch.setattr(rt_module, "MAX_BACKOFF_S", 0.05)
     async with open_feedback(runtime) as workflow:
-        task = asyncio.create_task(run_jobs(runtime, workflow, wait=True, own_signals=True, health=health))
+        task = asyncio.create_task(run_jobs(runtime, workflows_for(runtime, workflow), wait=True, own_signals=True, health=health))
         for _ in range(200):
             if calls["n"] == 3 or task.done():
                 break

@@ -105,13 +105,26 @@ async def open_feedback(runtime: Runtime, checkpointer=None) -> AsyncIterator[ob
         yield FeedbackWorkflow(deps, saver)
 
 
-def projects_of(runtime: Runtime, feedback_workflow):
-    """The project workflow beside a feedback workflow (same checkpointer, same database)."""
+@dataclass(frozen=True)
+class Workflows:
+    """The two workflows that stop for a teacher, built once, as values, on one checkpointer."""
+
+    feedback: object  # feedback.workflow.FeedbackWorkflow
+    projects: object  # projects.workflow.ProjectWorkflow
+
+
+def workflows_for(runtime: Runtime, feedback) -> Workflows:
+    """A feedback workflow and the project workflow beside it (its checkpointer, this runtime)."""
     from beacon.projects.workflow import project_workflow
 
-    if getattr(feedback_workflow, "projects", None) is None:
-        feedback_workflow.projects = project_workflow(runtime, feedback_workflow.checkpointer)
-    return feedback_workflow.projects
+    return Workflows(feedback, project_workflow(runtime, feedback.checkpointer))
+
+
+@asynccontextmanager
+async def open_workflows(runtime: Runtime, checkpointer=None) -> AsyncIterator[Workflows]:
+    """Both workflows on this runtime, with the Postgres checkpointer unless given one."""
+    async with open_feedback(runtime, checkpointer) as feedback:
+        yield workflows_for(runtime, feedback)
 
 
 @dataclass
@@ -180,7 +193,7 @@ class WorkerStopped(Exception):
     LISTEN connection, failed on a database error): not a stop anyone asked for."""
 
 
-async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool = False,
+async def run_jobs(runtime: Runtime, workflows: Workflows, *, wait: bool, own_signals: bool = False,
                    health: WorkerHealth | None = None, queue: str | None = None,
                    faults: dict[str, BaseException] | None = None) -> None:
     """Run a Procrastinate worker on Beacon's queues (``wait=False``: until they are empty).
@@ -200,7 +213,7 @@ async def run_jobs(runtime: Runtime, workflow, *, wait: bool, own_signals: bool 
     from beacon.llm.client import concurrency
 
     app = job_app(runtime.db.url)
-    found = Services(runtime, workflow, projects_of(runtime, workflow), faults if faults is not None else {})
+    found = Services(runtime, workflows.feedback, workflows.projects, faults if faults is not None else {})
     # Signals are ours, not Procrastinate's: we must tell a stop asked for from one it decided.
     options = dict(queues=[queue] if queue else list(QUEUES), concurrency=concurrency(runtime.settings),
                    shutdown_graceful_timeout=runtime.settings.worker_shutdown_s,

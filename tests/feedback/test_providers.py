@@ -19,7 +19,7 @@ from beacon.feedback.models import Submission
 from beacon.feedback.service import submit, submit_for_feedback
 from beacon.feedback.workflow import FeedbackWorkflow
 from beacon.llm.client import ModelUnavailable
-from beacon.runtime import run_jobs
+from beacon.runtime import run_jobs, workflows_for
 from tests.classroom import ESSAY
 from tests.fakes import FakeProvider
 
@@ -154,7 +154,7 @@ async def test_outage_leaves_the_job_queued_and_nothing_lost(runtime, classroom)
         sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
     with respx.mock(using="httpx") as mock:
         mock_provider(mock, url, FakeProvider(faults=[503] * 20), "openai")
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     async with runtime.db.transaction() as session:
         stored = await session.get(Submission, sub.id)
         assert (stored.status, stored.body) == ("queued", ESSAY)
@@ -170,7 +170,7 @@ async def test_outage_leaves_the_job_queued_and_nothing_lost(runtime, classroom)
                               {"l": f"feedback:{sub.id}"})
     with respx.mock(using="httpx") as mock:
         mock_provider(mock, url, FakeProvider(), "openai")
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     assert (await workflow.pending_review(sub.id)) is not None
 
 
@@ -259,7 +259,7 @@ async def test_a_regeneration_during_an_outage_is_queued_not_lost(runtime, submi
     assert taken.draft.status == "superseded"
     with respx.mock(using="httpx", assert_all_called=False) as mock:  # the provider is down
         mock_provider(mock, url, FakeProvider(faults=[503] * 40), "openai")
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     async with runtime.db.transaction() as session:
         assert (await session.get(Draft, uuid.UUID(first.draft_id))).status == "superseded"
         assert (await session.get(Submission, submission_id)).status == "queued"
@@ -270,7 +270,7 @@ async def test_a_regeneration_during_an_outage_is_queued_not_lost(runtime, submi
                                    "AND status = 'todo'"), {"l": f"feedback:{submission_id}"})  # time passes
     with respx.mock(using="httpx") as mock:  # the provider is back: the worker finishes the regeneration
         mock_provider(mock, url, FakeProvider(), "openai")
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     again = await workflow.pending_review(submission_id)
     assert again is not None and again.draft_id != first.draft_id
 
@@ -296,7 +296,7 @@ async def test_no_name_of_one_student_reaches_a_provider_or_another_students_dra
                              "Add a source for each number you give, and say why it is trustworthy."]
         await review.decide_draft(runtime.db, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
                                   action="approve", edited_content=edited)
-        await run_jobs(runtime, workflow, wait=False)  # the thread keeps the teacher's voice
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)  # the thread keeps the teacher's voice
     async with runtime.db.transaction() as session:
         kept = (await session.scalars(select(FeedbackExample.comment).where(
             FeedbackExample.draft_id == uuid.UUID(first.draft_id)))).all()
@@ -315,7 +315,7 @@ async def test_no_name_of_one_student_reaches_a_provider_or_another_students_dra
         await review.decide_draft(runtime.db, uuid.UUID(second.draft_id), teacher_id=classroom.teacher_id,
                                   action="regenerate",
                                   instructions="Compare with Maya Okafor's essay; she is at maya@example.org, @maya_o.")
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         third = await workflow.pending_review(priya.id)
     assert third is not None and third.draft_id != second.draft_id
     assert len(fake.bodies) == 4  # assess and write, then both again with the instructions

@@ -18,7 +18,7 @@ from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import TeacherDecision
 from beacon.review import service as review
-from beacon.runtime import open_feedback, run_jobs
+from beacon.runtime import open_feedback, run_jobs, workflows_for
 from tests.classroom import ESSAY
 
 
@@ -74,7 +74,7 @@ async def test_approve_with_edits_releases_exactly_the_edited_text(runtime, work
     actions = [e.action for e in await _rows(runtime, AuditEvent, AuditEvent.subject_id == payload.draft_id)]
     assert actions == ["decision.approve", "release.created"]
     # The thread follows the decision in a job: it ends, keeping the teacher's voice.
-    await run_jobs(runtime, workflow, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     assert await workflow.pending_review(submission_id) is None
     assert await _rows(runtime, FeedbackExample, FeedbackExample.draft_id == uuid.UUID(payload.draft_id))
 
@@ -105,7 +105,7 @@ async def test_regenerate_follows_instructions_then_comes_back_for_review(runtim
     assert taken.release is None and taken.draft.status == "superseded"
     [sub] = await _rows(runtime, Submission, Submission.id == submission_id)
     assert sub.status == "queued"
-    await run_jobs(runtime, workflow, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     second = await workflow.pending_review(submission_id)
     assert second is not None and second.draft_id != first.draft_id
     assert second.content.language == "es" and "Próximos pasos" in second.content.feedback

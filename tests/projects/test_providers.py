@@ -18,7 +18,7 @@ from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk
 from beacon.projects.service import request_projects
 from beacon.projects.workflow import ProjectWorkflow
-from beacon.runtime import open_feedback, run_jobs
+from beacon.runtime import Workflows, open_feedback, run_jobs
 from tests.fakes import FakeProvider
 
 MODEL, BASE, URL = "openai/gpt-4o-mini", "https://llm.test/v1", "https://llm.test/v1/chat/completions"
@@ -106,11 +106,11 @@ async def test_outage_leaves_the_request_queued_and_nothing_lost(runtime, classr
     # Through the job queue: the job is retried later and the request stays as the student wrote it.
     async with open_feedback(runtime, InMemorySaver()) as feedback:
         configured = runtime.settings.model_copy(update={"model": MODEL, "model_api_base": BASE, "model_retries": 0})
-        feedback.projects = ProjectWorkflow(ProjectDeps(configured, runtime.db, runtime.embedder,
-                                                        designer_for(configured)), InMemorySaver())
+        projects = ProjectWorkflow(ProjectDeps(configured, runtime.db, runtime.embedder, designer_for(configured)),
+                                   InMemorySaver())
         with respx.mock(using="httpx") as mock:
             mock.post(URL).mock(side_effect=FakeProvider(faults=[503] * 20).openai)
-            await run_jobs(runtime, feedback, wait=False)
+            await run_jobs(runtime, Workflows(feedback, projects), wait=False)
     async with runtime.db.transaction() as session:
         stored = await session.get(ProjectRequest, request.id)
         assert (stored.status, stored.interests) == ("queued", INTERESTS)

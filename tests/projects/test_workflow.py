@@ -18,7 +18,7 @@ from beacon.projects import service as projects
 from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk
 from beacon.review import service as review
-from beacon.runtime import open_feedback, projects_of, run_jobs
+from beacon.runtime import open_feedback, run_jobs, workflows_for
 from beacon.school.models import Assignment, AssignmentCompetency, User
 from tests.classroom import ESSAY
 from tests.factories import decide, make_draft, release
@@ -41,7 +41,7 @@ async def _released_feedback(runtime, classroom, levels: dict[str, int]) -> None
 @pytest.fixture
 async def workflows(runtime):
     async with open_feedback(runtime, InMemorySaver()) as feedback:
-        yield feedback, projects_of(runtime, feedback)
+        yield feedback, workflows_for(runtime, feedback).projects
 
 
 async def _ask(runtime, student_id, interests: str, **kw):
@@ -53,7 +53,7 @@ async def test_from_request_to_approved_ideas_to_a_started_project(runtime, clas
     feedback, workflow = workflows
     await _released_feedback(runtime, classroom, WEAK)
     request = await _ask(runtime, classroom.student_id, "skateboarding, filming with Priya Natarajan, physics")
-    await run_jobs(runtime, feedback, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)
 
     payload = await workflow.pending_review(request.id)
     assert payload is not None and payload.model == "offline" and "offline_model" in payload.flags
@@ -105,7 +105,7 @@ async def test_from_request_to_approved_ideas_to_a_started_project(runtime, clas
         with pytest.raises(NotFound):  # not the classmate's assignment
             await submit_for_feedback(session, student_id=classroom.classmate_id, title="x", body="y",
                                       assignment_id=assignment.id)
-    await run_jobs(runtime, feedback, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)
     drafted = await feedback.pending_review(work.id)
     assert drafted.content.rubric_id == "argument-writing"
 
@@ -113,7 +113,7 @@ async def test_from_request_to_approved_ideas_to_a_started_project(runtime, clas
 async def test_regenerate_then_reject_releases_nothing(runtime, classroom, workflows):
     feedback, workflow = workflows
     request = await _ask(runtime, classroom.student_id, "music, dance, video games", weeks=6)
-    await run_jobs(runtime, feedback, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)
     first = await workflow.pending_review(request.id)
     assert "targets_from_interests" in first.flags  # no feedback and no assignments yet
 
@@ -122,7 +122,7 @@ async def test_regenerate_then_reject_releases_nothing(runtime, classroom, workf
                                   action="regenerate")  # instructions needed
     await review.decide_draft(runtime.db, uuid.UUID(first.draft_id), teacher_id=classroom.teacher_id,
                               action="regenerate", instructions="no video, shorter")
-    await run_jobs(runtime, feedback, wait=False)  # the regeneration is a job, not the request
+    await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)  # the regeneration is a job, not the request
     second = await workflow.pending_review(request.id)
     assert second.draft_id != first.draft_id
     assert "film" not in {p.product_kind for p in second.content.proposals}
@@ -154,7 +154,7 @@ async def test_teacher_targets_are_used_when_there_is_no_feedback_and_bad_reques
         await session.flush()
         session.add(AssignmentCompetency(assignment_id=unit.id, competency_id="scientific-investigation"))
     request = await _ask(runtime, classroom.student_id, "fishing, drawing")
-    await run_jobs(runtime, feedback, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)
     payload = await workflow.pending_review(request.id)
     assert [t.competency_id for t in payload.content.targets] == ["scientific-investigation"]
     assert "teacher's assignments" in payload.content.targets[0].reason

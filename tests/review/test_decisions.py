@@ -25,7 +25,7 @@ from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit, submit_for_feedback
 from beacon.review import service as review
 from beacon.rubrics.models import RubricVersion
-from beacon.runtime import open_feedback, run_jobs
+from beacon.runtime import open_feedback, run_jobs, workflows_for
 from tests.classroom import ESSAY
 
 
@@ -128,7 +128,7 @@ async def test_approving_a_superseded_draft_is_refused_and_releases_nothing(runt
         await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="approve")
     with pytest.raises(InvalidInput):
         await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="publish")
-    await run_jobs(runtime, workflow, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     waiting = await workflow.pending_review(submission_id)
     assert waiting.draft_id != str(draft_id) and waiting.content.language == "es"
     async with runtime.db.transaction() as session:
@@ -206,7 +206,7 @@ async def test_a_draft_whose_thread_never_reached_review_is_decided_and_the_thre
         taken = await review.decide_draft(runtime.db, draft.id, teacher_id=classroom.teacher_id, action=action,
                                           **fields)
         assert taken.draft.status == {"reject": "rejected", "regenerate": "superseded"}[action]
-        await run_jobs(runtime, workflow, wait=False)
+        await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         waiting = await workflow.pending_review(sub.id)
     async with runtime.db.transaction() as session:
         drafts = (await session.scalars(select(Draft).where(Draft.submission_id == sub.id)
@@ -279,7 +279,7 @@ async def test_the_teacher_picks_another_rubric_and_the_work_is_drafted_again_ag
     other = "collaboration" if first.retrieval[0]["id"] != "collaboration" else "argument-writing"
     await review.decide_draft(runtime.db, draft_id, teacher_id=classroom.teacher_id, action="regenerate",
                               rubric_id=other)  # no instructions needed: the choice says it
-    await run_jobs(runtime, workflow, wait=False)
+    await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
     waiting = await workflow.pending_review(sub_id)
     async with runtime.db.transaction() as session:
         decision = await session.scalar(select(Decision).where(Decision.draft_id == draft_id))

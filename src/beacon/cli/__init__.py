@@ -108,19 +108,19 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run a drafting worker (as many as you like, on any machine with the database URL)."""
-    from beacon.runtime import open_feedback, open_runtime, run_jobs
+    from beacon.runtime import QUEUES, open_runtime, open_workflows, run_jobs
 
     async def work() -> None:
         from beacon import offload
         from beacon.llm.client import check_server, concurrency
 
-        async with open_runtime() as rt, open_feedback(rt) as workflow:
+        async with open_runtime() as rt, open_workflows(rt) as workflows:
             await offload.warm()
             problem = await check_server(rt.settings)
             if problem:
                 typer.echo(f"beacon worker: warning: {problem}; drafts wait in the queue until it answers", err=True)
-            typer.echo(f"beacon worker: feedback queue, concurrency {concurrency(rt.settings)}")
-            await run_jobs(rt, workflow, wait=True, own_signals=True)
+            typer.echo(f"beacon worker: queues {', '.join(QUEUES)}, concurrency {concurrency(rt.settings)}")
+            await run_jobs(rt, workflows, wait=True, own_signals=True)
 
     run(work)
 
@@ -136,7 +136,7 @@ def draft(
     """Store a submission, draft feedback on it, and stop for the teacher's review."""
     from beacon.config import get_settings
     from beacon.feedback.intake import read_work
-    from beacon.runtime import open_feedback, open_runtime
+    from beacon.runtime import open_runtime, open_workflows
 
     settings = get_settings()
 
@@ -144,8 +144,8 @@ def draft(
         from beacon.cli.drafting import draft_from_cli
 
         name, text = read_work(file, settings.max_work_chars)
-        async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
-            return await draft_from_cli(rt, workflow, text, name=title or name, student=student, rubric=rubric)
+        async with open_runtime(settings) as rt, open_workflows(rt) as workflows:
+            return await draft_from_cli(rt, workflows, text, name=title or name, student=student, rubric=rubric)
 
     result = run(work)
     if as_json:
@@ -216,13 +216,13 @@ def projects_suggest(
     as_json: JsonOption = False,
 ) -> None:
     """Propose three projects for a student and stop for the teacher's review."""
-    from beacon.runtime import open_feedback, open_runtime
+    from beacon.runtime import open_runtime, open_workflows
 
     async def work() -> dict:
         from beacon.cli.projects import suggest_from_cli
 
-        async with open_runtime() as rt, open_feedback(rt) as workflow:
-            return await suggest_from_cli(rt, workflow, interests=interests, student=student,
+        async with open_runtime() as rt, open_workflows(rt) as workflows:
+            return await suggest_from_cli(rt, workflows, interests=interests, student=student,
                                           competencies=competency or [], weeks=weeks, working=working)
 
     result = run(work)

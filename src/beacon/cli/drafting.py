@@ -62,7 +62,7 @@ def draft_summary(payload: ReviewPayload, status: str = "pending_review") -> dic
     }
 
 
-async def draft_from_cli(runtime, workflow, text: str, *, name: str, student: str | None, rubric: str | None) -> dict:
+async def draft_from_cli(runtime, workflows, text: str, *, name: str, student: str | None, rubric: str | None) -> dict:
     """Store the work and draft it here, this submission only (the rest of the queue is the
     workers'): its job is moved to a queue of this process's own in the transaction that stores
     it, and run there as any job is (heartbeats, retries, recovery). When no draft can be made
@@ -87,10 +87,10 @@ async def draft_from_cli(runtime, workflow, text: str, *, name: str, student: st
     faults: dict[str, BaseException] = {}
     problem = await check_server(runtime.settings)
     if problem is None:
-        await run_jobs(runtime, workflow, wait=False, queue=own_queue, faults=faults)
+        await run_jobs(runtime, workflows, wait=False, queue=own_queue, faults=faults)
     async with runtime.db.transaction() as session:
         await move_waiting_job(session, lock, QUEUE)  # a retry waits for the workers
-    payload = await workflow.pending_review(submission.id)
+    payload = await workflows.feedback.pending_review(submission.id)
     if payload is not None:
         return draft_summary(payload)
     fault = faults.get(str(submission.id))

@@ -34,22 +34,21 @@ def projects_summary(payload: ProjectReviewPayload, status: str = "pending_revie
     }
 
 
-async def suggest_from_cli(runtime, feedback_workflow, *, interests: str, student: str | None,
+async def suggest_from_cli(runtime, workflows, *, interests: str, student: str | None,
                            competencies: list[str], weeks: int | None, working: str) -> dict:
     from pydantic import ValidationError
 
-    from beacon.runtime import projects_of, run_jobs
+    from beacon.runtime import run_jobs
 
     try:
         ask = ProjectAsk(interests=interests, competency_ids=competencies, weeks=weeks, working=working)
     except ValidationError as exc:
         raise InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-    workflow = projects_of(runtime, feedback_workflow)
     async with runtime.db.transaction() as session:
         author = await resolve_student(session, student)
         request = await request_projects(session, author.id, ask)
-    await run_jobs(runtime, feedback_workflow, wait=False)
-    payload = await workflow.pending_review(request.id)
+    await run_jobs(runtime, workflows, wait=False)
+    payload = await workflows.projects.pending_review(request.id)
     if payload is None:
         async with runtime.db.transaction() as session:
             status = (await repository.get_request(session, request.id)).status

@@ -72,19 +72,19 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
     return students
 
 
-async def _project_ideas(rt, workflow, student, interests: list[str], echo) -> None:
+async def _project_ideas(rt, workflows, student, interests: list[str], echo) -> None:
     """One student's project ideas, designed through the same queue and stopped for review."""
     from beacon.projects import repository as projects
     from beacon.projects.schemas import ProjectAsk
     from beacon.projects.service import request_projects
-    from beacon.runtime import projects_of, run_jobs
+    from beacon.runtime import run_jobs
 
     said = ", ".join(interests)
     async with rt.db.transaction() as session:
         earlier = [r for r in await projects.requests_of(session, student.id) if r.interests == said]
         request = earlier[0] if earlier else await request_projects(session, student.id, ProjectAsk(interests=said))
-    await run_jobs(rt, workflow, wait=False)
-    payload = await projects_of(rt, workflow).pending_review(request.id)
+    await run_jobs(rt, workflows, wait=False)
+    payload = await workflows.projects.pending_review(request.id)
     echo(f"\nProject ideas for {student.full_name} (interests: {said}):")
     if payload is None:
         echo("  none waiting (already reviewed, or still queued)")
@@ -106,7 +106,7 @@ async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
     from beacon.feedback import service as feedback
     from beacon.rubrics import repository as rubrics_repo
     from beacon.rubrics.service import match
-    from beacon.runtime import load_rubrics, open_feedback, open_runtime, run_jobs
+    from beacon.runtime import load_rubrics, open_runtime, open_workflows, run_jobs
 
     settings = get_settings()
     seeds, samples = load_samples()
@@ -151,9 +151,10 @@ async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
                 echo(f"  also     {others}\n")
             echo(f"{right}/{len(samples)} samples matched the competency their teacher would pick.\n")
 
-            async with open_feedback(rt) as workflow:
+            async with open_workflows(rt) as workflows:
+                workflow = workflows.feedback
                 echo(f"Drafting feedback with the {rt.settings.model} model (through the job queue)...\n")
-                await run_jobs(rt, workflow, wait=False)
+                await run_jobs(rt, workflows, wait=False)
                 for student, _, submission_id in submitted:
                     payload = await workflow.pending_review(submission_id)
                     if payload is None:
@@ -165,7 +166,7 @@ async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
                     flags = [f for f in payload.flags if f != "offline_model"]
                     if flags:
                         echo(f"  flags      {', '.join(flags)}")
-                await _project_ideas(rt, workflow, next(iter(students.values())), seeds[0].interests, echo)
+                await _project_ideas(rt, workflows, next(iter(students.values())), seeds[0].interests, echo)
                 echo("\nEvery draft waits for the teacher: nothing above is visible to a student yet.")
             echo("Next: `beacon draft FILE` for your own work, `beacon rubrics show <id>` for a rubric.")
             echo(f"\nSign in (password {DEMO_PASSWORD!r}); each link opens the sign-in page for that account:")

@@ -17,7 +17,6 @@ class FeedbackWorkflow(ReviewThreads[ReviewPayload]):
 
     def __init__(self, deps: FeedbackDeps, checkpointer) -> None:
         self.deps = deps
-        self.projects = None  # the project workflow beside this one (runtime.projects_of)
         super().__init__(build_graph(deps, checkpointer), thread_id, ReviewPayload, checkpointer)
 
     async def run_to_review(self, submission_id: str | uuid.UUID, rubric_id: str | None = None) -> ReviewPayload | None:

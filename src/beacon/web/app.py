@@ -21,20 +21,19 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
         from sqlalchemy.ext.asyncio import create_async_engine
 
         from beacon.db.engine import sqlalchemy_url
-        from beacon.runtime import WorkerHealth, open_feedback, open_runtime, projects_of, run_jobs
+        from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
 
-        async with open_runtime(settings) as rt, open_feedback(rt) as workflow:
-            app.state.runtime, app.state.workflow = rt, workflow
+        async with open_runtime(settings) as rt, open_workflows(rt) as workflows:
+            app.state.runtime, app.state.workflow = rt, workflows.feedback
             # The probe has a connection of its own: it must not queue behind the users' pool.
             app.state.health_engine = health_engine = create_async_engine(
                 sqlalchemy_url(rt.db.url), pool_size=1, max_overflow=1, pool_timeout=2)
             app.state.worker_health = health = WorkerHealth()
-            projects_of(rt, workflow)
             if warm:
                 from beacon import offload
 
                 await offload.warm()
-            task = asyncio.create_task(run_jobs(rt, workflow, wait=True, health=health)) if worker else None
+            task = asyncio.create_task(run_jobs(rt, workflows, wait=True, health=health)) if worker else None
             app.state.worker_task = task
             try:
                 yield
