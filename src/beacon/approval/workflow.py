@@ -52,8 +52,10 @@ async def postgres_checkpointer(url: str) -> AsyncIterator[object]:
 class ReviewThreads(Generic[Payload]):
     """A compiled graph whose threads stop at an ``interrupt(payload)`` for the teacher."""
 
-    def __init__(self, graph, thread_id: Callable[[str | uuid.UUID], str], payload: type[Payload], checkpointer) -> None:
+    def __init__(self, graph, thread_id: Callable[[str | uuid.UUID], str], payload: type[Payload], checkpointer,
+                 context=None) -> None:
         self.graph = graph
+        self.context = context  # each run's LangGraph context: the graph's dependencies
         self.thread_id = thread_id
         self.payload = payload
         self.checkpointer = checkpointer
@@ -87,13 +89,13 @@ class ReviewThreads(Generic[Payload]):
                 decision = await self._recorded(uuid.UUID(waiting.draft_id))
                 if decision is None:
                     return waiting
-                result = await self.graph.ainvoke(Command(resume=decision), config, durability=DURABILITY)
+                result = await self.graph.ainvoke(Command(resume=decision), config, durability=DURABILITY, context=self.context)
             elif not snapshot.values:
                 if await self._finished(key):
                     return None  # a pruned thread of finished work: nothing to redo
-                result = await self.graph.ainvoke(start, config, durability=DURABILITY)
+                result = await self.graph.ainvoke(start, config, durability=DURABILITY, context=self.context)
             elif snapshot.next:
-                result = await self.graph.ainvoke(None, config, durability=DURABILITY)
+                result = await self.graph.ainvoke(None, config, durability=DURABILITY, context=self.context)
             else:
                 return None
             # A run that stops at the review stop says so itself; only otherwise read the state.

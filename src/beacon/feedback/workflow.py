@@ -1,5 +1,5 @@
 """The feedback workflow's threads ("feedback:<submission id>"): run to the teacher's review
-stop, resume with a decision (see ``review/workflow.py``)."""
+stop, resume with a decision (see ``approval/workflow.py``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class FeedbackWorkflow(ReviewThreads[ReviewPayload]):
 
     def __init__(self, deps: FeedbackDeps, checkpointer) -> None:
         self.deps = deps
-        super().__init__(build_graph(deps, checkpointer), thread_id, ReviewPayload, checkpointer)
+        super().__init__(build_graph(checkpointer), thread_id, ReviewPayload, checkpointer, context=deps)
 
     async def run_to_review(self, submission_id: str | uuid.UUID, rubric_id: str | None = None) -> ReviewPayload | None:
         return await self._run_to_review(submission_id, {"submission_id": str(submission_id), "rubric_id": rubric_id})

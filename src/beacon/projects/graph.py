@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from beacon.approval import repository as drafts
@@ -55,35 +56,69 @@ def thread_id(request_id: str | uuid.UUID) -> str:
     return f"projects:{request_id}"
 
 
-class ProjectState(TypedDict, total=False):
+# The thread's state, in the groups its nodes fill (keys stay flat: checkpoints store them so).
+class Given(TypedDict, total=False):
+    """What the job was given, and what a teacher's regeneration changes."""
+
     request_id: str
     attempt: int
     instructions: str | None
+
+
+class Loaded(TypedDict, total=False):
+    """``load_request``: the request, its student and their record so far."""
+
     student_id: str
     grade: int
     roster: list[dict]
     interests: list[str]  # the student's words
-    redacted: list[str]  # ... as a provider sees them
-    replacements: dict
     weeks: int | None
     working: str
     materials: str
+    levels: dict[str, dict[str, int]]
+
+
+class Redacted(TypedDict, total=False):
+    """``redact``: the interests as a provider sees them."""
+
+    redacted: list[str]
+    replacements: dict
+
+
+class Targeted(TypedDict, total=False):
+    """``choose_targets``: the competencies to grow and their rubrics."""
+
     targets: list[dict]
     rubrics: dict[str, dict]
     versions: dict[str, int]
-    levels: dict[str, dict[str, int]]
+
+
+class Designed(TypedDict, total=False):
+    """``propose``, ``verify``, ``save_draft``: the ideas and what they cost."""
+
     proposals: list[dict]
     model: str
     usage: dict
     content: dict
     flags: list[str]
     draft_id: str
-    decision: dict
+
+
+class Decided(TypedDict, total=False):
+    """``teacher_review``, ``apply_decision``: the teacher's decision and what came of it."""
+
+    decision: dict | None
     outcome: str
+
+
+class ProjectState(Given, Loaded, Redacted, Targeted, Designed, Decided, total=False):
+    pass
 
 
 @dataclass
 class ProjectDeps:
+    """A run's context (LangGraph's ``context_schema``): what the nodes need besides the state."""
+
     settings: Settings
     db: Database
     embedder: Embedder
@@ -100,141 +135,150 @@ def _brief(state: ProjectState) -> Brief:
     )
 
 
-def build_graph(deps: ProjectDeps, checkpointer=None):
+# --- Nodes: each a function of the state and the run's context (``ProjectDeps``) -------------
 
-    async def load_request(state: ProjectState) -> dict:
-        request_id = uuid.UUID(state["request_id"])
-        async with deps.db.transaction() as session:
-            request = await projects.get_request(session, request_id)
-            if request is None:
-                raise NotFound(f"no project request {request_id}")
-            profile = await school.profile(session, request.student_id)
-            roster = await school.roster_of(session, request.student_id)
-            if request.status == "queued":
-                request.status = "designing"
-            return {
-                "attempt": state.get("attempt", 0),
-                "student_id": str(request.student_id),
-                "grade": profile.grade if profile else 8,
-                "roster": roster_people(roster, request.student_id),
-                "interests": interest_phrases(request.interests, list(request.tags)),
-                "weeks": request.weeks, "working": request.working, "materials": request.materials,
-                "levels": await service.competency_profile(session, request.student_id),
-            }
+async def load_request(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Loaded:
+    deps = runtime.context
+    request_id = uuid.UUID(state["request_id"])
+    async with deps.db.transaction() as session:
+        request = await projects.get_request(session, request_id)
+        if request is None:
+            raise NotFound(f"no project request {request_id}")
+        profile = await school.profile(session, request.student_id)
+        roster = await school.people_around(session, request.student_id)
+        if request.status == "queued":
+            request.status = "designing"
+        return {
+            "attempt": state.get("attempt", 0),
+            "student_id": str(request.student_id),
+            "grade": profile.grade if profile else 8,
+            "roster": roster_people(roster, request.student_id),
+            "interests": interest_phrases(request.interests, list(request.tags)),
+            "weeks": request.weeks, "working": request.working, "materials": request.materials,
+            "levels": await service.competency_profile(session, request.student_id),
+        }
 
-    async def redact_names(state: ProjectState) -> dict:
-        # Interests can name friends ("filming with Priya"): names never reach a provider.
-        redaction = redact("\n".join(state["interests"]), people_of(state["roster"]))
-        return {"redacted": redaction.text.split("\n") if state["interests"] else [],
-                "replacements": redaction.replacements}
+async def redact_names(state: ProjectState) -> Redacted:
+    # Interests can name friends ("filming with Priya"): names never reach a provider.
+    redaction = redact("\n".join(state["interests"]), people_of(state["roster"]))
+    return {"redacted": redaction.text.split("\n") if state["interests"] else [],
+            "replacements": redaction.replacements}
 
-    async def choose_targets(state: ProjectState) -> dict:
-        async with deps.db.transaction() as session:
-            request = await projects.get_request(session, uuid.UUID(state["request_id"]))
-            targets, versions, flags = await service.choose_targets(session, request, deps.embedder)
-        return {"targets": [t.model_dump() for t in targets],
-                "rubrics": {c: v.definition for c, v in versions.items()},
-                "versions": {c: v.version for c, v in versions.items()}, "flags": flags}
+async def choose_targets(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Targeted:
+    deps = runtime.context
+    async with deps.db.transaction() as session:
+        request = await projects.get_request(session, uuid.UUID(state["request_id"]))
+        targets, versions, flags = await service.choose_targets(session, request, deps.embedder)
+    return {"targets": [t.model_dump() for t in targets],
+            "rubrics": {c: v.definition for c, v in versions.items()},
+            "versions": {c: v.version for c, v in versions.items()}, "flags": flags}
 
-    async def propose(state: ProjectState) -> dict:
-        brief = _brief(state)
-        flags = list(state.get("flags", []))
-        try:
-            if isinstance(deps.designer, OfflineDesigner):
-                proposals, usage, model = await _offline(brief)
-            else:
-                try:
-                    async with asyncio.timeout(deps.settings.draft_deadline_s):
-                        proposals, usage, model = await deps.designer.design(brief, grade=state["grade"])
-                except TimeoutError:
-                    raise ModelUnavailable("the design ran past its deadline", reason="deadline") from None
-        except ModelUnavailable as fault:
-            if "offline" not in deps.settings.fallback_models:
-                raise  # the job stays queued and is retried later: nothing is lost
+async def propose(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Designed:
+    deps = runtime.context
+    brief = _brief(state)
+    flags = list(state.get("flags", []))
+    try:
+        if isinstance(deps.designer, OfflineDesigner):
             proposals, usage, model = await _offline(brief)
-            fault.usage.add(usage)
-            usage = fault.usage  # the failed calls' cost stays on the record
-            flags += ["model_fallback:offline", f"model_fault:{fault.reason}"]
-        return {"proposals": [p.model_dump() for p in proposals], "usage": vars(usage), "model": model,
-                "flags": flags}
-
-    async def _offline(brief: Brief):
-        started = time.perf_counter()
-        proposals = await in_pool(design_offline, brief)  # CPU: beside the event loop, not on it
-        return proposals, Usage.local_call(started), "offline"
-
-    def _check(state: ProjectState, proposals: list[Proposal]):
-        return check_projects(proposals, interests=state["redacted"],
-                              rubrics={k: RubricDefinition.model_validate(v) for k, v in state["rubrics"].items()},
-                              versions=state["versions"])
-
-    async def verify(state: ProjectState) -> dict:
-        proposals = [Proposal.model_validate(p) for p in state["proposals"]]
-        result = _check(state, proposals)
-        usage = Usage(**state["usage"])
-        flags = list(state.get("flags", []))
-        if result.needs_repair and state["model"] != "offline":
-            # One repair round with the model, then keep what holds and flag the rest.
+        else:
             try:
-                fixed, more, _ = await deps.designer.design(_brief(state), grade=state["grade"], problems=result.problems)
-                usage.add(more)
-                retry = _check(state, fixed)
-                if len(retry.proposals) >= len(result.proposals):
-                    result = retry
-                flags.append("repaired")
-            except ModelUnavailable:
-                pass
-        flags += result.flags
-        if state["model"] == "offline":
-            flags.append("offline_model")
-        restore = _restorer(state["replacements"])
-        content = ProjectContent(
-            interests=state["interests"],
-            targets=[Target.model_validate(t) for t in state["targets"]],
-            proposals=[_restored(p, restore) for p in result.proposals],
+                async with asyncio.timeout(deps.settings.draft_deadline_s):
+                    proposals, usage, model = await deps.designer.design(brief, grade=state["grade"])
+            except TimeoutError:
+                raise ModelUnavailable("the design ran past its deadline", reason="deadline") from None
+    except ModelUnavailable as fault:
+        if "offline" not in deps.settings.fallback_models:
+            raise  # the job stays queued and is retried later: nothing is lost
+        proposals, usage, model = await _offline(brief)
+        fault.usage.add(usage)
+        usage = fault.usage  # the failed calls' cost stays on the record
+        flags += ["model_fallback:offline", f"model_fault:{fault.reason}"]
+    return {"proposals": [p.model_dump() for p in proposals], "usage": vars(usage), "model": model,
+            "flags": flags}
+
+async def _offline(brief: Brief):
+    started = time.perf_counter()
+    proposals = await in_pool(design_offline, brief)  # CPU: beside the event loop, not on it
+    return proposals, Usage.local_call(started), "offline"
+
+def _check(state: ProjectState, proposals: list[Proposal]):
+    return check_projects(proposals, interests=state["redacted"],
+                          rubrics={k: RubricDefinition.model_validate(v) for k, v in state["rubrics"].items()},
+                          versions=state["versions"])
+
+async def verify(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Designed:
+    deps = runtime.context
+    proposals = [Proposal.model_validate(p) for p in state["proposals"]]
+    result = _check(state, proposals)
+    usage = Usage(**state["usage"])
+    flags = list(state.get("flags", []))
+    if result.needs_repair and state["model"] != "offline":
+        # One repair round with the model, then keep what holds and flag the rest.
+        try:
+            fixed, more, _ = await deps.designer.design(_brief(state), grade=state["grade"], problems=result.problems)
+            usage.add(more)
+            retry = _check(state, fixed)
+            if len(retry.proposals) >= len(result.proposals):
+                result = retry
+            flags.append("repaired")
+        except ModelUnavailable:
+            pass
+    flags += result.flags
+    if state["model"] == "offline":
+        flags.append("offline_model")
+    restore = _restorer(state["replacements"])
+    content = ProjectContent(
+        interests=state["interests"],
+        targets=[Target.model_validate(t) for t in state["targets"]],
+        proposals=[_restored(p, restore) for p in result.proposals],
+    )
+    return {"content": content.model_dump(), "usage": vars(usage),
+            "flags": sorted(set(flags), key=flags.index)}
+
+async def save_draft(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Designed:
+    deps = runtime.context
+    request_id = uuid.UUID(state["request_id"])
+    draft_id = stable_id(request_id, "draft", state.get("attempt", 0))
+    usage = state["usage"]
+    async with deps.db.transaction() as session:
+        await drafts.insert_once(
+            session, Draft, id=draft_id, kind="project", student_id=uuid.UUID(state["student_id"]),
+            project_request_id=request_id,
+            regenerated_from_id=stable_id(request_id, "draft", state["attempt"] - 1) if state.get("attempt") else None,
+            content=scrub(state["content"]), flags=state["flags"], model=state["model"],
+            prompt_hash=_prompt_hash(deps, state["model"]),
+            retrieval=[{"id": t["competency_id"], "reason": t["reason"]} for t in state["targets"]],
+            prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+            cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
         )
-        return {"content": content.model_dump(), "usage": vars(usage),
-                "flags": sorted(set(flags), key=flags.index)}
+        # As for feedback: after a crash the row a teacher may be reading stays the truth.
+        row = await drafts.get_draft(session, draft_id)
+        if row.status == "pending_review":
+            await projects.supersede_pending(session, request_id, keep=draft_id)
+            (await projects.get_request(session, request_id)).status = "pending_review"
+    return {"draft_id": str(draft_id), "content": row.content, "flags": row.flags, "model": row.model}
 
-    async def save_draft(state: ProjectState) -> dict:
-        request_id = uuid.UUID(state["request_id"])
-        draft_id = stable_id(request_id, "draft", state.get("attempt", 0))
-        usage = state["usage"]
-        async with deps.db.transaction() as session:
-            await drafts.insert_once(
-                session, Draft, id=draft_id, kind="project", student_id=uuid.UUID(state["student_id"]),
-                project_request_id=request_id,
-                regenerated_from_id=stable_id(request_id, "draft", state["attempt"] - 1) if state.get("attempt") else None,
-                content=scrub(state["content"]), flags=state["flags"], model=state["model"],
-                prompt_hash=_prompt_hash(deps, state["model"]),
-                retrieval=[{"id": t["competency_id"], "reason": t["reason"]} for t in state["targets"]],
-                prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
-                cost_usd=usage["cost_usd"], latency_ms=usage["latency_ms"],
-            )
-            # As for feedback: after a crash the row a teacher may be reading stays the truth.
-            row = await drafts.get_draft(session, draft_id)
-            if row.status == "pending_review":
-                await projects.supersede_pending(session, request_id, keep=draft_id)
-                (await projects.get_request(session, request_id)).status = "pending_review"
-        return {"draft_id": str(draft_id), "content": row.content, "flags": row.flags, "model": row.model}
+async def teacher_review(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Decided:
+    deps = runtime.context
+    # No side effects before interrupt(): this node runs again from its top on resume.
+    decision = interrupt(review_payload(state, deps).model_dump(mode="json"))
+    return {"decision": ProjectDecision.model_validate(decision).model_dump(mode="json")}
 
-    async def teacher_review(state: ProjectState) -> dict:
-        # No side effects before interrupt(): this node runs again from its top on resume.
-        decision = interrupt(review_payload(state, deps).model_dump(mode="json"))
-        return {"decision": ProjectDecision.model_validate(decision).model_dump(mode="json")}
+async def apply_decision(state: ProjectState) -> Decided | Command:
+    """The decision and its release were written when the teacher decided; the thread ends,
+    or designs again."""
+    decision = ProjectDecision.model_validate(state["decision"])
+    if decision.action == "regenerate":
+        instructions = redact(decision.instructions or "", people_of(state["roster"])).text  # names out first
+        return Command(goto="propose", update={"attempt": state.get("attempt", 0) + 1,
+                                               "instructions": instructions, "decision": None,
+                                               "flags": [f for f in state["flags"] if f == "targets_from_interests"]})
+    return {"outcome": decision.action}
 
-    async def apply_decision(state: ProjectState) -> dict | Command:
-        """The decision and its release were written when the teacher decided; the thread ends,
-        or designs again."""
-        decision = ProjectDecision.model_validate(state["decision"])
-        if decision.action == "regenerate":
-            instructions = redact(decision.instructions or "", people_of(state["roster"])).text  # names out first
-            return Command(goto="propose", update={"attempt": state.get("attempt", 0) + 1,
-                                                   "instructions": instructions, "decision": None,
-                                                   "flags": [f for f in state["flags"] if f == "targets_from_interests"]})
-        return {"outcome": decision.action}
 
-    graph = StateGraph(ProjectState)
+def build_graph(checkpointer=None):
+    """The graph; its dependencies come with each run (``context=ProjectDeps``, see ``ProjectWorkflow``)."""
+    graph = StateGraph(ProjectState, context_schema=ProjectDeps)
     for name, node in [("load_request", load_request), ("redact", redact_names), ("choose_targets", choose_targets),
                        ("propose", propose), ("verify", verify), ("save_draft", save_draft),
                        ("teacher_review", teacher_review)]:

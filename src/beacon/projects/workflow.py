@@ -16,7 +16,7 @@ class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
 
     def __init__(self, deps: ProjectDeps, checkpointer) -> None:
         self.deps = deps
-        super().__init__(build_graph(deps, checkpointer), thread_id, ProjectReviewPayload, checkpointer)
+        super().__init__(build_graph(checkpointer), thread_id, ProjectReviewPayload, checkpointer, context=deps)
 
     async def run_to_review(self, request_id: str | uuid.UUID) -> ProjectReviewPayload | None:
         return await self._run_to_review(request_id, {"request_id": str(request_id)})

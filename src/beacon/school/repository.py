@@ -70,6 +70,15 @@ async def roster_of(session: AsyncSession, student_id: uuid.UUID) -> list[tuple[
     return list(seen.values())
 
 
+async def people_around(session: AsyncSession, student_id: uuid.UUID) -> list[tuple[User, str]]:
+    """``roster_of``, with the student in it even when enrolled nowhere: everyone whose name a
+    workflow must keep from a model provider."""
+    roster = await roster_of(session, student_id)
+    if not any(u.id == student_id for u, _ in roster):
+        roster.append((await session.get(User, student_id), "student"))
+    return roster
+
+
 async def teaches(session: AsyncSession, teacher_id: uuid.UUID, student_id: uuid.UUID) -> bool:
     from sqlalchemy import and_
     from sqlalchemy.orm import aliased
