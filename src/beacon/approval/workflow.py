@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 from langgraph.types import Command
 from pydantic import BaseModel
 
+from beacon.approval.decisions import recorded
+
 # Checkpoint when a run stops (at the review interrupt, at the end, or on an error such as a
 # provider outage), not after every node: a third of a draft's overhead otherwise. A crash
 # mid-run re-runs the thread from its last stop, which is safe because every node is idempotent.
@@ -107,8 +109,6 @@ class ReviewThreads(Generic[Payload]):
 
     async def _recorded(self, draft_id: uuid.UUID) -> dict | None:
         """The decision a teacher took on this draft, as the thread resumes with it."""
-        from beacon.approval.decisions import recorded
-
         async with self.deps.db.transaction() as session:
             decision = await recorded(session, draft_id)
         if decision is None:

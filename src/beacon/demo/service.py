@@ -13,7 +13,17 @@ from pathlib import Path
 import typer
 import yaml
 
+from beacon.config import get_settings
 from beacon.errors import Busy
+from beacon.feedback import service as feedback
+from beacon.projects import repository as projects
+from beacon.projects.schemas import ProjectAsk
+from beacon.projects.service import request_projects
+from beacon.rubrics import repository as rubrics_repo
+from beacon.rubrics.service import match
+from beacon.runtime import load_rubrics, open_runtime, open_workflows, run_jobs
+from beacon.school import service as school
+from beacon.school.auth import hash_password, password_matches
 from beacon.school.schemas import StudentSeed
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -54,8 +64,6 @@ def load_samples() -> tuple[list[StudentSeed], list[dict]]:
 
 async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
     """The demo school: one teacher, one class, six students. Returns students by first name."""
-    from beacon.school import service as school
-
     demo_school = await school.ensure_school(session, "beacon-demo", "Beacon Demo School")
     teacher = await school.ensure_user(session, demo_school, TEACHER_EMAIL, "Rosa Alvarez", "teacher")
     klass = await school.ensure_class(session, demo_school, "Crossroads Studio", "Interdisciplinary")
@@ -64,7 +72,6 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
         seed.first_name.lower(): await school.ensure_student(session, demo_school, klass, seed)
         for seed in seeds
     }
-    from beacon.school.auth import hash_password, password_matches
 
     for user in (teacher, *students.values()):
         if not password_matches(user.password_hash, DEMO_PASSWORD):
@@ -74,11 +81,6 @@ async def setup_school(session, seeds: list[StudentSeed]) -> dict[str, object]:
 
 async def _project_ideas(rt, workflows, student, interests: list[str], echo) -> None:
     """One student's project ideas, designed through the same queue and stopped for review."""
-    from beacon.projects import repository as projects
-    from beacon.projects.schemas import ProjectAsk
-    from beacon.projects.service import request_projects
-    from beacon.runtime import run_jobs
-
     said = ", ".join(interests)
     async with rt.db.transaction() as session:
         earlier = [r for r in await projects.requests_of(session, student.id) if r.interests == said]
@@ -102,12 +104,6 @@ def sign_in_link(app_url: str, email: str) -> str:
 
 
 async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
-    from beacon.config import get_settings
-    from beacon.feedback import service as feedback
-    from beacon.rubrics import repository as rubrics_repo
-    from beacon.rubrics.service import match
-    from beacon.runtime import load_rubrics, open_runtime, open_workflows, run_jobs
-
     settings = get_settings()
     seeds, samples = load_samples()
     echo = typer.echo

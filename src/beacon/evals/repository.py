@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from beacon.approval.models import Decision, Draft, Release
+from beacon.evals.models import EvalRun
 from beacon.school.models import User
 
 
@@ -39,8 +40,6 @@ async def decisions_in_school(session: AsyncSession, school_id: uuid.UUID, limit
 
 
 async def runs_of_school(session: AsyncSession, school_id: uuid.UUID, limit: int = 50):
-    from beacon.evals.models import EvalRun
-
     rows = await session.scalars(
         select(EvalRun).where(EvalRun.school_id == school_id).order_by(EvalRun.created_at.desc()).limit(limit)
     )
@@ -48,6 +47,4 @@ async def runs_of_school(session: AsyncSession, school_id: uuid.UUID, limit: int
 
 
 async def get_run(session: AsyncSession, run_id: uuid.UUID):
-    from beacon.evals.models import EvalRun
-
     return await session.get(EvalRun, run_id)

@@ -10,10 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from beacon.config import Settings
+from beacon.errors import NotFound
 from beacon.evals import report
-from beacon.evals.repository import DecidedDraft
+from beacon.evals.models import EvalRun
+from beacon.evals.repository import DecidedDraft, get_run
 from beacon.evals.runner import run_suite
 from beacon.evals.suites import load_suite
+from beacon.feedback.drafters import OfflineModel, drafter_for
+from beacon.jobs import defer_in
+from beacon.llm.client import concurrency
+from beacon.offload import in_thread
+from beacon.projects.designer import designer_for
+from beacon.rubrics.service import match
 
 # An eval run is a job (``evals/tasks.py``) on a queue of its own.
 EVAL_QUEUE = "evals"
@@ -133,10 +141,6 @@ def suite_names(evals_dir) -> list[str]:
 
 async def start_run(session, coach, *, suite: str, model: str, limit: int | None, evals_dir):
     """Queue an eval run (its job in the same transaction). The suite must exist."""
-    from beacon.errors import NotFound
-    from beacon.evals.models import EvalRun
-    from beacon.jobs import defer_in
-
     if suite not in suite_names(evals_dir):
         raise NotFound(f"no eval suite {suite!r}")
     run = EvalRun(school_id=coach.school_id, requested_by=coach.id, suite=suite, model=model, item_limit=limit)
@@ -150,8 +154,6 @@ async def execute_run(runtime, run_id) -> None:
     """The job: run the suite, keep its summary and HTML report on the row, or the error."""
     from datetime import UTC, datetime
 
-    from beacon.evals import report
-    from beacon.evals.repository import get_run
 
     async with runtime.db.transaction() as session:
         run = await get_run(session, run_id)
@@ -162,7 +164,6 @@ async def execute_run(runtime, run_id) -> None:
     settings = runtime.settings.model_copy(update={"model": model})
     try:
         summary, _ = await evaluate(settings, suite, limit=limit, runtime=runtime, progress=Progress(f"eval {run_id}"))
-        from beacon.offload import in_thread
 
         values = {"status": "done", "summary": summary, "report_html": await in_thread(report.html_report, summary)}
     except Exception as exc:  # a bad suite or data: the coach sees why on the run
@@ -207,10 +208,6 @@ async def evaluate(settings: Settings, name: str, *, limit: int | None = None, d
                    runtime=None, progress: Progress | None = None) -> tuple[dict, dict]:
     """Run a suite with ``settings.model``; returns the summary and the full run as dicts. A
     feedback suite retrieves through ``runtime`` (a corpus suite needs none)."""
-    from beacon.llm.client import concurrency
-    from beacon.feedback.drafters import OfflineModel, drafter_for
-    from beacon.projects.designer import designer_for
-
     suite, base = load_suite(name, settings.evals_dir)
     drafter = drafter_for(settings)
     model = settings.model
@@ -223,7 +220,6 @@ async def evaluate(settings: Settings, name: str, *, limit: int | None = None, d
         run = await run_suite(suite, base, drafter, data=data, **common)
         return report.summarize(run, suite.thresholds), report.run_as_dict(run)
 
-    from beacon.rubrics.service import match
 
     async def retrieve(text: str) -> list[str]:
         async with runtime.db.transaction() as session:

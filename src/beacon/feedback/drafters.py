@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from beacon.config import get_settings
+from beacon.feedback.injection import mask_injections
+from beacon.feedback.offline import _TEXTS, THRESHOLDS, OfflineDrafter
 from beacon.feedback.schemas import ProposedAssessment, ProposedFeedback
 from beacon.llm.client import ModelClient, Usage
-from beacon.feedback.offline import _TEXTS, THRESHOLDS, OfflineDrafter
 from beacon.llm.prompts import content_hash, render
 from beacon.offload import cpu
 from beacon.rubrics.schemas import RubricDefinition
+from beacon.rubrics.translations import translated
 
 LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "de": "German",
              "zh": "Chinese", "ar": "Arabic", "vi": "Vietnamese"}
@@ -78,8 +81,6 @@ def in_language(rubric, language: str):
     """The rubric's student-facing text in ``language`` when the library has it (else as is)."""
     if language == "en":
         return rubric
-    from beacon.config import get_settings
-    from beacon.rubrics.translations import translated
 
     return translated(rubric, language, get_settings().rubrics_dir / "translations") or rubric
 
@@ -90,8 +91,6 @@ def _offline_write(rubric, assessment, **kwargs):
 
 def _masked_assess(work: str, rubric: dict, grade: int):
     """Instructions in the work are data for the teacher, not signals of quality: unseen here."""
-    from beacon.feedback.injection import mask_injections
-
     return _offline_assess(mask_injections(work), rubric, grade)
 
 

@@ -12,6 +12,8 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from beacon.feedback.injection import find_injections
+
 # Linear on any input: every pattern starts only where a token starts (a lookbehind on one
 # character) and every repetition is bounded, so a 200,000-letter "word" costs one short try
 # per position instead of a scan to its end from each of them.
@@ -139,6 +141,4 @@ def mentions_a_person(text: str, names) -> bool:
 
 def redact_work(text: str, people: list[Person]):
     """Redaction and the injection spans of a work, in one call (run in the process pool)."""
-    from beacon.feedback.injection import find_injections
-
     return redact(text, people), find_injections(text)

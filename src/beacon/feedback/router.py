@@ -7,11 +7,13 @@ import uuid
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from beacon.errors import InvalidInput, NotFound
+from beacon.errors import BeaconError, InvalidInput, NotFound
 from beacon.feedback import repository
+from beacon.feedback.intake import MAX_UPLOAD_BYTES, read_upload, upload_status
 from beacon.feedback.service import submit_for_feedback
 from beacon.school.auth import require, session
 from beacon.school.models import User
+from beacon.text import check_form
 
 router = APIRouter(prefix="/api/v1", tags=["student work"])
 student = require("student")
@@ -62,12 +64,9 @@ async def upload_submission(request: Request, user: User = Depends(student), db=
     """Multipart: ``file`` (.txt, .md, .docx, .pdf) and an optional ``title``."""
     from starlette.datastructures import UploadFile
 
-    from beacon.errors import BeaconError
-    from beacon.feedback.intake import MAX_UPLOAD_BYTES, read_upload, upload_status
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file as multipart/form-data")
-    from beacon.text import check_form
 
     form = await request.form()
     check_form(form)

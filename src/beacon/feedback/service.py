@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beacon.errors import InvalidInput, NotFound
 from beacon.feedback import repository
 from beacon.feedback.models import Submission
+from beacon.feedback.tasks import DRAFT_TASK, QUEUE, feedback_lock
+from beacon.jobs import defer_in
+from beacon.school.repository import assignment_for_student, classes_of_student
 
 
 async def submit(
@@ -24,7 +27,6 @@ async def submit(
 ) -> Submission:
     if not body.strip():
         raise InvalidInput("the work is empty: there is nothing to submit")
-    from beacon.school.repository import assignment_for_student, classes_of_student
 
     assignment = None
     if assignment_id is not None:
@@ -66,9 +68,6 @@ async def submit_once(session: AsyncSession, *, student_id: uuid.UUID, title: st
 
 async def submit_for_feedback(session: AsyncSession, *, rubric_id: str | None = None, **submission) -> Submission:
     """Store the work and queue its drafting job in the same transaction: both or neither."""
-    from beacon.feedback.tasks import DRAFT_TASK, QUEUE, feedback_lock
-    from beacon.jobs import defer_in
-
     stored = await submit(session, **submission)
     await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), queue=QUEUE, submission_id=str(stored.id), rubric_id=rubric_id)
     return stored

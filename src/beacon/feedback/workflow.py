@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from beacon.approval.workflow import ReviewThreads
+from beacon.feedback import repository as submissions
 from beacon.feedback.graph import FeedbackDeps, build_graph, thread_id
 from beacon.feedback.schemas import ReviewPayload
 from beacon.feedback.tasks import DRAFT_TASK
@@ -23,6 +24,4 @@ class FeedbackWorkflow(ReviewThreads[ReviewPayload]):
         return await self._run_to_review(submission_id, {"submission_id": str(submission_id), "rubric_id": rubric_id})
 
     async def work_item(self, session, submission_id):
-        from beacon.feedback import repository as submissions
-
         return await submissions.get(session, uuid.UUID(str(submission_id)))

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from beacon.errors import BeaconError
+from beacon.llm.provider import litellm_module
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -175,8 +176,6 @@ class ModelClient:
 
     def router(self):
         if self._router is None:
-            from beacon.llm.provider import litellm_module
-
             litellm = litellm_module()
             # Retries happen once, in the Router (which honours Retry-After), not also in SDKs.
             params = {"timeout": self.timeout_s, "max_tokens": self.max_tokens, "max_retries": 0}
@@ -201,8 +200,6 @@ class ModelClient:
 
     async def _call(self, model: str, messages: list[dict], schema: dict | None = None,
                     max_tokens: int | None = None, temperature: float = 0) -> tuple[str, Usage]:
-        from beacon.llm.provider import litellm_module
-
         started = time.perf_counter()
         response = await self.router().acompletion(
             model=model, messages=messages, response_format=response_format(self.json_mode, schema),

@@ -8,7 +8,10 @@ import math
 import re
 from typing import Protocol
 
+from beacon.errors import InvalidInput
 from beacon.llm.lexicon import terms
+from beacon.llm.provider import litellm_module
+from beacon.offload import cpu
 
 OFFLINE = "offline"
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9_.:/@+\-]{1,200}$")
@@ -56,8 +59,6 @@ class OfflineEmbedder:
         return [v / norm for v in vector]
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        from beacon.offload import cpu
-
         # Pure Python: inline for a query or an essay, in the process pool for a long work (a
         # thread would still hold the GIL the event loop needs).
         return await cpu(_embed_offline, self.dimensions, texts, size=sum(len(t) for t in texts))
@@ -79,8 +80,6 @@ class LiteLLMEmbedder:
         self.batch_size = batch_size
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        from beacon.llm.provider import litellm_module
-
         litellm = litellm_module()
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
@@ -94,8 +93,6 @@ class LiteLLMEmbedder:
 
 def embedder_for(model: str, api_base: str | None = None) -> Embedder:
     if not _MODEL_NAME.match(model):
-        from beacon.errors import InvalidInput
-
         raise InvalidInput(f"embedding model name {model!r} has characters Beacon does not accept")
     if model == OFFLINE:
         return OfflineEmbedder()

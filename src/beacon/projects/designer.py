@@ -10,9 +10,19 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from beacon.feedback.drafters import fenced
+from beacon.llm.client import ModelClient
 from beacon.llm.lexicon import STOP_WORDS, terms
-from beacon.projects.library import Pattern, PatternLibrary, pattern_library
-from beacon.projects.schemas import CriterionRef, Milestone, Proposal, Target, TargetCompetency
+from beacon.llm.prompts import content_hash, render
+from beacon.projects.library import LIBRARY, Pattern, PatternLibrary, pattern_library
+from beacon.projects.schemas import (
+    CriterionRef,
+    Milestone,
+    Proposal,
+    ProposedProjects,
+    Target,
+    TargetCompetency,
+)
 from beacon.rubrics.schemas import RubricDefinition
 
 _LEAD_IN = re.compile(r"^(?:i(?:'m| am)?\s+)?(?:really\s+)?(?:love|like|enjoy|am into|into|do|play)\s+", re.I)
@@ -81,9 +91,6 @@ class Brief:
 @lru_cache(maxsize=1)
 def offline_prompt_hash() -> str:
     """The offline designer's "prompt" is its pattern library: hash that."""
-    from beacon.llm.prompts import content_hash
-    from beacon.projects.library import LIBRARY
-
     return content_hash(LIBRARY, "patterns.yaml", "competencies.yaml")
 
 
@@ -241,18 +248,12 @@ class LLMDesigner:
     designer's. Raises ModelUnavailable when no model answers validly (the job is retried)."""
 
     def __init__(self, client, prompts_dir) -> None:
-        from beacon.llm.prompts import content_hash
-
         self.client = client
         self.prompts_dir = prompts_dir
         self.name = client.models[0]
         self.prompt_hash = content_hash(prompts_dir, *PROMPTS)
 
     async def design(self, brief: Brief, *, grade: int, problems: list[str] | None = None):
-        from beacon.feedback.drafters import fenced
-        from beacon.llm.prompts import render
-        from beacon.projects.schemas import ProposedProjects
-
         targets = []
         for t in brief.targets:
             rubric = brief.rubrics[t.competency_id]
@@ -278,7 +279,6 @@ class LLMDesigner:
 def designer_for(settings):
     if settings.model == "offline":
         return OfflineDesigner()
-    from beacon.llm.client import ModelClient
 
     client = ModelClient([settings.model, *settings.fallback_models], api_base=settings.model_api_base,
                          timeout_s=settings.model_timeout_s, retries=settings.model_retries,

@@ -26,7 +26,7 @@ from beacon.approval.models import Draft
 from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
-from beacon.feedback.redact import people_of, redact, roster_people
+from beacon.feedback.redact import Redaction, people_of, redact, roster_people
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
 from beacon.offload import in_pool
@@ -298,8 +298,6 @@ def _prompt_hash(deps: ProjectDeps, model: str) -> str:
 
 
 def _restorer(replacements: dict):
-    from beacon.feedback.redact import Redaction
-
     return Redaction("", replacements).restore
 
 

@@ -11,13 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beacon.approval import repository as drafts
 from beacon.db import audit
 from beacon.errors import InvalidInput, NotFound
+from beacon.jobs import defer_in
 from beacon.projects import repository
 from beacon.projects.library import PHASES, pattern_library
 from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk, ProjectContent, ProjectDecision, Target
+from beacon.projects.tasks import DESIGN_TASK, QUEUE, projects_lock
 from beacon.rubrics import repository as rubrics
 from beacon.rubrics.schemas import RubricDefinition
+from beacon.rubrics.service import match
 from beacon.school.models import Assignment, AssignmentCompetency
+from beacon.school.repository import classes_of_student
 
 MAX_TARGETS = 3
 FOCUS_CRITERIA = 3
@@ -25,15 +29,11 @@ FOCUS_CRITERIA = 3
 
 async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: ProjectAsk) -> ProjectRequest:
     """Store the request and queue its design job in the same transaction: both or neither."""
-    from beacon.jobs import defer_in
-    from beacon.projects.tasks import DESIGN_TASK, QUEUE, projects_lock
-
     if ask.competency_ids:
         known = await rubrics.competencies_exist(session, ask.competency_ids)
         unknown = [c for c in ask.competency_ids if c not in known]
         if unknown:
             raise NotFound(f"no competency {', '.join(map(repr, unknown))} (see `beacon rubrics list`)")
-    from beacon.school.repository import classes_of_student
 
     request = ProjectRequest(student_id=student_id, interests=ask.interests, tags=ask.tags, weeks=ask.weeks,
                              working=ask.working, materials=ask.materials, competency_ids=ask.competency_ids,
@@ -111,8 +111,6 @@ async def choose_targets(session: AsyncSession, request: ProjectRequest, embedde
         targets = [target(c, "your teacher's assignments target it, and there is no feedback on it yet.")
                    for c in taught[:MAX_TARGETS]]
     else:
-        from beacon.rubrics.service import match
-
         matches = await match(session, " ".join([request.interests, *request.tags]), embedder, limit=2)
         targets = [target(m.id, "it connects to your interests; there is no feedback yet to say what to grow.")
                    for m in matches]

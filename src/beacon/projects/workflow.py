@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from beacon.approval.workflow import ReviewThreads
-from beacon.projects.tasks import DESIGN_TASK
+from beacon.projects import repository
+from beacon.projects.designer import designer_for
 from beacon.projects.graph import ProjectDeps, build_graph, thread_id
 from beacon.projects.schemas import ProjectReviewPayload
+from beacon.projects.tasks import DESIGN_TASK
 
 
 class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
@@ -22,15 +24,11 @@ class ProjectWorkflow(ReviewThreads[ProjectReviewPayload]):
         return await self._run_to_review(request_id, {"request_id": str(request_id)})
 
     async def work_item(self, session, request_id):
-        from beacon.projects import repository
-
         return await repository.get_request(session, uuid.UUID(str(request_id)))
 
 
 
 def project_workflow(runtime, checkpointer) -> ProjectWorkflow:
     """The project workflow on a runtime, sharing the feedback workflow's checkpointer."""
-    from beacon.projects.designer import designer_for
-
     return ProjectWorkflow(ProjectDeps(runtime.settings, runtime.db, runtime.embedder, designer_for(runtime.settings)),
                            checkpointer)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from beacon.approval.models import Draft
 from beacon.feedback.models import Submission
+from beacon.projects.models import ProjectRequest
 from beacon.school.models import Enrollment, SchoolClass, User
 
 
@@ -41,8 +42,6 @@ def _teaches_work(teacher_id: uuid.UUID, class_ids, student_id, class_id: uuid.U
 
 def _draft_in_scope(teacher_id: uuid.UUID, class_id: uuid.UUID | None = None):
     """A draft's work (submission or project request) belongs to a class this teacher teaches."""
-    from beacon.projects.models import ProjectRequest
-
     classes = func.coalesce(
         select(Submission.class_ids).where(Submission.id == Draft.submission_id).correlate(Draft).scalar_subquery(),
         select(ProjectRequest.class_ids).where(ProjectRequest.id == Draft.project_request_id)
@@ -130,8 +129,6 @@ class FailedWork:
 async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = None,
                       school_id: uuid.UUID | None = None, limit: int = 100) -> list[FailedWork]:
     """Failed submissions and project requests of a teacher's students (or a school's)."""
-    from beacon.projects.models import ProjectRequest
-
     def scoped(query, model):
         if teacher_id is not None:
             return query.where(_teaches_work(teacher_id, model.class_ids, model.student_id))

@@ -14,10 +14,17 @@ from beacon.approval import repository as drafts
 from beacon.approval.models import Draft
 from beacon.db import audit
 from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.feedback import tasks as feedback
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent, TeacherDecision
+from beacon.jobs import defer_in
+from beacon.projects import repository as project_requests
+from beacon.projects import service as project_ideas
+from beacon.projects import tasks as projects
+from beacon.projects.schemas import ProjectDecision
 from beacon.review import repository
 from beacon.rubrics import repository as rubric_versions
+from beacon.school import repository as school
 
 
 async def draft_for_teacher(session: AsyncSession, draft_id: uuid.UUID, teacher_id: uuid.UUID) -> Draft:
@@ -130,8 +137,6 @@ async def decide_draft(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action
 
 async def _work(session: AsyncSession, kind: str, item_id: uuid.UUID):
     """The work a draft is for (a submission for "feedback", a project request for "project")."""
-    from beacon.projects import repository as project_requests
-
     if kind == "feedback":
         return await session.get(Submission, item_id)
     if kind == "project":
@@ -141,10 +146,6 @@ async def _work(session: AsyncSession, kind: str, item_id: uuid.UUID):
 
 async def _continue(session: AsyncSession, kind: str, item) -> None:
     """Queue the job that moves the work's workflow thread on (one waiting per thread)."""
-    from beacon.feedback import tasks as feedback
-    from beacon.jobs import defer_in
-    from beacon.projects import tasks as projects
-
     if kind == "feedback":
         await defer_in(session, feedback.DRAFT_TASK, feedback.feedback_lock(item.id), queue=feedback.QUEUE,
                        submission_id=str(item.id))
@@ -155,9 +156,6 @@ async def _continue(session: AsyncSession, kind: str, item) -> None:
 
 async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, edited_content, reason, instructions,
                 rubric_id, proposals, seen_hash, bulk) -> decisions.Taken:
-    from beacon.projects import service as projects
-    from beacon.projects.schemas import ProjectDecision
-
     async with db.transaction() as session:
         draft = await lock_pending(session, draft_id, teacher_id, seen_hash)
         if bulk and needs_own_review(draft):
@@ -168,7 +166,7 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
             decision = ProjectDecision(action=action, teacher_id=str(teacher_id), proposals=proposals,
                                        edited_content=edited_content, reason=reason, instructions=instructions)
             check_decision(decision)
-            released, edited = projects.released_content(draft, decision)
+            released, edited = project_ideas.released_content(draft, decision)
         else:
             if proposals is not None:
                 raise InvalidInput("choosing proposals applies to project ideas, not feedback")
@@ -192,8 +190,6 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
 async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
     """Queue failed work again: a submission ("feedback") or a project request ("project").
     Allowed to a teacher of the student or an admin of their school; anyone else: not found."""
-    from beacon.school import repository as school
-
     item = await _work(session, kind, item_id)
     if item is None:
         raise NotFound(f"no work {item_id}")

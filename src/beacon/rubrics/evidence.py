@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 Cue = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
 DETECTORS = ("#number_unit", "#equation", "#year", "#dialogue", "#non_english")

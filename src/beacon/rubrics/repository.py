@@ -51,8 +51,6 @@ async def current_version_ids(session: AsyncSession, competency_ids: list[str] |
 
 async def current_titles(session: AsyncSession) -> list[tuple[str, str]]:
     """(competency id, title) of every competency in the library now, without the rubrics."""
-    from beacon.rubrics.models import Competency
-
     rows = await session.execute(
         select(Competency.id, Competency.title)
         .join(RubricVersion, RubricVersion.competency_id == Competency.id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.config import get_settings
 from beacon.errors import InvalidInput, NotFound
 from beacon.llm.embeddings import Embedder, model_key
 from beacon.llm.lexicon import RUBRIC_GENERIC, surface_forms, term_counts, terms
@@ -209,8 +210,6 @@ def _softmax(scores: dict[str, float]) -> dict[str, float]:
 
 
 def _evidence_dir():
-    from beacon.config import get_settings
-
     return get_settings().rubrics_dir / "evidence"
 
 

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.db.audit import add_audit
 from beacon.errors import BeaconError, InvalidInput
 from beacon.offload import in_thread
 from beacon.school import repository
@@ -124,8 +125,6 @@ async def close_session(session: AsyncSession, user_id: uuid.UUID, session_id: u
 async def set_password(session: AsyncSession, user: User, password_hash: str, *, keep: uuid.UUID | None = None,
                        actor: User | None = None) -> int:
     """A new password; every other session of the account is revoked. Audited. Returns how many."""
-    from beacon.db.audit import add_audit
-
     if user is None:
         raise InvalidInput("no such person")
     user = await session.get(User, user.id)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from fastapi import Depends, HTTPException, Request, status
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from beacon.db.actor import acting_session
 from beacon.school.accounts import (  # noqa: F401  (passwords live with accounts; re-exported)
     check_password,
     hash_password,
@@ -18,6 +19,8 @@ from beacon.school.accounts import (  # noqa: F401  (passwords live with account
     password_matches,
 )
 from beacon.school.models import User
+from beacon.school.repository import user_of_session
+from beacon.text import check_form
 
 _TOKEN_SALT = "beacon.api-token"
 _SESSION_SALT = "beacon.session"
@@ -96,8 +99,6 @@ async def current_user(request: Request) -> User:
             if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")
             ):
-                from beacon.text import check_form
-
                 form = await request.form()
                 check_form(form)
                 sent = form.get("csrf")
@@ -110,14 +111,12 @@ async def current_user(request: Request) -> User:
             raise _unauthorized() from None
     # Its own short transaction: holding a connection for the whole request would let a burst
     # of decisions (which open their own transactions) take every connection and wait forever.
-    from beacon.school.repository import user_of_session
 
     async with request.app.state.runtime.db.transaction() as db:
         user = await user_of_session(db, session_id)  # a signed-out or revoked session: no one
     if user is None:
         raise _unauthorized()
     request.state.session_id = session_id
-    from beacon.db.actor import acting_session
 
     acting_session.set(session_id)  # audit events of this request are in this person's name
     return user

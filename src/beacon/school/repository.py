@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.school.models import (
+    Assignment,
+    AssignmentCompetency,
     Enrollment,
     School,
     SchoolClass,
@@ -47,8 +49,6 @@ async def add(session: AsyncSession, row) -> None:
 
 
 async def assignment_competencies(session: AsyncSession, assignment_id: uuid.UUID) -> list[str]:
-    from beacon.school.models import AssignmentCompetency
-
     rows = await session.scalars(
         select(AssignmentCompetency.competency_id).where(AssignmentCompetency.assignment_id == assignment_id)
     )
@@ -98,8 +98,6 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 async def assignments_taught(session: AsyncSession, teacher_id: uuid.UUID):
-    from beacon.school.models import Assignment
-
     rows = await session.scalars(
         select(Assignment)
         .join(Enrollment, Enrollment.class_id == Assignment.class_id)
@@ -145,7 +143,6 @@ async def assignment_for_student(session: AsyncSession, assignment_id: uuid.UUID
     one of a class they are in."""
     from sqlalchemy import or_
 
-    from beacon.school.models import Assignment
 
     mine = _student_classes(student_id)
     return await session.scalar(
@@ -161,7 +158,6 @@ async def assignments_for_student(session: AsyncSession, student_id: uuid.UUID):
     """What a student can hand work in for: their classes' assignments and their own projects."""
     from sqlalchemy import or_
 
-    from beacon.school.models import Assignment
 
     mine = _student_classes(student_id)
     rows = await session.scalars(

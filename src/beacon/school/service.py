@@ -7,9 +7,19 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beacon.db.audit import add_audit
 from beacon.errors import InvalidInput, NotFound
+from beacon.rubrics.repository import competencies_exist
 from beacon.school import repository
-from beacon.school.models import Enrollment, School, SchoolClass, StudentProfile, User
+from beacon.school.models import (
+    Assignment,
+    AssignmentCompetency,
+    Enrollment,
+    School,
+    SchoolClass,
+    StudentProfile,
+    User,
+)
 from beacon.school.schemas import NewAssignment, NewClass, NewPerson, StudentSeed
 
 
@@ -58,8 +68,6 @@ async def ensure_student(session: AsyncSession, school: School, klass: SchoolCla
 # --- What an admin does: every change is audited --------------------------------------------
 
 async def _audit(session: AsyncSession, admin: User, action: str, subject_type: str, subject_id, data: dict) -> None:
-    from beacon.db.audit import add_audit
-
     await add_audit(session, actor_id=admin.id, action=action, subject_type=subject_type,
                     subject_id=str(subject_id), data=data)
 
@@ -115,10 +123,6 @@ async def set_membership(
 
 async def set_assignment(session: AsyncSession, teacher: User, new: NewAssignment):
     """A teacher's assignment for a class they teach (else "not found"), with its competencies."""
-    from beacon.db.audit import add_audit
-    from beacon.rubrics.repository import competencies_exist
-    from beacon.school.models import Assignment, AssignmentCompetency
-
     try:
         class_id = uuid.UUID(new.class_id)
     except ValueError:

@@ -9,7 +9,20 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from beacon import offload
 from beacon.config import Settings, get_settings
+from beacon.db.engine import sqlalchemy_url
+from beacon.evals.router import router as coaching
+from beacon.feedback.router import router as submissions
+from beacon.projects.router import router as projects
+from beacon.review.router import router as review
+from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
+from beacon.school.router import router as accounts
+from beacon.web.guard import RequestGuard, SecurityHeaders
+from beacon.web.limits import RateLimits
+from beacon.web.pages import router as pages
+from beacon.web.project_pages import router as project_pages
+from beacon.web.staff_pages import router as staff_pages
 
 
 def create_app(settings: Settings | None = None, *, worker: bool = True, warm: bool = False) -> FastAPI:
@@ -20,8 +33,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        from beacon.db.engine import sqlalchemy_url
-        from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
 
         async with open_runtime(settings) as rt, open_workflows(rt) as workflows:
             app.state.runtime, app.state.workflow = rt, workflows.feedback
@@ -30,8 +41,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
                 sqlalchemy_url(rt.db.url), pool_size=1, max_overflow=1, pool_timeout=2)
             app.state.worker_health = health = WorkerHealth()
             if warm:
-                from beacon import offload
-
                 await offload.warm()
             task = asyncio.create_task(run_jobs(rt, workflows, wait=True, health=health)) if worker else None
             app.state.worker_task = task
@@ -46,8 +55,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
 
     # FastAPI's /docs loads Swagger UI from a CDN: Beacon serves its own page (no CDN, CSP-clean).
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
-    from beacon.web.guard import RequestGuard, SecurityHeaders
-    from beacon.web.limits import RateLimits
 
     # Outermost last: headers on every answer, then rate limits, then the body guard.
     app.add_middleware(RequestGuard)
@@ -57,14 +64,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
 
     from fastapi.staticfiles import StaticFiles
 
-    from beacon.evals.router import router as coaching
-    from beacon.feedback.router import router as submissions
-    from beacon.projects.router import router as projects
-    from beacon.review.router import router as review
-    from beacon.school.router import router as accounts
-    from beacon.web.pages import router as pages
-    from beacon.web.project_pages import router as project_pages
-    from beacon.web.staff_pages import router as staff_pages
 
     for router in (accounts, submissions, projects, review, coaching, pages, project_pages, staff_pages):
         app.include_router(router)

@@ -16,6 +16,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.responses import JSONResponse
 
+from beacon.db.actor import acting_session
 from beacon.text import BAD_TEXT, unstorable
 
 # A JSON or form body: the largest hand-in (200,000 characters) escaped, with room to spare.
@@ -74,8 +75,6 @@ class RequestGuard:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        from beacon.db.actor import acting_session
-
         # Who is acting is set at sign-in, for this request only (not whoever runs it next).
         token = acting_session.set(None)
         try:

@@ -16,22 +16,32 @@ from beacon.approval.decisions import content_hash, what_happened
 from beacon.db import audit
 from beacon.errors import BeaconError, Conflict, InvalidInput, NotFound
 from beacon.feedback import repository as submissions
+from beacon.feedback.injection import find_injections
 from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, upload_status
 from beacon.feedback.router import STATUS_FOR_STUDENT
 from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit_for_feedback
+from beacon.offload import in_thread
 from beacon.projects import repository as project_requests
+from beacon.projects import repository as projects
+from beacon.projects.router import STATUS_FOR_STUDENT as PROJECT_STATUS
 from beacon.review import repository as reviews
 from beacon.review import service as review
 from beacon.rubrics import repository as rubrics
+from beacon.school import accounts
 from beacon.school import repository as school
 from beacon.school.auth import (
     SESSION_COOKIE,
+    client_address,
     session,
     session_cookie,
 )
 from beacon.school.models import User
+from beacon.school.schemas import NewAssignment
+from beacon.school.service import set_assignment as set_one
+from beacon.text import check_form
 from beacon.web import flash
+from beacon.web.project_pages import project_edits, project_review_screen
 from beacon.web.rendering import marked, page_user, render, student, teacher
 
 router = APIRouter(include_in_schema=False)
@@ -44,9 +54,6 @@ async def login_form(request: Request, email: str = ""):
 
 @router.post("/login")
 async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200)):
-    from beacon.school import accounts
-    from beacon.school.auth import client_address
-
     db = request.app.state.runtime.db
     try:
         user = await accounts.sign_in(db, email, password, client_address(request))
@@ -71,8 +78,6 @@ async def login(request: Request, email: str = Form(..., max_length=320), passwo
 @router.post("/logout")
 async def logout(request: Request, user: User = Depends(page_user)):
     """Signs out on the server too: the cookie's session is revoked, wherever it was copied."""
-    from beacon.school import accounts
-
     async with request.app.state.runtime.db.transaction() as db:
         await accounts.close_session(db, user.id, request.state.session_id)
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
@@ -149,8 +154,6 @@ async def assignments_page(request: Request, user: User = Depends(teacher), db=D
 async def set_assignment(request: Request, user: User = Depends(teacher), db=Depends(session)):
     from pydantic import ValidationError
 
-    from beacon.school.schemas import NewAssignment
-    from beacon.school.service import set_assignment as set_one
 
     form = await request.form()
     try:
@@ -191,8 +194,6 @@ async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, 
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     outcome = await _outcome(db, draft)
     if draft.kind == "project":
-        from beacon.web.project_pages import project_review_screen
-
         response = await project_review_screen(request, draft, user, db, outcome=outcome, error=error)
     else:
         work = await submissions.get(db, draft.submission_id)
@@ -215,8 +216,6 @@ async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, 
 async def _injections(draft, body: str) -> list[tuple[int, int, str]]:
     if not any(f == "prompt_injection" for f in draft.flags):
         return []
-    from beacon.feedback.injection import find_injections
-    from beacon.offload import in_thread
 
     return await in_thread(find_injections, body)
 
@@ -277,8 +276,6 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
             draft = await review.draft_for_teacher(db, draft_id, user.id)
         edited, chosen = None, None
         if draft.kind == "project":
-            from beacon.web.project_pages import project_edits
-
             if action == "approve":
                 edited, chosen = project_edits(form, draft.content)
         elif action == "approve":
@@ -318,9 +315,6 @@ async def student_home(request: Request, user: User = Depends(student), db=Depen
 
 
 async def _student_home(db, user: User) -> dict:
-    from beacon.projects import repository as projects
-    from beacon.projects.router import STATUS_FOR_STUDENT as PROJECT_STATUS
-
     return {"user": user, "submissions": await submissions.submissions_of(db, user.id),
             "releases": await drafts.releases_of_student(db, user.id), "status_for": STATUS_FOR_STUDENT,
             "project_requests": await projects.requests_of(db, user.id), "project_status": PROJECT_STATUS,
@@ -329,8 +323,6 @@ async def _student_home(db, user: User) -> dict:
 
 @router.post("/student/submissions")
 async def student_submit(request: Request, user: User = Depends(student), db=Depends(session)):
-    from beacon.text import check_form
-
     form = await request.form()
     check_form(form)
     limit = request.app.state.runtime.settings.max_work_chars

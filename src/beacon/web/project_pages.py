@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from beacon.approval import repository as drafts
+from beacon.approval.decisions import content_hash
 from beacon.db import audit
 from beacon.errors import InvalidInput, NotFound
 from beacon.projects import repository as projects
@@ -26,8 +27,6 @@ router = APIRouter(include_in_schema=False)
 
 async def project_review_screen(request: Request, draft, user: User, db, *, outcome: dict | None = None,
                                 error: str | None = None) -> HTMLResponse:
-    from beacon.approval.decisions import content_hash
-
     ask = await projects.get_request(db, draft.project_request_id)
     return render(request, "teacher_projects.html", user=user, draft=draft, ask=ask,
                   # A decided draft shows what was released (the chosen, edited ideas), read-only.

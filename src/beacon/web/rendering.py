@@ -9,6 +9,7 @@ from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from beacon.llm.client import REASONS
 from beacon.review import service as review
 from beacon.school.auth import current_user, require
 from beacon.school.models import User
@@ -20,8 +21,6 @@ templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in r
 
 def flag_title(flag: str) -> str:
     """What a flag means, for the hover text beside it."""
-    from beacon.llm.client import REASONS
-
     name, _, detail = flag.partition(":")
     if name == "model_fault":
         return f"Why the configured model did not write this draft: {REASONS.get(detail, detail)}."

@@ -10,16 +10,20 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from beacon.approval import repository as drafts
+from beacon.db import audit
 from beacon.errors import InvalidInput, NotFound
+from beacon.evals import report
 from beacon.evals import repository as evals_repository
 from beacon.evals import service as evals
+from beacon.feedback import repository as submissions
 from beacon.school import repository as school
 from beacon.school import service as school_service
 from beacon.school.auth import hash_password_off_loop, session
-from beacon.school.models import User
+from beacon.school.models import School, User
 from beacon.school.schemas import NewClass, NewPerson
 from beacon.web import flash
-from beacon.web.rendering import page_role, render
+from beacon.web.rendering import marked, page_role, render
 
 router = APIRouter(include_in_schema=False)
 coach, admin = page_role("coach", "admin"), page_role("admin")
@@ -41,12 +45,6 @@ async def coach_draft(request: Request, draft_id: uuid.UUID, user: User = Depend
     """A released draft as drafted and as released, read-only, for a coach of the same school.
     Work a teacher has not released (pending, rejected, sent back) stays private unless the
     school grants coaches access (``settings.coach_sees_unreleased``); each such view is audited."""
-    from beacon.approval import repository as drafts
-    from beacon.db import audit
-    from beacon.feedback import repository as submissions
-    from beacon.school.models import School
-    from beacon.web.rendering import marked
-
     draft = await drafts.get_draft(db, draft_id)
     student = await school.get_user(db, draft.student_id) if draft else None
     if draft is None or draft.kind != "feedback" or student is None or student.school_id != user.school_id:
@@ -88,8 +86,6 @@ async def coach_eval_report(run_id: uuid.UUID, user: User = Depends(coach), db=D
 
 @router.get("/coach/evals/compare", response_class=HTMLResponse)
 async def coach_eval_compare(a: uuid.UUID, b: uuid.UUID, user: User = Depends(coach), db=Depends(session)):
-    from beacon.evals import report
-
     runs = [await evals_repository.get_run(db, i) for i in (a, b)]
     if any(r is None or r.school_id != user.school_id or not r.summary for r in runs):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
