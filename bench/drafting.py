@@ -196,7 +196,7 @@ async def naive_tokens(rt, body: str, litellm) -> int:
         rubrics = [RubricDefinition.model_validate(v.definition) for v in await repository.current_versions(session)]
     prompts = rt.settings.prompts_dir
     text = "\n".join(
-        render(prompts, "assess.j2", rubric=r, grade=8, work=body, previous={}, problems=[]) for r in rubrics
+        render(prompts, "assess.j2", rubric=r, grade=8, work=body, previous={}, problems=[], instructions="") for r in rubrics
     )
     messages = [{"role": "system", "content": render(prompts, "system.j2")}, {"role": "user", "content": text}]
     return litellm.token_counter(model="gpt-4o-mini", messages=messages)
