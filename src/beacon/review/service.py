@@ -18,6 +18,7 @@ from beacon.feedback import tasks as feedback
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent, TeacherDecision
 from beacon.jobs import defer_in
+from beacon.mastery import service as mastery
 from beacon.projects import repository as project_requests
 from beacon.projects import service as project_ideas
 from beacon.projects import tasks as projects
@@ -181,6 +182,11 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
                                        edited=edited, reason=reason, instructions=instructions, rubric_id=rubric_id,
                                        bulk=bulk)
         item.status = decisions.ITEM_STATUS[action]
+        if draft.kind == "feedback" and taken.release is not None:
+            # Approved evidence enters the record in the release's own transaction: both or neither.
+            await mastery.record_release(session, release_id=taken.release.id, student_id=draft.student_id,
+                                         teacher_id=teacher_id, rubric_version_id=draft.rubric_version_id,
+                                         content=released, work_date=item.created_at.date())
         # The thread follows the decision in a job: approvals and rejections end it (and keep the
         # teacher's voice), a regeneration drafts again. Queued here, so it is never lost.
         await _continue(session, draft.kind, item)

@@ -64,6 +64,8 @@ class RubricDefinition(_Strict):
     description: Text
     keywords: list[Phrase] = Field(min_length=3, max_length=40)
     mastery_threshold: int = Field(ge=2, le=4)
+    # How many ratings each criterion needs before the competency can be met (the mastery record).
+    evidence_required: int = Field(default=2, ge=1, le=10)
     levels: list[PerformanceLevel]
     criteria: list[CriterionDefinition] = Field(min_length=3, max_length=6)
 

@@ -1,0 +1,43 @@
+"""The mastery record's rows: ratings. A rating is one level on one criterion of one competency
+version, for one student, dated by the work it was given on. Ratings are append-only (a trigger
+refuses UPDATE and DELETE); a correction is a new rating that supersedes the earlier one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from beacon.db.base import Base, created_at, uuid_pk
+
+RATING_SOURCES = ("draft", "teacher", "override", "missed")
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (
+        CheckConstraint(f"source IN {RATING_SOURCES}", name="known_source"),
+        CheckConstraint("level >= 0", name="level_not_negative"),
+        # Only an approved draft's release carries a draft's ratings.
+        CheckConstraint("source <> 'draft' OR release_id IS NOT NULL", name="draft_ratings_come_from_a_release"),
+        Index("ix_ratings_student_competency", "student_id", "competency_id", "criterion_id", "work_date"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    competency_id: Mapped[str] = mapped_column(String(100))
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id", ondelete="RESTRICT"))
+    criterion_id: Mapped[str] = mapped_column(String(100))
+    level: Mapped[int] = mapped_column(Integer)
+    work_date: Mapped[date] = mapped_column(Date)  # when the work was done, not when it was rated
+    source: Mapped[str] = mapped_column(String(16))
+    release_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("releases.id", ondelete="RESTRICT"))
+    evidence: Mapped[list] = mapped_column(JSONB, server_default="[]", default=list)  # the quoted spans
+    note: Mapped[str | None] = mapped_column(Text)
+    artifact_url: Mapped[str | None] = mapped_column(String(2000))
+    rated_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ratings.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = created_at()
