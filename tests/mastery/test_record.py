@@ -17,7 +17,6 @@ from beacon.feedback.service import submit
 from beacon.mastery import repository as ratings
 from beacon.mastery import service as mastery
 from beacon.mastery.calculation import Method
-from beacon.mastery.models import Rating
 from beacon.review import service as review
 from beacon.runtime import open_feedback
 from tests.classroom import ESSAY
