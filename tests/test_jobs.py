@@ -207,9 +207,11 @@ async def test_sigterm_stops_a_worker_mid_call_and_its_job_goes_back_to_the_queu
             await _until_doing(runtime, feedback_lock(sub.id))
             stopped = time.monotonic()
             worker.send_signal(signal.SIGTERM)
-            assert worker.wait(timeout=20) == 0
+            assert worker.wait(timeout=40) == 0
             took = time.monotonic() - stopped
-        assert took < 10, f"the worker took {took:.1f} s to stop"  # the call lasts 30 s
+        # The model call lasts 30 s: stopping sooner means it was dropped, not waited for (the
+        # margin is for a loaded machine: the grace period is 1 s).
+        assert took < 25, f"the worker took {took:.1f} s to stop"
         assert await _only_todo(runtime, feedback_lock(sub.id)) == [("todo", 1)]
         async with runtime.db.transaction() as session:
             assert (await session.get(Submission, sub.id)).status == "queued"

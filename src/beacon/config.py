@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Workflow threads of finished work, and finished jobs, are deleted after this many days
     # (drafts, decisions, releases and the audit trail are kept).
     retention_days: int = Field(default=90, ge=1)
+    # The mastery record's calculation (docs/mastery.md): the school's method, and the decaying
+    # average's weight for the most recent rating. A competency's rubric may override both.
+    mastery_method: Literal["most_recent", "highest", "mean", "decaying_average", "top_n_mean", "power_law",
+                            "mode"] = "decaying_average"
+    mastery_decay_weight: float = Field(default=0.65, gt=0, lt=1)
     # Feedback is not a grade: level names and scores stay out of student text unless enabled.
     score_language: bool = False
 

@@ -51,7 +51,8 @@ async def test_approving_writes_one_rating_per_criterion_with_the_teachers_level
         assert row.work_date == work.created_at.date()
         assert [e["quote"] for e in row.evidence] == [e.quote for e in criterion.evidence]
     async with runtime.db.transaction() as session:
-        record = await mastery.record_of(session, classroom.student_id, Method("mean"))
+        record = await mastery.record_of(session, classroom.student_id,
+                                         runtime.settings.model_copy(update={"mastery_method": "mean"}))
     standing = record[edited.rubric_id]
     assert standing.status in ("emerging", "approaching")  # one piece of evidence never meets
     assert standing.evidence == {c.criterion_id: 1 for c in edited.criteria}
@@ -111,3 +112,9 @@ async def test_ratings_are_append_only_and_a_correction_supersedes(runtime, clas
         counting = await ratings.current_ratings(session, classroom.student_id, first.competency_id)
     ids = {r.id for r in counting}
     assert correction in ids and first.id not in ids  # the superseded rating stops counting
+
+
+def test_a_competency_may_override_the_schools_method(settings):
+    school = settings.model_copy(update={"mastery_method": "decaying_average", "mastery_decay_weight": 0.7})
+    assert mastery.method_for(school, {"evidence_required": 3}) == Method("decaying_average", weight=0.7, n=3)
+    assert mastery.method_for(school, {"calculation": "top_n_mean", "evidence_required": 3}).name == "top_n_mean"

@@ -32,9 +32,16 @@ async def record_release(session: AsyncSession, *, release_id: uuid.UUID, studen
     return len(rows)
 
 
-async def record_of(session: AsyncSession, student_id: uuid.UUID, method: Method,
+def method_for(settings, definition: dict) -> Method:
+    """The school's calculation (``Settings.mastery_method``) unless the competency's rubric names
+    its own; top-N counts the competency's evidence requirement."""
+    return Method(definition.get("calculation") or settings.mastery_method, weight=settings.mastery_decay_weight,
+                  n=definition.get("evidence_required", 2))
+
+
+async def record_of(session: AsyncSession, student_id: uuid.UUID, settings,
                     today: date | None = None) -> dict[str, CompetencyStatus]:
-    """Every competency with ratings: its status by ``method`` against the current rubric
+    """Every competency with ratings: its status by its method against the current rubric
     version's threshold and evidence requirement."""
     by_competency: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
     completed: dict[str, set[str]] = defaultdict(set)
@@ -54,7 +61,7 @@ async def record_of(session: AsyncSession, student_id: uuid.UUID, method: Method
         definition = version.definition
         criteria = [c["id"] for c in definition["criteria"]]
         record[competency_id] = status(
-            ratings, criteria, method, threshold=definition["mastery_threshold"],
+            ratings, criteria, method_for(settings, definition), threshold=definition["mastery_threshold"],
             required=definition.get("evidence_required", 2), today=today,
             scale=(1, len(definition["levels"])), completed=completed[competency_id])
     return record

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -66,6 +66,9 @@ class RubricDefinition(_Strict):
     mastery_threshold: int = Field(ge=2, le=4)
     # How many ratings each criterion needs before the competency can be met (the mastery record).
     evidence_required: int = Field(default=2, ge=1, le=10)
+    # This competency's calculation, overriding the school's (mastery/calculation.METHODS).
+    calculation: Literal["most_recent", "highest", "mean", "decaying_average", "top_n_mean", "power_law",
+                         "mode"] | None = None
     levels: list[PerformanceLevel]
     criteria: list[CriterionDefinition] = Field(min_length=3, max_length=6)
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from beacon import offload
 from beacon.config import Settings, get_settings
 from beacon.db.engine import sqlalchemy_url
 from beacon.evals.router import router as coaching
 from beacon.feedback.router import router as submissions
+from beacon.mastery.router import router as mastery
 from beacon.projects.router import router as projects
 from beacon.review.router import router as review
 from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
@@ -60,12 +63,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.add_middleware(RequestGuard)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(SecurityHeaders)
-    from pathlib import Path
-
-    from fastapi.staticfiles import StaticFiles
-
-
-    for router in (accounts, submissions, projects, review, coaching, pages, project_pages, staff_pages):
+    for router in (accounts, submissions, projects, review, mastery, coaching, pages, project_pages, staff_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 
