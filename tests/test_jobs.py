@@ -163,6 +163,14 @@ class SlowWorker:
             process.wait(timeout=10)
 
 
+async def _only_ours_waiting(runtime, lock: str) -> None:
+    """The worker process must see only this test's job: other tests' leftovers (retries that come
+    due later, on any of Beacon's queues) are taken out of the queue first."""
+    async with runtime.db.transaction() as session:
+        await session.execute(text("DELETE FROM procrastinate_jobs WHERE status = 'todo' AND queueing_lock IS DISTINCT FROM :l"),
+                              {"l": lock})
+
+
 async def _until_doing(runtime, lock: str) -> None:
     deadline = time.monotonic() + 60
     while (await _only_todo(runtime, lock))[0][0] != "doing":
@@ -177,6 +185,7 @@ async def test_a_killed_workers_job_is_retried_once_and_drafted_once(runtime, cl
         await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)  # other tests' leftovers: this worker must see only ours
         async with runtime.db.transaction() as session:
             sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+        await _only_ours_waiting(runtime, feedback_lock(sub.id))
         with SlowWorker() as worker:
             await _until_doing(runtime, feedback_lock(sub.id))
             worker.send_signal(signal.SIGKILL)
@@ -203,6 +212,7 @@ async def test_sigterm_stops_a_worker_mid_call_and_its_job_goes_back_to_the_queu
         await run_jobs(runtime, workflows_for(runtime, workflow), wait=False)
         async with runtime.db.transaction() as session:
             sub = await submit_for_feedback(session, student_id=classroom.student_id, title="Essay", body=ESSAY)
+        await _only_ours_waiting(runtime, feedback_lock(sub.id))
         with SlowWorker(BEACON_WORKER_SHUTDOWN_S="1") as worker:
             await _until_doing(runtime, feedback_lock(sub.id))
             stopped = time.monotonic()

@@ -25,6 +25,10 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("beacon", appauthor=False))
 
 
+# How ratings become a criterion's value (mastery/calculation.py, docs/mastery.md).
+MasteryMethod = Literal["most_recent", "highest", "mean", "decaying_average", "top_n_mean", "power_law", "mode"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BEACON_", extra="ignore")
 
@@ -72,8 +76,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     # The mastery record's calculation (docs/mastery.md): the school's method, and the decaying
     # average's weight for the most recent rating. A competency's rubric may override both.
-    mastery_method: Literal["most_recent", "highest", "mean", "decaying_average", "top_n_mean", "power_law",
-                            "mode"] = "decaying_average"
+    mastery_method: MasteryMethod = "decaying_average"
     mastery_decay_weight: float = Field(default=0.65, gt=0, lt=1)
     # Feedback is not a grade: level names and scores stay out of student text unless enabled.
     score_language: bool = False

@@ -128,6 +128,16 @@ async def open_workflows(runtime: Runtime, checkpointer=None) -> AsyncIterator[W
 
 
 @dataclass
+class Services:
+    """What a worker's jobs are given (``jobs.services``): the runtime and the workflows, built
+    once by the entry point; ``faults`` collects what failed job attempts raised."""
+
+    runtime: Runtime
+    workflows: Workflows
+    faults: dict[str, BaseException]
+
+
+@dataclass
 class WorkerHealth:
     """What a worker is doing, for ``/healthz``: ``running`` only while it is really polling."""
 
@@ -138,17 +148,6 @@ class WorkerHealth:
     @property
     def running(self) -> bool:
         return self.state == "running"
-
-
-@dataclass
-class Services:
-    """What a worker's jobs are given (``jobs.services``): the runtime and the two workflows,
-    built once by the entry point; ``faults`` collects what failed job attempts raised."""
-
-    runtime: Runtime
-    feedback: object
-    projects: object
-    faults: dict[str, BaseException]
 
 
 # Every domain's background work, and the queues a worker listens on (each named for what it runs).
@@ -213,7 +212,7 @@ async def run_jobs(runtime: Runtime, workflows: Workflows, *, wait: bool, own_si
     from beacon.llm.client import concurrency
 
     app = job_app(runtime.db.url)
-    found = Services(runtime, workflows.feedback, workflows.projects, faults if faults is not None else {})
+    found = Services(runtime, workflows, faults if faults is not None else {})
     # Signals are ours, not Procrastinate's: we must tell a stop asked for from one it decided.
     options = dict(queues=[queue] if queue else list(QUEUES), concurrency=concurrency(runtime.settings),
                    shutdown_graceful_timeout=runtime.settings.worker_shutdown_s,

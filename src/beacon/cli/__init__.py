@@ -183,9 +183,9 @@ def eval_suite(
 
         return await evaluate_here(settings, suite, limit=limit, data=data)
 
+    from beacon.cli.evals import read_summary, write_report
     from beacon.errors import BeaconError
     from beacon.evals import report as reports
-    from beacon.cli.evals import read_summary, write_report
 
     try:
         previous = read_summary(against) if against else None
@@ -267,9 +267,8 @@ def rubrics_validate(
 ) -> None:
     """Check every rubric file; report each problem as file: field: reason."""
     from beacon.config import get_settings
-    from beacon.rubrics.library import read_library
-
     from beacon.rubrics.evidence import read_profiles
+    from beacon.rubrics.library import read_library
     from beacon.rubrics.translations import mismatches, read_translations
 
     folder = directory or get_settings().rubrics_dir

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from beacon.errors import InvalidInput
 from beacon.cli.drafting import StillQueued, resolve_student
+from beacon.errors import InvalidInput
 from beacon.projects import repository
 from beacon.projects.schemas import ProjectAsk, ProjectReviewPayload
 from beacon.projects.service import request_projects

@@ -51,6 +51,7 @@ from beacon.feedback.schemas import (
     ReviewPayload,
     TeacherDecision,
 )
+from beacon.feedback.tasks import feedback_lock
 from beacon.feedback.verify import verify
 from beacon.llm.client import ModelUnavailable, Usage
 from beacon.llm.embeddings import Embedder
@@ -64,8 +65,8 @@ from beacon.text import scrub
 log = logging.getLogger("beacon.feedback")
 
 
-def thread_id(submission_id: str | uuid.UUID) -> str:
-    return f"feedback:{submission_id}"
+# A thread's id is its job's lock: one job waiting and one running per thread.
+thread_id = feedback_lock
 
 
 # The thread's state, in the groups its nodes fill (keys stay flat: checkpoints store them so).
@@ -253,6 +254,11 @@ async def retrieve(state: FeedbackState, runtime: Runtime[FeedbackDeps]) -> Retr
         "bank": bank,
     }
 
+def _time_left(deps: FeedbackDeps, spent: Usage) -> float:
+    """Seconds left of the draft's deadline after the model time already ``spent``."""
+    return max(0.1, deps.settings.draft_deadline_s - spent.latency_ms / 1000)
+
+
 async def _with_fallback(deps: FeedbackDeps, call, state: FeedbackState, *, after_assess: bool = False):
     """Ask the configured model within what is left of the draft's deadline; when it cannot
     answer, the offline model (if configured as a fallback) or a retry of the job later.
@@ -260,8 +266,7 @@ async def _with_fallback(deps: FeedbackDeps, call, state: FeedbackState, *, afte
     if after_assess and "model_fallback:offline" in state.get("flags", ()):
         # This draft already fell back: the failing model is not asked again (twice the wait).
         return await call(OfflineModel()), []
-    spent_s = Usage(**state.get("usage", {})).latency_ms / 1000 if after_assess else 0.0
-    left_s = max(0.1, deps.settings.draft_deadline_s - spent_s)
+    left_s = _time_left(deps, Usage(**state.get("usage", {})) if after_assess else Usage())
     try:
         try:
             async with asyncio.timeout(left_s):
@@ -323,7 +328,7 @@ async def verify_draft(state: FeedbackState, runtime: Runtime[FeedbackDeps]) -> 
         # One repair round with the model, then accept what holds and flag the rest.
         ctx = _context(state)
         try:
-            async with asyncio.timeout(max(0.1, deps.settings.draft_deadline_s - usage.latency_ms / 1000)):
+            async with asyncio.timeout(_time_left(deps, usage)):
                 fixed_assessment, u1, _ = await deps.drafter.assess(ctx, problems=result.problems)
                 fixed_feedback, u2, _ = await deps.drafter.write(ctx, fixed_assessment, problems=result.problems)
             usage.add(u1)

@@ -22,4 +22,4 @@ def feedback_lock(submission_id: str | uuid.UUID) -> str:
 
 @blueprint.task(name="draft_feedback", queue=QUEUE, pass_context=True, retry=RETRY)
 async def draft_feedback(context: procrastinate.JobContext, submission_id: str, rubric_id: str | None = None) -> None:
-    await run_to_review(context, services(context).feedback, submission_id, rubric_id)
+    await run_to_review(context, services(context).workflows.feedback, submission_id, rubric_id)

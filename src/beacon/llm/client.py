@@ -89,7 +89,6 @@ class Answer(Generic[T]):
     value: T
     model: str
     usage: Usage
-    repaired: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -261,7 +260,7 @@ class ModelClient:
                     total.add(usage)
                     total.repairs += 1
                     try:
-                        return Answer(parse_json(reply, schema), model, total, repaired=True, notes=notes)
+                        return Answer(parse_json(reply, schema), model, total, notes=notes)
                     except ValidationError:
                         notes.append(f"{model}: still invalid after repair")
                         reasons.append("invalid_output")

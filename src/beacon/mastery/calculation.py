@@ -14,8 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import fmean
+from typing import get_args
 
-METHODS = ("most_recent", "highest", "mean", "decaying_average", "top_n_mean", "power_law", "mode")
+from beacon.config import MasteryMethod
+
+METHODS = get_args(MasteryMethod)
 
 
 @dataclass(frozen=True)

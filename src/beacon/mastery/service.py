@@ -14,6 +14,7 @@ from beacon.approval.decisions import stable_id
 from beacon.mastery import repository
 from beacon.mastery.calculation import CompetencyStatus, Method, Point, status
 from beacon.rubrics import repository as rubrics
+from beacon.rubrics.schemas import RubricDefinition
 
 
 async def record_release(session: AsyncSession, *, release_id: uuid.UUID, student_id: uuid.UUID,
@@ -32,11 +33,16 @@ async def record_release(session: AsyncSession, *, release_id: uuid.UUID, studen
     return len(rows)
 
 
+def _required(definition: dict) -> int:
+    # Versions stored before the rubric format had the field ask for its default.
+    return definition.get("evidence_required", RubricDefinition.model_fields["evidence_required"].default)
+
+
 def method_for(settings, definition: dict) -> Method:
     """The school's calculation (``Settings.mastery_method``) unless the competency's rubric names
     its own; top-N counts the competency's evidence requirement."""
     return Method(definition.get("calculation") or settings.mastery_method, weight=settings.mastery_decay_weight,
-                  n=definition.get("evidence_required", 2))
+                  n=_required(definition))
 
 
 async def record_of(session: AsyncSession, student_id: uuid.UUID, settings,
@@ -53,15 +59,18 @@ async def record_of(session: AsyncSession, student_id: uuid.UUID, settings,
             continue  # counted apart: a criterion the task asked for and the work did not address
         by_competency[rating.competency_id][rating.criterion_id].append(
             Point(rating.work_date, rating.level, str(rating.id)))
+    if not by_competency:
+        return {}
+    # Every competency's current version in two queries, however many there are.
+    ids = await rubrics.current_version_ids(session, list(by_competency))
+    versions = {v.competency_id: v for v in await rubrics.versions_by_ids(session, list(ids.values()))}
     record = {}
     for competency_id, ratings in by_competency.items():
-        version = await rubrics.current_version(session, competency_id)
-        if version is None:
+        if competency_id not in versions:
             continue
-        definition = version.definition
-        criteria = [c["id"] for c in definition["criteria"]]
+        definition = versions[competency_id].definition
         record[competency_id] = status(
-            ratings, criteria, method_for(settings, definition), threshold=definition["mastery_threshold"],
-            required=definition.get("evidence_required", 2), today=today,
+            ratings, [c["id"] for c in definition["criteria"]], method_for(settings, definition),
+            threshold=definition["mastery_threshold"], required=_required(definition), today=today,
             scale=(1, len(definition["levels"])), completed=completed[competency_id])
     return record

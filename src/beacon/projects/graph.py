@@ -46,14 +46,14 @@ from beacon.projects.schemas import (
     Proposal,
     Target,
 )
+from beacon.projects.tasks import projects_lock
 from beacon.projects.verify import check_projects
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.school import repository as school
 from beacon.text import scrub
 
-
-def thread_id(request_id: str | uuid.UUID) -> str:
-    return f"projects:{request_id}"
+# A thread's id is its job's lock: one job waiting and one running per thread.
+thread_id = projects_lock
 
 
 # The thread's state, in the groups its nodes fill (keys stay flat: checkpoints store them so).

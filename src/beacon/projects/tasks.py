@@ -21,4 +21,4 @@ def projects_lock(request_id: str | uuid.UUID) -> str:
 
 @blueprint.task(name="design_projects", queue=QUEUE, pass_context=True, retry=RETRY)
 async def design_projects(context: procrastinate.JobContext, request_id: str) -> None:
-    await run_to_review(context, services(context).projects, request_id)
+    await run_to_review(context, services(context).workflows.projects, request_id)

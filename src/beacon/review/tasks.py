@@ -17,5 +17,5 @@ blueprint = procrastinate.Blueprint()
 @blueprint.task(name="prune_finished", queue=QUEUE, pass_context=True, retry=RETRY)
 async def prune_finished(context: procrastinate.JobContext, timestamp: int) -> None:
     found = services(context)
-    await prune(found.runtime.db, [found.feedback, found.projects], days=found.runtime.settings.retention_days,
+    await prune(found.runtime.db, [found.workflows.feedback, found.workflows.projects], days=found.runtime.settings.retention_days,
                 app=context.app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -13,6 +13,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from beacon.config import MasteryMethod
 
 SUBJECTS = (
     "English Language Arts",
@@ -67,8 +69,7 @@ class RubricDefinition(_Strict):
     # How many ratings each criterion needs before the competency can be met (the mastery record).
     evidence_required: int = Field(default=2, ge=1, le=10)
     # This competency's calculation, overriding the school's (mastery/calculation.METHODS).
-    calculation: Literal["most_recent", "highest", "mean", "decaying_average", "top_n_mean", "power_law",
-                         "mode"] | None = None
+    calculation: MasteryMethod | None = None
     levels: list[PerformanceLevel]
     criteria: list[CriterionDefinition] = Field(min_length=3, max_length=6)
 
