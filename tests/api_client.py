@@ -45,9 +45,13 @@ async def people(runtime):
         await school.enroll(session, other_class, stranger, "teacher")
         alice = await school.ensure_student(session, sch, klass, StudentSeed(first_name="Alice", last_name="A", email=f"a-{tag}@example.org", grade=8))
         bob = await school.ensure_student(session, sch, klass, StudentSeed(first_name="Bob", last_name="B", email=f"b-{tag}@example.org", grade=8))
-        for user in (teacher, stranger, alice, bob):
+        coach = await school.ensure_user(session, sch, f"c-{tag}@example.org", "Cora Coach", "coach")
+        admin = await school.ensure_user(session, sch, f"ad-{tag}@example.org", "Ada Admin", "admin")
+        for user in (teacher, stranger, alice, bob, coach, admin):
             (await session.get(User, user.id)).password_hash = hash_password(PASSWORD)
-    return {"teacher": teacher.email, "stranger": stranger.email, "alice": alice.email, "bob": bob.email}
+    return {"teacher": teacher.email, "stranger": stranger.email, "alice": alice.email, "bob": bob.email,
+            "coach": coach.email, "admin": admin.email, "class_id": klass.id, "other_class_id": other_class.id,
+            "alice_id": alice.id, "bob_id": bob.id}
 
 
 async def wait_for_queue(client, headers, n=1):

@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     # average's weight for the most recent rating. A competency's rubric may override both.
     mastery_method: MasteryMethod = "decaying_average"
     mastery_decay_weight: float = Field(default=0.65, gt=0, lt=1)
+    # A "missed" rating (the task asked for a criterion the work did not address): shown apart,
+    # or counted as the continuum's lowest level.
+    mastery_missed: Literal["apart", "as_lowest"] = "apart"
+    # Needs support (mastery/support.py): below threshold after this many attempts at a criterion;
+    # no evidence on a competency for this many weeks while classmates have some; no rise over
+    # this many ratings; returned work not revised in this many days; this many drafts flagged
+    # for judgement or an injection within 60 days.
+    support_attempts: int = Field(default=3, ge=2, le=20)
+    support_quiet_weeks: int = Field(default=6, ge=1, le=52)
+    support_flat_ratings: int = Field(default=4, ge=2, le=20)
+    support_revise_days: int = Field(default=14, ge=1, le=365)
+    support_flagged_drafts: int = Field(default=3, ge=1, le=50)
     # Feedback is not a grade: level names and scores stay out of student text unless enabled.
     score_language: bool = False
 

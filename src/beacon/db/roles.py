@@ -26,7 +26,7 @@ APP_ROLE = "beacon_app"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 READ_ONLY = ("audit_events", "alembic_version")
-APPEND_ONLY = ("decisions", "releases", "ratings")
+APPEND_ONLY = ("decisions", "releases", "ratings", "support_dismissals")
 DEFINER_FUNCTIONS = (
     "beacon_audit(uuid, uuid, text, text, text, jsonb)",
     "beacon_session_user(uuid)",

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from beacon.db.base import Base, created_at, uuid_pk
 
-RATING_SOURCES = ("draft", "teacher", "override", "missed")
+# draft: an approved release's level; teacher: a demonstration logged by hand; override: the
+# teacher completes a criterion's evidence requirement; missed: the task asked for the criterion
+# and the work did not address it; baseline: where the student started (growth counts from it).
+RATING_SOURCES = ("draft", "teacher", "override", "missed", "baseline")
 
 
 class Rating(Base):
@@ -40,4 +43,21 @@ class Rating(Base):
     artifact_url: Mapped[str | None] = mapped_column(String(2000))
     rated_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ratings.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class SupportDismissal(Base):
+    """A teacher dismissed a needs-support flag, with a note. The flag stays hidden while its
+    cause (the rating, release or draft behind it) is the same; a new cause brings it back."""
+
+    __tablename__ = "support_dismissals"
+    __table_args__ = (Index("ix_support_dismissals_student", "student_id", "competency_id", "kind", "cause"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    competency_id: Mapped[str] = mapped_column(String(100))  # "" for a flag about all the student's work
+    kind: Mapped[str] = mapped_column(String(40))
+    cause: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text)
+    dismissed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = created_at()

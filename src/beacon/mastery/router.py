@@ -1,39 +1,209 @@
-"""The mastery record over the API: a student's standing on every competency with evidence. A
-student reads their own, a teacher the students of their classes, an admin their school's;
-anyone else gets 404, as for anything that does not exist."""
+"""The mastery record over the API.
+
+- A student reads their own record; a teacher their classes' students and grids; an admin their
+  school's; a coach a class's aggregates only (how many students stand where, never who).
+- Teachers write: a demonstration logged by hand, missed, override, baseline, correction
+  (``POST /api/v1/ratings``), and dismiss a needs-support flag with a note.
+- Anyone else gets 404, as for anything that does not exist."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
-from dataclasses import asdict
+from collections import Counter
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import Response
 
+from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.mastery import service
+from beacon.mastery.calculation import STATUSES
+from beacon.mastery.schemas import Dismissal, NewRatings
 from beacon.school import repository as school
 from beacon.school.auth import require, session
-from beacon.school.models import User
+from beacon.school.models import School, User
 
 router = APIRouter(prefix="/api/v1/mastery", tags=["mastery"])
+ratings_router = APIRouter(prefix="/api/v1/ratings", tags=["mastery"])
 reader = require("student", "teacher", "admin")
+teacher_only = require("teacher")
 
 
-async def _may_read(db, user: User, student_id: uuid.UUID) -> bool:
+def _missing() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+
+
+async def may_read_student(db, user: User, student_id: uuid.UUID) -> bool:
     if user.role == "student":
         return user.id == student_id
     if user.role == "teacher":
         return await school.teaches(db, user.id, student_id)
     student = await school.get_user(db, student_id)
-    return student is not None and student.role == "student" and student.school_id == user.school_id
+    return (user.role == "admin" and student is not None and student.role == "student"
+            and student.school_id == user.school_id)
+
+
+async def class_access(db, user: User, class_id: uuid.UUID) -> str | None:
+    """"full" (its teachers, the school's admins), "aggregate" (the school's coaches) or None."""
+    klass = await school.get_class(db, class_id)
+    if klass is None or klass.school_id != user.school_id:
+        return None
+    if user.role == "admin":
+        return "full"
+    if user.role == "coach":
+        return "aggregate"
+    if user.role == "teacher":
+        member = await school.enrollment(db, class_id, user.id)
+        return "full" if member is not None and member.role_in_class == "teacher" else None
+    return None
+
+
+async def school_choice(db, user: User) -> dict:
+    """The school's own calculation, if it chose one (School.settings)."""
+    found = await db.get(School, user.school_id)
+    return {k: v for k, v in (found.settings or {}).items() if k.startswith("mastery_")} if found else {}
 
 
 @router.get("/students/{student_id}")
 async def student_record(student_id: uuid.UUID, request: Request, user: User = Depends(reader),
                          db=Depends(session)) -> dict:
     """Per competency: status, the value on the continuum, each criterion's value and evidence
-    count against the requirement, and what keeps it from met."""
-    if not await _may_read(db, user, student_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-    record = await service.record_of(db, student_id, request.app.state.runtime.settings)
+    count against the requirement, what keeps it from met, growth, and needs-support flags."""
+    if not await may_read_student(db, user, student_id):
+        raise _missing()
+    records = await service.records_of(db, [student_id], request.app.state.runtime.settings,
+                                       school_choice=await school_choice(db, user))
+    record = records[student_id]
     return {"student_id": str(student_id),
-            "competencies": {cid: asdict(standing) for cid, standing in sorted(record.items())}}
+            "competencies": {cid: s.as_json() for cid, s in record.competencies.items()},
+            "support": [service.concern_json(c) for c in record.concerns]}
+
+
+@router.get("/students/{student_id}/competencies/{competency_id}")
+async def student_history(student_id: uuid.UUID, competency_id: str, user: User = Depends(reader),
+                          db=Depends(session)) -> dict:
+    """The ratings behind one cell, oldest first, each with its evidence."""
+    if len(competency_id) > 100 or not await may_read_student(db, user, student_id):
+        raise _missing()
+    try:
+        definition, entries = await service.history(db, student_id, competency_id)
+    except NotFound:
+        raise _missing() from None
+    return {"student_id": str(student_id), "competency_id": competency_id, "title": definition["title"],
+            "ratings": [{**e.__dict__, "work_date": e.work_date.isoformat()} for e in entries]}
+
+
+def _cell(standing: service.Standing | None) -> dict:
+    if standing is None:
+        return {"status": "not_started"}
+    return standing.as_json()
+
+
+@router.get("/classes/{class_id}")
+async def class_record(class_id: uuid.UUID, request: Request, user: User = Depends(require("teacher", "admin", "coach")),
+                       db=Depends(session)) -> dict:
+    """The class grid as data: each student's standing on each competency. A coach gets the
+    counts per competency and status only."""
+    access = await class_access(db, user, class_id)
+    if access is None:
+        raise _missing()
+    grid = await service.class_grid(db, class_id, request.app.state.runtime.settings,
+                                    school_choice=await school_choice(db, user))
+    competencies = [{"id": cid, "title": title} for cid, title in grid.competencies]
+    if access == "aggregate":
+        counts = {cid: Counter() for cid, _ in grid.competencies}
+        for record in grid.records.values():
+            for cid, _ in grid.competencies:
+                standing = record.competencies.get(cid)
+                counts[cid][standing.status.status if standing else "not_started"] += 1
+        return {"class_id": str(class_id), "students": len(grid.students), "competencies": competencies,
+                "counts": {cid: {s: c[s] for s in STATUSES} for cid, c in counts.items()}}
+    return {"class_id": str(class_id), "competencies": competencies, "students": [
+        {"id": str(s.id), "name": s.full_name, "support": [service.concern_json(c) for c in grid.records[s.id].concerns],
+         "cells": {cid: _cell(grid.records[s.id].competencies.get(cid)) for cid, _ in grid.competencies}}
+        for s in grid.students]}
+
+
+def _safe(value) -> str:
+    """A spreadsheet must not run a cell: text starting like a formula is quoted."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(header: list[str], rows, filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_safe(v) for v in row])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+async def _full_grid(db, request, user, class_id) -> service.Grid:
+    if await class_access(db, user, class_id) != "full":
+        raise _missing()
+    return await service.class_grid(db, class_id, request.app.state.runtime.settings,
+                                    school_choice=await school_choice(db, user))
+
+
+@router.get("/classes/{class_id}/status.csv")
+async def class_status_csv(class_id: uuid.UUID, request: Request, user: User = Depends(require("teacher", "admin")),
+                           db=Depends(session)) -> Response:
+    """Status per student × competency, with the numbers behind it."""
+    grid = await _full_grid(db, request, user, class_id)
+    rows = []
+    for s in grid.students:
+        for cid, title in grid.competencies:
+            st = grid.records[s.id].competencies.get(cid)
+            rows.append([s.full_name, s.email, cid, title, st.status.status if st else "not_started",
+                         f"{st.status.value:.2f}" if st and st.status.value is not None else "",
+                         st.status.threshold if st else "", st.status.required if st else "",
+                         sum(st.status.evidence.values()) if st else 0,
+                         " ".join(st.status.missing) if st else "",
+                         f"{st.growth.competency:+.2f}" if st and st.growth.competency is not None else "",
+                         st.method if st else "", len(st.concerns) if st else 0])
+    return _csv(["student", "email", "competency_id", "competency", "status", "value", "threshold",
+                 "evidence_required", "ratings", "short_of_evidence", "growth", "method", "needs_support"],
+                rows, f"mastery-status-{class_id}.csv")
+
+
+@router.get("/classes/{class_id}/ratings.csv")
+async def class_ratings_csv(class_id: uuid.UUID, request: Request, user: User = Depends(require("teacher", "admin")),
+                            db=Depends(session)) -> Response:
+    """Every rating that counts for the class's students, oldest work first."""
+    grid = await _full_grid(db, request, user, class_id)
+    entries = await service.ratings_of_students(db, [s.id for s in grid.students])
+    rows = [[s.full_name, s.email, e.competency_id, e.criterion_id, e.level, e.work_date.isoformat(), e.source,
+             e.rated_by, e.note or "", e.artifact_url or "", e.release_id or "",
+             " | ".join(q["quote"] for q in e.evidence), e.id, e.supersedes_id or ""]
+            for s in grid.students for e in entries[s.id]]
+    return _csv(["student", "email", "competency_id", "criterion_id", "level", "work_date", "source", "rated_by",
+                 "note", "artifact_url", "release_id", "evidence", "rating_id", "supersedes_id"],
+                rows, f"mastery-ratings-{class_id}.csv")
+
+
+@router.post("/support/dismissals", status_code=status.HTTP_201_CREATED)
+async def dismiss_flag(dismissal: Dismissal, user: User = Depends(teacher_only), db=Depends(session)) -> dict:
+    try:
+        row = await service.dismiss(db, user, dismissal)
+    except NotFound:
+        raise _missing() from None
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"id": str(row.id)}
+
+
+@ratings_router.post("", status_code=status.HTTP_201_CREATED)
+async def log_ratings(entry: NewRatings, user: User = Depends(teacher_only), db=Depends(session)) -> dict:
+    """Log a demonstration (or missed, override, baseline, a correction) for students you teach."""
+    try:
+        rows = await service.log_ratings(db, user, entry)
+    except NotFound:
+        raise _missing() from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"ids": [str(r.id) for r in rows]}

@@ -16,6 +16,7 @@ from beacon.config import Settings, get_settings
 from beacon.db.engine import sqlalchemy_url
 from beacon.evals.router import router as coaching
 from beacon.feedback.router import router as submissions
+from beacon.mastery.router import ratings_router
 from beacon.mastery.router import router as mastery
 from beacon.projects.router import router as projects
 from beacon.review.router import router as review
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.add_middleware(RequestGuard)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(SecurityHeaders)
-    for router in (accounts, submissions, projects, review, mastery, coaching, pages, project_pages, staff_pages):
+    for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, staff_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 
