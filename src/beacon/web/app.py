@@ -24,6 +24,7 @@ from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
 from beacon.school.router import router as accounts
 from beacon.web.guard import RequestGuard, SecurityHeaders
 from beacon.web.limits import RateLimits
+from beacon.web.mastery_pages import router as mastery_pages
 from beacon.web.pages import router as pages
 from beacon.web.project_pages import router as project_pages
 from beacon.web.staff_pages import router as staff_pages
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.add_middleware(RequestGuard)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(SecurityHeaders)
-    for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, staff_pages):
+    for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, mastery_pages,
+                   staff_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 
