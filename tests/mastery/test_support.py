@@ -85,7 +85,7 @@ SETTINGS = SimpleNamespace(mastery_method="decaying_average", mastery_decay_weig
 STUDENTS = [uuid.UUID(int=i) for i in range(1, 4)]
 rating = st.builds(
     lambda sid, crit, level, day, source: SimpleNamespace(
-        id=uuid.uuid4(), student_id=sid, competency_id="argument-writing", criterion_id=crit, level=level,
+        id=str(uuid.uuid4()), student_id=sid, competency_id="argument-writing", criterion_id=crit, level=level,
         work_date=date(2026, 9, 1) + timedelta(days=day), source=source, release_id=None),
     st.sampled_from(STUDENTS), st.sampled_from(["claim", "evidence", "reasoning"]), st.integers(1, 4),
     st.integers(0, 80), st.sampled_from(["draft", "teacher", "teacher", "override", "missed", "baseline"]))

@@ -18,7 +18,6 @@ from beacon.school.models import User
 from beacon.school.schemas import StudentSeed
 from tests.classroom import ESSAY
 from tests.conftest import PROJECT
-from tests.web.serve import beacon_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("BEACON_REQUIRE_BROWSER"),
     reason="Debian's chromium is not installed (.ci/run installs it)",
 )
-
-
-@pytest.fixture
-def server(runtime):
-    with beacon_server() as base:
-        yield base
 
 
 @pytest.fixture

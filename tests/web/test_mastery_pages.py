@@ -13,17 +13,10 @@ from beacon.school import service as school
 from beacon.school.auth import hash_password
 from beacon.school.models import User
 from beacon.school.schemas import StudentSeed
-from tests.web.serve import beacon_server
 from tests.web.test_browser import CHROMIUM, PASSWORD, _launch, _shot, _sign_in
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 TABLET = {"width": 820, "height": 1180}
-
-
-@pytest.fixture
-def server(runtime):
-    with beacon_server() as base:
-        yield base
 
 
 @pytest.fixture

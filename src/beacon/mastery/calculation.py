@@ -14,17 +14,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import fmean
-from typing import get_args
+from typing import NamedTuple, get_args
 
 from beacon.config import MasteryMethod
 
 METHODS = get_args(MasteryMethod)
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """One rating of one criterion: the level (a whole level, or a half where the scale has them)
-    and the date of the work it was given on."""
+    and the date of the work it was given on. A tuple: a school's overview makes hundreds of
+    thousands."""
 
     on: date
     level: float

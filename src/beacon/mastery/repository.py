@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,8 +48,9 @@ async def current_ratings_of(session: AsyncSession, student_ids: Sequence[uuid.U
 
 # What the calculation reads of a rating: a row of plain values, not an ORM object (a school's
 # overview reads hundreds of thousands).
-FACTS = (Rating.id, Rating.student_id, Rating.competency_id, Rating.criterion_id, Rating.level,
-         Rating.work_date, Rating.source, Rating.release_id)
+# Ids come as text: parsing then printing 800,000 UUIDs was a third of the overview's time.
+FACTS = (cast(Rating.id, Text).label("id"), Rating.student_id, Rating.competency_id, Rating.criterion_id,
+         Rating.level, Rating.work_date, Rating.source, cast(Rating.release_id, Text).label("release_id"))
 
 
 async def rating_facts(session: AsyncSession, student_ids: Sequence[uuid.UUID]):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import uuid
@@ -32,6 +33,19 @@ teacher_only = require("teacher")
 
 def _missing() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+
+
+@contextlib.contextmanager
+def _as_http():
+    """A service's refusal as its answer: 404 out of scope, 409 already done, 422 bad input."""
+    try:
+        yield
+    except NotFound:
+        raise _missing() from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
 async def may_read_student(db, user: User, student_id: uuid.UUID) -> bool:
@@ -186,24 +200,14 @@ async def class_ratings_csv(class_id: uuid.UUID, request: Request, user: User = 
 
 @router.post("/support/dismissals", status_code=status.HTTP_201_CREATED)
 async def dismiss_flag(dismissal: Dismissal, user: User = Depends(teacher_only), db=Depends(session)) -> dict:
-    try:
+    with _as_http():
         row = await service.dismiss(db, user, dismissal)
-    except NotFound:
-        raise _missing() from None
-    except InvalidInput as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return {"id": str(row.id)}
 
 
 @ratings_router.post("", status_code=status.HTTP_201_CREATED)
 async def log_ratings(entry: NewRatings, user: User = Depends(teacher_only), db=Depends(session)) -> dict:
     """Log a demonstration (or missed, override, baseline, a correction) for students you teach."""
-    try:
+    with _as_http():
         rows = await service.log_ratings(db, user, entry)
-    except NotFound:
-        raise _missing() from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except InvalidInput as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return {"ids": [str(r.id) for r in rows]}

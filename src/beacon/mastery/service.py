@@ -121,7 +121,7 @@ async def _gather(session: AsyncSession, student_ids: list[uuid.UUID], settings,
         flagged[str(student_id)].append((str(draft_id), created.date()))
     waiting = await repository.unrevised_releases(
         session, student_ids, now - timedelta(days=settings.support_revise_days))
-    return _Facts(rows, definitions, await repository.dismissed(session, student_ids), flagged, set(waiting))
+    return _Facts(rows, definitions, await repository.dismissed(session, student_ids), flagged, {str(r) for r in waiting})
 
 
 def _standings(facts: _Facts, student_ids: list[uuid.UUID], settings, school_choice: dict | None,
@@ -146,13 +146,13 @@ def _standings(facts: _Facts, student_ids: list[uuid.UUID], settings, school_cho
             missed[sid][cid][r.criterion_id] += 1
         else:
             level = 1 if r.source == "missed" else r.level
-            points[sid][cid][r.criterion_id].append(Point(r.work_date, level, str(r.id)))
+            points[sid][cid][r.criterion_id].append(Point(r.work_date, level, r.id))
             if r.release_id in facts.waiting_releases:
-                waiting[sid][str(r.id)] = str(r.release_id)
+                waiting[sid][r.id] = r.release_id
             if class_latest.get(cid) is None or r.work_date > class_latest[cid]:
                 class_latest[cid] = r.work_date
     for r in sorted((r for r in facts.rows if r.source == "baseline" and r.competency_id in facts.definitions),
-                    key=lambda r: (r.work_date, str(r.id))):
+                    key=lambda r: (r.work_date, r.id)):
         baselines[r.student_id][r.competency_id][r.criterion_id] = r.level
 
     records: dict[uuid.UUID, Record] = {}
