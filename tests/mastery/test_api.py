@@ -190,6 +190,8 @@ async def test_a_student_stuck_below_the_threshold_is_flagged_until_dismissed_an
     await client.post("/api/v1/ratings", headers=teacher, json=_demo([alice], [2], day="2026-10-19"))
     [back] = stuck((await client.get(f"/api/v1/mastery/students/{alice}", headers=teacher)).json())
     assert "4 attempts" in back["reason"]
+    own = (await client.get(f"/api/v1/mastery/students/{alice}", headers=await sign_in(client, people["alice"]))).json()
+    assert own["competencies"]["oral-communication"]["support"] == []  # the flags are for her teachers
 
     stranger = await sign_in(client, people["stranger"])
     assert (await client.post("/api/v1/mastery/support/dismissals", headers=stranger, json=dismissal)).status_code == 404

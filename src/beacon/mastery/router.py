@@ -89,9 +89,11 @@ async def student_record(student_id: uuid.UUID, request: Request, user: User = D
     records = await service.records_of(db, [student_id], request.app.state.runtime.settings,
                                        school_choice=await school_choice(db, user))
     record = records[student_id]
+    # Needs-support flags are for the adults who act on them; a student reads the progress itself.
+    staff = user.role != "student"
     return {"student_id": str(student_id),
-            "competencies": {cid: s.as_json() for cid, s in record.competencies.items()},
-            "support": [service.concern_json(c) for c in record.concerns]}
+            "competencies": {cid: s.as_json(support=staff) for cid, s in record.competencies.items()},
+            "support": [service.concern_json(c) for c in record.concerns] if staff else []}
 
 
 @router.get("/students/{student_id}/competencies/{competency_id}")

@@ -73,14 +73,15 @@ class Standing:
     last_work: date | None
     concerns: list[support.Concern] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self, *, support: bool = True) -> dict:
+        """``support``: the needs-support flags, for teachers and admins (not the student's own view)."""
         s = self.status
         return {"title": self.title, "method": self.method, "levels": self.levels, "status": s.status,
                 "value": s.value, "criteria": s.criteria, "evidence": s.evidence, "required": s.required,
                 "threshold": s.threshold, "missing": s.missing, "missed": self.missed,
                 "growth": {"competency": self.growth.competency, "criteria": self.growth.per_criterion},
                 "last_work": self.last_work.isoformat() if self.last_work else None,
-                "support": [concern_json(c) for c in self.concerns]}
+                "support": [concern_json(c) for c in self.concerns] if support else []}
 
 
 def concern_json(c: support.Concern) -> dict:
