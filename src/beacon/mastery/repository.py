@@ -32,16 +32,17 @@ def _current(student_ids):
 
 async def current_ratings(session: AsyncSession, student_id: uuid.UUID, competency_id: str | None = None) -> list[Rating]:
     """A student's ratings that still count, by work date."""
-    query = select(Rating).where(_current([student_id]))
-    if competency_id is not None:
-        query = query.where(Rating.competency_id == competency_id)
-    return list((await session.scalars(query.order_by(Rating.work_date, Rating.id))).all())
+    return await current_ratings_of(session, [student_id], competency_id)
 
 
-async def current_ratings_of(session: AsyncSession, student_ids: Sequence[uuid.UUID]) -> list[Rating]:
+async def current_ratings_of(session: AsyncSession, student_ids: Sequence[uuid.UUID],
+                             competency_id: str | None = None) -> list[Rating]:
+    """The ratings that still count of these students, by student, competency and work date."""
     if not student_ids:
         return []
     query = select(Rating).where(_current(list(student_ids)))
+    if competency_id is not None:
+        query = query.where(Rating.competency_id == competency_id)
     return list((await session.scalars(query.order_by(Rating.student_id, Rating.competency_id,
                                                       Rating.work_date, Rating.id))).all())
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
 
 from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.mastery import repository as ratings_repository
 from beacon.mastery import service
 from beacon.mastery.calculation import STATUSES
 from beacon.mastery.schemas import Dismissal, NewRatings
@@ -189,12 +190,14 @@ async def class_status_csv(class_id: uuid.UUID, request: Request, user: User = D
 async def class_ratings_csv(class_id: uuid.UUID, request: Request, user: User = Depends(require("teacher", "admin")),
                             db=Depends(session)) -> Response:
     """Every rating that counts for the class's students, oldest work first."""
-    grid = await _full_grid(db, request, user, class_id)
-    entries = await service.ratings_of_students(db, [s.id for s in grid.students])
+    if await class_access(db, user, class_id) != "full":
+        raise _missing()
+    students = await ratings_repository.students_of_class(db, class_id)
+    entries = await service.ratings_of_students(db, [s.id for s in students])
     rows = [[s.full_name, s.email, e.competency_id, e.criterion_id, e.level, e.work_date.isoformat(), e.source,
              e.rated_by, e.note or "", e.artifact_url or "", e.release_id or "",
              " | ".join(q["quote"] for q in e.evidence), e.id, e.supersedes_id or ""]
-            for s in grid.students for e in entries[s.id]]
+            for s in students for e in entries[s.id]]
     return _csv(["student", "email", "competency_id", "criterion_id", "level", "work_date", "source", "rated_by",
                  "note", "artifact_url", "release_id", "evidence", "rating_id", "supersedes_id"],
                 rows, f"mastery-ratings-{class_id}.csv")

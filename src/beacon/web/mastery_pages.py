@@ -24,18 +24,11 @@ from beacon.school import repository as school
 from beacon.school.auth import session
 from beacon.school.models import User
 from beacon.web import flash
-from beacon.web.rendering import render, teacher
+from beacon.web.rendering import render, teacher, uuid_or_none
 
 router = APIRouter(include_in_schema=False)
 
 STATUS_WORDS = {"not_started": "Not started", "emerging": "Emerging", "approaching": "Approaching", "met": "Met"}
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 def _missing() -> HTTPException:
@@ -59,7 +52,7 @@ def cell_view(standing: mastery.Standing | None) -> dict:
 @router.get("/teacher/mastery", response_class=HTMLResponse)
 async def grid_page(request: Request, user: User = Depends(teacher), db=Depends(session)):
     classes = await reviews.classes_taught(db, user.id)
-    chosen = _uuid(request.query_params.get("class_id")) or (classes[0].id if classes else None)
+    chosen = uuid_or_none(request.query_params.get("class_id")) or (classes[0].id if classes else None)
     if chosen is not None and chosen not in {c.id for c in classes}:
         raise _missing()
     grid = None
@@ -115,7 +108,7 @@ async def cell_history(student_id: uuid.UUID, competency_id: str, request: Reque
 @router.post("/teacher/mastery/dismissals")
 async def dismiss(request: Request, user: User = Depends(teacher), db=Depends(session)):
     form = await request.form()
-    back = f"/teacher/mastery?class_id={_uuid(str(form.get('class_id') or '')) or ''}"
+    back = f"/teacher/mastery?class_id={uuid_or_none(str(form.get('class_id') or '')) or ''}"
     try:
         dismissal = Dismissal(student_id=str(form.get("student_id") or ""), competency_id=str(form.get("competency_id") or ""),
                               kind=str(form.get("kind") or ""), cause=str(form.get("cause") or ""),
@@ -136,7 +129,7 @@ async def dismiss(request: Request, user: User = Depends(teacher), db=Depends(se
 async def log_form(request: Request, user: User = Depends(teacher), db=Depends(session)):
     params = request.query_params
     classes = await reviews.classes_taught(db, user.id)
-    class_id = _uuid(params.get("class_id")) or (classes[0].id if classes else None)
+    class_id = uuid_or_none(params.get("class_id")) or (classes[0].id if classes else None)
     if class_id is not None and class_id not in {c.id for c in classes}:
         raise _missing()
     students = await ratings.students_of_class(db, class_id) if class_id else []
@@ -146,7 +139,7 @@ async def log_form(request: Request, user: User = Depends(teacher), db=Depends(s
     if version is None and competencies:
         competency_id = competencies[0][0]
         version = await rubrics.current_version(db, competency_id)
-    chosen = {s for s in params.getlist("student_id")}
+    chosen = set(params.getlist("student_id"))
     return render(request, "teacher_log.html", user=user, classes=classes, class_id=class_id, students=students,
                   chosen=chosen, competencies=competencies, competency_id=competency_id,
                   definition=version.definition if version else None,
@@ -170,7 +163,7 @@ async def log_ratings(request: Request, user: User = Depends(teacher), db=Depend
     from urllib.parse import urlencode
 
     form = await request.form()
-    class_id = _uuid(str(form.get("class_id") or ""))
+    class_id = uuid_or_none(str(form.get("class_id") or ""))
     if class_id is None or await class_access(db, user, class_id) != "full":
         raise _missing()
     competency_id = str(form.get("competency_id") or "")[:100]

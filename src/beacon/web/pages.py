@@ -42,7 +42,7 @@ from beacon.school.service import set_assignment as set_one
 from beacon.text import check_form
 from beacon.web import flash
 from beacon.web.project_pages import project_edits, project_review_screen
-from beacon.web.rendering import marked, page_user, render, student, teacher
+from beacon.web.rendering import marked, page_user, render, student, teacher, uuid_or_none
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,17 +92,10 @@ async def home(user: User = Depends(page_user)):
 
 # --- Teacher ---------------------------------------------------------------------------------
 
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
 async def _queue_page(request: Request, user: User, db, *, notice: str | None = None) -> HTMLResponse:
     params = request.query_params
-    filters = {"class_id": _uuid_or_none(params.get("class_id")),
-               "assignment_id": _uuid_or_none(params.get("assignment_id")),
+    filters = {"class_id": uuid_or_none(params.get("class_id")),
+               "assignment_id": uuid_or_none(params.get("assignment_id")),
                "competency_id": params.get("competency_id") or None, "flag": params.get("flag") or None}
     items = await reviews.queue_for_teacher(db, user.id, **filters)
     return render(request, "teacher_queue.html", user=user, items=items, filters=filters, notice=notice,
@@ -127,7 +120,7 @@ async def queue(request: Request, user: User = Depends(teacher), db=Depends(sess
 async def bulk_approve(request: Request, user: User = Depends(teacher)):
     """Approve the ticked drafts as drafted. Under HTMX the queue is swapped in place."""
     form = await request.form()
-    ids = [i for i in (_uuid_or_none(str(v)) for v in form.getlist("draft")) if i is not None]
+    ids = [i for i in (uuid_or_none(str(v)) for v in form.getlist("draft")) if i is not None]
     state = request.app.state
     outcome = await review.bulk_approve(state.runtime.db, user.id, ids)
     approved = sum(1 for reason in outcome.values() if reason is None)
@@ -338,8 +331,8 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
         if not title:
             raise InvalidInput("give your work a title")
         await submit_for_feedback(db, student_id=user.id, title=title, body=body,
-                                  revision_of_id=_uuid_or_none(str(form.get("revision_of") or "")),
-                                  assignment_id=_uuid_or_none(str(form.get("assignment_id") or "")))
+                                  revision_of_id=uuid_or_none(str(form.get("revision_of") or "")),
+                                  assignment_id=uuid_or_none(str(form.get("assignment_id") or "")))
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except BeaconError as exc:

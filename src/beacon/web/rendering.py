@@ -3,6 +3,7 @@ message), the page role dependencies, and the work cut into marked segments."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi import HTTPException, Request, status
@@ -45,6 +46,14 @@ async def page_user(request: Request) -> User:
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
         raise
+
+
+def uuid_or_none(value: str | None) -> uuid.UUID | None:
+    """A query or form value as an id, or None (a malformed id finds nothing, like a missing one)."""
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 def page_role(*roles: str):
