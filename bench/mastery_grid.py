@@ -35,14 +35,13 @@ def _pct(values, q):
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def main(runs: int) -> dict:
+async def main(runs: int, profile: bool = False) -> dict:
     os.environ.setdefault("BEACON_DATA_DIR", tempfile.mkdtemp(prefix="beacon-bench-"))
     os.environ.pop("BEACON_DATABASE_URL", None)
-    from sqlalchemy import insert
+    from sqlalchemy import text
 
     from beacon.config import get_settings
     from beacon.mastery import service
-    from beacon.mastery.models import Rating
     from beacon.rubrics import repository as rubrics
     from beacon.runtime import open_runtime
     from beacon.school import service as school
@@ -95,17 +94,27 @@ async def main(runs: int) -> dict:
             for st in students:
                 batch.extend(ratings_for(st, per_competency))
                 if len(batch) >= 20_000:
-                    async with rt.db.transaction() as s:
-                        await s.execute(insert(Rating), batch)
+                    await store(batch)
                     batch = []
             if batch:
-                async with rt.db.transaction() as s:
-                    await s.execute(insert(Rating), batch)
+                await store(batch)
+
+        columns = ("id", "student_id", "competency_id", "rubric_version_id", "criterion_id", "level", "work_date",
+                   "source", "rated_by")
+        types = ("uuid", "uuid", "text", "int", "text", "int", "date", "text", "uuid")
+        bulk = text(f"INSERT INTO ratings ({', '.join(columns)}) SELECT * FROM unnest("
+                    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True)) + ")")
+
+        async def store(batch):
+            # One statement per batch, its columns as arrays (the standings trigger fires per
+            # statement, as for an entry the app writes).
+            async with rt.db.transaction() as s:
+                await s.execute(bulk, {c: [r[c] for r in batch] for c in columns})
 
         await load(overview_students + rest, 30)
         await load(class_students, 40)
         async with rt.db.transaction() as s:
-            await s.execute(__import__("sqlalchemy").text("ANALYZE ratings"))
+            await s.execute(text("ANALYZE ratings"))
         seeded_s = time.perf_counter() - started
 
         async def timed(fn):
@@ -117,14 +126,33 @@ async def main(runs: int) -> dict:
                 out.append((time.perf_counter() - t0) * 1000)
             return out, result
 
-        await timed(lambda s: service.class_grid(s, klass.id, settings))  # warm
+        # The first reads calculate and store every standing (the ratings came in bulk); then
+        # each read finds them fresh, as after any day of use.
+        t0 = time.perf_counter()
+        async with rt.db.transaction() as s:
+            await service.school_overview(s, big.id, settings)
+        cold_overview_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        async with rt.db.transaction() as s:
+            await service.class_grid(s, klass.id, settings)
+        cold_grid_s = time.perf_counter() - t0
         grid_ms, grid = await timed(lambda s: service.class_grid(s, klass.id, settings))
         overview_ms, overview = await timed(lambda s: service.school_overview(s, big.id, settings))
+        if profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await timed(lambda s: service.school_overview(s, big.id, settings))
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
     summary = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
         "data": {"students": 2035, "competencies": len(competencies), "ratings": 2000 * 14 * 30 + 35 * 14 * 40,
-                 "seeded_s": round(seeded_s, 1)},
+                 "seeded_s": round(seeded_s, 1), "first_overview_s": round(cold_overview_s, 1),
+                 "first_grid_s": round(cold_grid_s, 2)},
         "grid": {"students": len(grid.students), "competencies": len(grid.competencies), "runs": runs,
                  "p50_ms": round(statistics.median(grid_ms), 1), "p95_ms": round(_pct(grid_ms, 95), 1),
                  "max_ms": round(max(grid_ms), 1), "target_p95_ms": 150},
@@ -140,6 +168,8 @@ async def main(runs: int) -> dict:
         "# Mastery record bench\n\n"
         f"{summary['data']['ratings']:,} ratings, {summary['data']['students']:,} students, {len(competencies)} competencies "
         f"(seeded in {seeded_s:.0f} s); {summary['machine']['cpus']} CPUs; service level, {runs} runs each.\n\n"
+        f"Stored standings: the first overview after the bulk load calculated and stored every one in "
+        f"{cold_overview_s:.1f} s (the grid's class, already counted there, {cold_grid_s:.2f} s); the runs below read them.\n\n"
         "| view | size | p50 ms | p95 ms | max ms | target p95 |\n|---|---|---|---|---|---|\n"
         f"| class grid | {g['students']} × {g['competencies']}, 40 ratings each | {g['p50_ms']} | {g['p95_ms']} | {g['max_ms']} | ≤ 150 |\n"
         f"| school overview | {o['students']} students × {o['competencies']} | {o['p50_ms']} | {o['p95_ms']} | {o['max_ms']} | ≤ 300 |\n")
@@ -149,4 +179,6 @@ async def main(runs: int) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
-    print(json.dumps(asyncio.run(main(parser.parse_args().runs)), indent=2))
+    parser.add_argument("--profile", action="store_true", help="print where one overview's time goes")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.runs, args.profile)), indent=2))

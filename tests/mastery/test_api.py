@@ -197,3 +197,43 @@ async def test_a_student_stuck_below_the_threshold_is_flagged_until_dismissed_an
     assert (await client.post("/api/v1/mastery/support/dismissals", headers=stranger, json=dismissal)).status_code == 404
     assert (await client.post("/api/v1/mastery/support/dismissals", headers=teacher,
                               json={**dismissal, "note": "   "})).status_code == 422
+
+
+async def test_a_retried_entry_with_an_idempotency_key_is_written_once(api, people, runtime):
+    from beacon.db.audit import audit_trail
+
+    _, client = api
+    teacher = await sign_in(client, people["teacher"])
+    entry = _demo([people["alice_id"]], [2, 3], day="2026-10-20")
+    key = {**teacher, "Idempotency-Key": "exhibition-2026-10-20-alice"}
+    first = await client.post("/api/v1/ratings", headers=key, json=entry)
+    again = await client.post("/api/v1/ratings", headers=key, json=entry)  # the answer was lost: sent again
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    record = (await client.get(f"/api/v1/mastery/students/{people['alice_id']}", headers=teacher)).json()
+    assert record["competencies"]["oral-communication"]["evidence"]["audience"] == 1
+    async with runtime.db.transaction() as session:
+        events = [e for e in await audit_trail(session, "student", str(people["alice_id"]))
+                  if e.action == "rating.teacher"]
+    assert len(events) == 1
+    other = await client.post("/api/v1/ratings", headers=key, json=_demo([people["alice_id"]], [4, 4], day="2026-10-20"))
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
+    assert (await client.post("/api/v1/ratings", headers={**teacher, "Idempotency-Key": "k" * 201},
+                              json=entry)).status_code == 422
+
+
+async def test_the_school_overview_for_admins_and_counts_only_for_coaches(api, people):
+    _, client = api
+    teacher = await sign_in(client, people["teacher"])
+    admin, coach = await sign_in(client, people["admin"]), await sign_in(client, people["coach"])
+    for day in ("2026-09-07", "2026-09-21", "2026-10-05"):  # three tries below the threshold: stuck
+        assert (await client.post("/api/v1/ratings", headers=teacher,
+                                  json=_demo([people["bob_id"]], [1], day=day))).status_code == 201
+    overview = (await client.get("/api/v1/mastery/school", headers=admin)).json()
+    oral = overview["competencies"]["oral-communication"]
+    assert oral["emerging"] == 1 and oral["support"] == 1
+    assert oral["not_started"] == overview["students"] - 1
+    assert [s["id"] for s in overview["needing_support"]] == [str(people["bob_id"])]
+    counts = (await client.get("/api/v1/mastery/school", headers=coach)).json()
+    assert counts["competencies"] == overview["competencies"] and counts["needing_support"] == []
+    assert str(people["bob_id"]) not in str(counts)
+    assert (await client.get("/api/v1/mastery/school", headers=teacher)).status_code in (403, 404)

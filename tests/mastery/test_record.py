@@ -3,8 +3,12 @@ the teacher's edited levels, the work's date, append-only rows, superseded ratin
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy.exc
@@ -86,6 +90,36 @@ async def test_a_release_and_its_ratings_are_written_together_or_not_at_all(runt
         releases = (await session.scalars(select(Release).where(Release.draft_id == draft.id))).all()
     assert (draft.status, releases) == ("pending_review", [])  # nothing half-written
     monkeypatch.undo()
+    done = await review.decide(runtime.db, uuid.UUID(payload.draft_id), TeacherDecision(
+        action="approve", teacher_id=str(classroom.teacher_id)))
+    assert len(await _ratings(runtime, done.release.id)) == len(payload.content.criteria)
+
+
+async def test_a_process_killed_between_the_release_and_its_ratings_leaves_nothing_half_written(runtime, classroom, drafted):
+    """A real process approves and is killed (SIGKILL, no cleanup) after writing the release and
+    before the ratings: the server rolls the transaction back; the teacher approves again."""
+    _, payload = drafted
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("approve_then_die.py")), runtime.db.url, payload.draft_id,
+        str(classroom.teacher_id), stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+    try:
+        assert (await asyncio.wait_for(child.stdout.readline(), 60)).strip() == b"between"
+        async with runtime.db.transaction() as session:  # the child holds the draft's lock, uncommitted
+            pending = await session.scalar(text("SELECT count(*) FROM releases WHERE draft_id = :d"),
+                                           {"d": uuid.UUID(payload.draft_id)})
+        assert pending == 0
+        with pytest.raises(sqlalchemy.exc.OperationalError, match="could not obtain lock"):
+            async with runtime.db.transaction() as session:  # the child's transaction is alive, mid-approval
+                await session.execute(text("SELECT 1 FROM drafts WHERE id = :d FOR UPDATE NOWAIT"),
+                                      {"d": uuid.UUID(payload.draft_id)})
+    finally:
+        child.kill()
+        assert await child.wait() == -signal.SIGKILL
+    async with runtime.db.transaction() as session:
+        draft = await session.get(Draft, uuid.UUID(payload.draft_id), populate_existing=True)
+        releases = (await session.scalars(select(Release).where(Release.draft_id == draft.id))).all()
+        decided = await session.scalar(text("SELECT count(*) FROM decisions WHERE draft_id = :d"), {"d": draft.id})
+    assert (draft.status, releases, decided) == ("pending_review", [], 0)
     done = await review.decide(runtime.db, uuid.UUID(payload.draft_id), TeacherDecision(
         action="approve", teacher_id=str(classroom.teacher_id)))
     assert len(await _ratings(runtime, done.release.id)) == len(payload.content.criteria)

@@ -3,6 +3,7 @@ and, over the whole calculation, that a rating never changes anyone else's recor
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
 from beacon.mastery.calculation import Method, Point
-from beacon.mastery.service import _Facts, _standings
+from beacon.mastery.service import _calculate, _Moment, _records
 from beacon.mastery.support import Thresholds, on_competency, on_student
 
 TODAY = date(2026, 11, 30)
@@ -91,15 +92,21 @@ rating = st.builds(
     st.integers(0, 80), st.sampled_from(["draft", "teacher", "teacher", "override", "missed", "baseline"]))
 
 
-def _records(rows):
-    facts = _Facts(rows, {"argument-writing": DEFINITION}, set(), {}, set())
-    return _standings(facts, STUDENTS, SETTINGS, None, TODAY)
+def _records_of(rows):
+    """The whole calculation as the service runs it: ratings → stored standings (through JSON,
+    as the database keeps them) → records."""
+    definitions = {"argument-writing": DEFINITION}
+    pairs = {(r.student_id, r.competency_id) for r in rows}
+    stored = _calculate(rows, pairs, definitions, SETTINGS, None, TODAY)
+    standings = [{"student_id": sid, "competency_id": cid, **json.loads(json.dumps(values, default=str)),
+                  "last_work": values["last_work"]} for (sid, cid), values in stored.items()]
+    return _records(standings, definitions, STUDENTS, _Moment(set(), {}, set()), SETTINGS, TODAY)
 
 
 @hsettings(max_examples=60, deadline=None)
 @given(st.lists(rating, max_size=30), rating)
 def test_a_rating_never_changes_anyone_elses_record(rows, extra):
-    before, after = _records(rows), _records([*rows, extra])
+    before, after = _records_of(rows), _records_of([*rows, extra])
     for sid in STUDENTS:
         if sid == extra.student_id:
             continue

@@ -30,8 +30,10 @@ async def classroom(runtime):
         for first, last in (("Maya", "Okafor"), ("Luis", "Ortega")):
             await school.ensure_student(session, sch, klass, StudentSeed(
                 first_name=first, last_name=last, email=f"{first.lower()}-{tag}@example.org", grade=8))
-        (await session.get(User, teacher.id)).password_hash = hash_password(PASSWORD)
-    return {"teacher": teacher.email}
+        admin = await school.ensure_user(session, sch, f"admin-{tag}@example.org", "Ada Admin", "admin")
+        for person in (teacher, admin):
+            (await session.get(User, person.id)).password_hash = hash_password(PASSWORD)
+    return {"teacher": teacher.email, "teacher_id": teacher.id, "admin": admin.email, "class_id": klass.id}
 
 
 async def _axe_clean(page):
@@ -99,4 +101,39 @@ async def test_log_a_demonstration_then_next_student_then_the_grid_by_keyboard(s
         # Filter by status in place.
         await page.select_option("select[name=status]", "met")
         await page.wait_for_selector("text=No student matches.")
+        await browser.close()
+
+
+async def test_the_schools_record_for_its_admin(server, runtime, classroom):
+    """An admin reads the school at a glance (students by status per competency, who needs
+    support) and opens one student's every competency; axe clean on a phone's width."""
+    from datetime import date, timedelta
+
+    from playwright.async_api import async_playwright
+
+    from beacon.mastery import service as mastery
+    from beacon.mastery.schemas import NewRatings
+
+    async with runtime.db.transaction() as session:
+        teacher = await session.get(User, classroom["teacher_id"])
+        students = await mastery.repository.students_of_class(session, classroom["class_id"])
+        luis = next(s for s in students if s.full_name.startswith("Luis"))
+        for weeks, level in ((9, 1), (6, 1), (3, 1)):  # three tries below Proficient: stuck
+            await mastery.log_ratings(session, teacher, NewRatings(
+                student_ids=[luis.id], competency_id="oral-communication", work_date=date.today() - timedelta(weeks=weeks),
+                ratings=[{"criterion_id": "delivery", "level": level}]))
+    async with async_playwright() as p:
+        browser = await _launch(p)
+        page = await browser.new_page(viewport={"width": 390, "height": 844})
+        await _sign_in(page, server, classroom["admin"])
+        await page.goto(f"{server}/admin/mastery")
+        row = page.locator("tr:has(th:has-text('Oral Communication'))")
+        assert [await row.locator("td").nth(i).inner_text() for i in range(5)] == ["1", "1", "0", "0", "1"]
+        await _axe_clean(page)
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        await _shot(page, "23-admin-school-record")
+        await page.click("a:has-text('Luis Ortega')")
+        await page.wait_for_selector("h1:has-text('Luis Ortega')")
+        assert "attempts at Delivery" in await page.locator("table.mastery").inner_text()
+        await _axe_clean(page)
         await browser.close()

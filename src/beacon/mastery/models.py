@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from beacon.db.base import Base, created_at, uuid_pk
@@ -61,3 +61,33 @@ class SupportDismissal(Base):
     note: Mapped[str] = mapped_column(Text)
     dismissed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = created_at()
+
+
+class StoredStanding(Base):
+    """A student's standing on one competency as last calculated, so a class grid or a school's
+    overview reads one row per student and competency, not every rating. A cache with a rule:
+    a trigger on ``ratings`` bumps ``generation`` in the inserting transaction, and a row counts
+    only while ``computed`` equals it and ``inputs`` equals what the calculation would use now
+    (the rubric version, the method, the settings, the day for a power law). Anything else is
+    recalculated from the ratings on read. Flags that depend on the moment or on classmates
+    (quiet, not revised, dismissed) are applied on read, never stored."""
+
+    __tablename__ = "standings"
+
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    competency_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, server_default="1")
+    computed: Mapped[int] = mapped_column(Integer, server_default="0")
+    inputs: Mapped[str] = mapped_column(String(300), server_default="")
+    status: Mapped[str | None] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Float)
+    last_work: Mapped[date | None] = mapped_column(Date)
+    # The latest rating (its date is ``last_work``): what "quiet" and "not revised" look at on read.
+    latest_id: Mapped[str | None] = mapped_column(String(36))
+    latest_level: Mapped[float | None] = mapped_column(Float)
+    latest_release: Mapped[str | None] = mapped_column(String(36))
+    # Stuck, drop, flat: whole (``concerns``), and as "kind cause" for a school's overview to count
+    # without decoding JSON.
+    concerns: Mapped[list] = mapped_column(JSONB, server_default="[]", default=list)
+    flags: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default="{}", default=list)
+    detail: Mapped[dict] = mapped_column(JSONB, server_default="{}", default=dict)  # the rest of the standing

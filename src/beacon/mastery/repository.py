@@ -6,28 +6,36 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Text, and_, cast, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, and_, any_, bindparam, cast, func, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from beacon.approval.models import Draft, Release
 from beacon.feedback.models import Submission
-from beacon.mastery.models import Rating, SupportDismissal
+from beacon.mastery.models import Rating, StoredStanding, SupportDismissal
 from beacon.rubrics.models import Competency
-from beacon.school.models import Assignment, AssignmentCompetency, Enrollment, User
+from beacon.school.models import Assignment, AssignmentCompetency, Enrollment, School, User
 
 
 async def add_ratings(session: AsyncSession, rows: list[dict]) -> None:
-    """Insert once (a retried request writes the same deterministic ids, and nothing twice)."""
+    """Insert once (a retried request writes the same deterministic ids, and nothing twice). One
+    statement with every row, not one per row: the standings trigger fires once per statement."""
     if rows:
-        await session.execute(insert(Rating).on_conflict_do_nothing(index_elements=["id"]), rows)
+        await session.execute(insert(Rating).values(rows).on_conflict_do_nothing(index_elements=["id"]))
+
+
+def _among(column, ids):
+    """``column = ANY(:ids)``, one array parameter: a school's 600 students are one bind, not
+    600 to render and send on every query."""
+    return column == any_(bindparam(None, value=list(ids), type_=ARRAY(column.type)))
 
 
 def _current(student_ids):
     """Ratings no later rating supersedes, of these students."""
     superseded = select(Rating.supersedes_id).where(Rating.supersedes_id.is_not(None),
-                                                    Rating.student_id.in_(student_ids))
-    return and_(Rating.student_id.in_(student_ids), Rating.id.not_in(superseded))
+                                                    _among(Rating.student_id, student_ids))
+    return and_(_among(Rating.student_id, student_ids), Rating.id.not_in(superseded))
 
 
 async def current_ratings(session: AsyncSession, student_id: uuid.UUID, competency_id: str | None = None) -> list[Rating]:
@@ -54,16 +62,61 @@ FACTS = (cast(Rating.id, Text).label("id"), Rating.student_id, Rating.competency
          Rating.level, Rating.work_date, Rating.source, cast(Rating.release_id, Text).label("release_id"))
 
 
-async def rating_facts(session: AsyncSession, student_ids: Sequence[uuid.UUID]):
-    """The current ratings of many students at once, as rows of ``FACTS``."""
+async def rating_facts(session: AsyncSession, student_ids: Sequence[uuid.UUID],
+                       competency_ids: Sequence[str] | None = None):
+    """The current ratings of many students at once (on these competencies), as rows of ``FACTS``."""
     if not student_ids:
         return []
-    result = await session.execute(select(*FACTS).where(_current(list(student_ids))))
-    return result.all()
+    query = select(*FACTS).where(_current(list(student_ids)))
+    if competency_ids is not None:
+        query = query.where(Rating.competency_id.in_(list(competency_ids)))
+    return (await session.execute(query)).all()
+
+
+# What a school's overview reads of a stored standing: no JSON to decode.
+SUMMARY = (StoredStanding.student_id, StoredStanding.competency_id, StoredStanding.generation,
+           StoredStanding.computed, StoredStanding.inputs, StoredStanding.status, StoredStanding.last_work,
+           StoredStanding.latest_id, StoredStanding.latest_level, StoredStanding.latest_release,
+           # psycopg already gives text[] as a list: skip SQLAlchemy's per-item processing.
+           type_coerce(StoredStanding.flags, NullType()).label("flags"))
+STANDING = (*SUMMARY, StoredStanding.value, StoredStanding.concerns, StoredStanding.detail)
+STORED = ("status", "value", "last_work", "latest_id", "latest_level", "latest_release", "concerns", "flags", "detail")
+
+
+async def standings_of(session: AsyncSession, student_ids: Sequence[uuid.UUID], *, detail: bool = True) -> list:
+    """The stored standings of these students, fresh or not, as read-only mappings (``detail=False``:
+    the ``SUMMARY`` columns only)."""
+    if not student_ids:
+        return []
+    rows = await session.execute(select(*(STANDING if detail else SUMMARY))
+                                 .where(_among(StoredStanding.student_id, student_ids)))
+    return list(rows.mappings())
+
+
+_STORE = (update(StoredStanding.__table__)
+          .where(StoredStanding.student_id == bindparam("b_student_id"),
+                 StoredStanding.competency_id == bindparam("b_competency_id"),
+                 StoredStanding.generation == bindparam("b_generation"))
+          .values(computed=bindparam("b_generation"), inputs=bindparam("b_inputs"),
+                  **{k: bindparam(f"b_{k}", type_=StoredStanding.__table__.c[k].type) for k in STORED}))
+
+
+async def store_standings(session: AsyncSession, rows: list[dict]) -> None:
+    """Store recalculated standings, each only if no rating was added since its calculation
+    began (the generation it was calculated at is still the row's)."""
+    if rows:
+        await session.execute(_STORE, [{f"b_{k}": r[k] for k in (
+            "student_id", "competency_id", "generation", "inputs", *STORED)} for r in rows])
 
 
 async def get_rating(session: AsyncSession, rating_id: uuid.UUID) -> Rating | None:
     return await session.get(Rating, rating_id)
+
+
+async def ratings_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Rating]:
+    """The ratings with these ids that exist, in the order given."""
+    found = {r.id: r for r in (await session.scalars(select(Rating).where(Rating.id.in_(ids)))).all()}
+    return [found[i] for i in ids if i in found]
 
 
 async def is_superseded(session: AsyncSession, rating_id: uuid.UUID) -> bool:
@@ -92,7 +145,7 @@ async def dismissed(session: AsyncSession, student_ids: Sequence[uuid.UUID]) -> 
         return set()
     rows = await session.execute(
         select(SupportDismissal.student_id, SupportDismissal.competency_id, SupportDismissal.kind,
-               SupportDismissal.cause).where(SupportDismissal.student_id.in_(list(student_ids))))
+               SupportDismissal.cause).where(_among(SupportDismissal.student_id, student_ids)))
     return {(str(s), c, k, cause) for s, c, k, cause in rows.all()}
 
 
@@ -106,7 +159,7 @@ async def flagged_drafts(session: AsyncSession, student_ids: Sequence[uuid.UUID]
         flags.c.value.like("needs_teacher_judgement%") | (flags.c.value == "prompt_injection")).exists()
     rows = await session.execute(
         select(Draft.student_id, Draft.id, Draft.created_at)
-        .where(Draft.kind == "feedback", Draft.student_id.in_(list(student_ids)), Draft.created_at >= since, hit)
+        .where(Draft.kind == "feedback", _among(Draft.student_id, student_ids), Draft.created_at >= since, hit)
         .order_by(Draft.created_at))
     return rows.all()
 
@@ -116,11 +169,11 @@ async def unrevised_releases(session: AsyncSession, student_ids: Sequence[uuid.U
     if not student_ids:
         return {}
     revised = select(Submission.revision_of_id).where(Submission.revision_of_id.is_not(None),
-                                                      Submission.student_id.in_(list(student_ids)))
+                                                      _among(Submission.student_id, student_ids))
     rows = await session.execute(
         select(Release.id, Release.released_at)
         .join(Draft, Draft.id == Release.draft_id)
-        .where(Release.student_id.in_(list(student_ids)), Draft.kind == "feedback",
+        .where(_among(Release.student_id, student_ids), Draft.kind == "feedback",
                Release.released_at < before, Draft.submission_id.not_in(revised)))
     return dict(rows.all())
 
@@ -147,3 +200,9 @@ async def class_competencies(session: AsyncSession, class_id: uuid.UUID) -> list
         .join(Assignment, Assignment.id == AssignmentCompetency.assignment_id)
         .where(Assignment.class_id == class_id).order_by(Competency.title))
     return [tuple(r) for r in rows.all()]
+
+
+async def school_mastery_settings(session: AsyncSession, school_id: uuid.UUID) -> dict:
+    """The school's own settings for the record (``mastery_*`` keys of School.settings)."""
+    found = await session.get(School, school_id)
+    return {k: v for k, v in (found.settings or {}).items() if k.startswith("mastery_")} if found else {}

@@ -14,7 +14,7 @@ import io
 import uuid
 from collections import Counter
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import Response
 
 from beacon.errors import Conflict, InvalidInput, NotFound
@@ -22,9 +22,10 @@ from beacon.mastery import repository as ratings_repository
 from beacon.mastery import service
 from beacon.mastery.calculation import STATUSES
 from beacon.mastery.schemas import Dismissal, NewRatings
+from beacon.mastery.service import school_choice
 from beacon.school import repository as school
 from beacon.school.auth import require, session
-from beacon.school.models import School, User
+from beacon.school.models import User
 
 router = APIRouter(prefix="/api/v1/mastery", tags=["mastery"])
 ratings_router = APIRouter(prefix="/api/v1/ratings", tags=["mastery"])
@@ -72,12 +73,6 @@ async def class_access(db, user: User, class_id: uuid.UUID) -> str | None:
         member = await school.enrollment(db, class_id, user.id)
         return "full" if member is not None and member.role_in_class == "teacher" else None
     return None
-
-
-async def school_choice(db, user: User) -> dict:
-    """The school's own calculation, if it chose one (School.settings)."""
-    found = await db.get(School, user.school_id)
-    return {k: v for k, v in (found.settings or {}).items() if k.startswith("mastery_")} if found else {}
 
 
 @router.get("/students/{student_id}")
@@ -203,6 +198,17 @@ async def class_ratings_csv(class_id: uuid.UUID, request: Request, user: User = 
                 rows, f"mastery-ratings-{class_id}.csv")
 
 
+@router.get("/school")
+async def school_overview(request: Request, user: User = Depends(require("admin", "coach")), db=Depends(session)) -> dict:
+    """The caller's school at a glance: per competency, how many students stand where and how many
+    need support; for admins, who needs support most (coaches get the counts only)."""
+    overview = await service.school_overview(db, user.school_id, request.app.state.runtime.settings,
+                                             school_choice=await school_choice(db, user))
+    return {"students": overview.students, "competencies": overview.by_competency,
+            "needing_support": [{"id": str(s.id), "name": s.full_name, "concerns": n}
+                                for s, n in overview.needing_support] if user.role == "admin" else []}
+
+
 @router.post("/support/dismissals", status_code=status.HTTP_201_CREATED)
 async def dismiss_flag(dismissal: Dismissal, user: User = Depends(teacher_only), db=Depends(session)) -> dict:
     with _as_http():
@@ -211,8 +217,10 @@ async def dismiss_flag(dismissal: Dismissal, user: User = Depends(teacher_only),
 
 
 @ratings_router.post("", status_code=status.HTTP_201_CREATED)
-async def log_ratings(entry: NewRatings, user: User = Depends(teacher_only), db=Depends(session)) -> dict:
-    """Log a demonstration (or missed, override, baseline, a correction) for students you teach."""
+async def log_ratings(entry: NewRatings, user: User = Depends(teacher_only), db=Depends(session),
+                      idempotency_key: str | None = Header(default=None, max_length=200)) -> dict:
+    """Log a demonstration (or missed, override, baseline, a correction) for students you teach.
+    With an ``Idempotency-Key`` header, sending the same entry again writes nothing twice."""
     with _as_http():
-        rows = await service.log_ratings(db, user, entry)
+        rows = await service.log_ratings(db, user, entry, idempotency_key=idempotency_key)
     return {"ids": [str(r.id) for r in rows]}

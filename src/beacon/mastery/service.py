@@ -49,6 +49,11 @@ def _required(definition: dict) -> int:
     return definition.get("evidence_required", RubricDefinition.model_fields["evidence_required"].default)
 
 
+async def school_choice(session: AsyncSession, user: User) -> dict:
+    """The calculation the person's school chose, if it chose one (its settings' ``mastery_*``)."""
+    return await repository.school_mastery_settings(session, user.school_id)
+
+
 def method_for(settings, definition: dict, school_choice: dict | None = None) -> Method:
     """The competency's own calculation if its rubric names one, else the school's (its settings,
     else ``Settings.mastery_method``); top-N counts the competency's evidence requirement."""
@@ -99,87 +104,188 @@ class Record:
         return bool(self.concerns) or any(s.concerns for s in self.competencies.values())
 
 
-@dataclass
-class _Facts:
-    """Everything the calculation reads, gathered in a handful of queries for any number of students."""
+# --- Standings: calculated from ratings, stored, read back --------------------------------------
+# A row of ``standings`` holds what the ratings alone decide (status, numbers, growth, stuck, drop,
+# flat). ``_inputs`` names everything else the calculation used; a row counts only while that and
+# the ratings' generation are unchanged, else it is recalculated on read (``_fresh``).
 
-    rows: list
-    definitions: dict[str, dict]
+def _inputs(settings, definition: dict, version_id: int, school_choice: dict | None, today: date) -> str:
+    method = method_for(settings, definition, school_choice)
+    limits = support.Thresholds.of(settings)
+    day = today.isoformat() if method.name == "power_law" else ""  # the only method that moves with time
+    return (f"v{version_id}|{method.name}|{method.weight:g}|{method.n}|{settings.mastery_missed}"
+            f"|{limits.attempts}|{limits.flat_ratings}|{day}")
+
+
+def counted_level(source: str, level: int, settings) -> int | None:
+    """A rating's level as evidence, or None: a baseline or an override is not evidence, and a
+    missed criterion is the lowest level only where the school counts it so (``mastery_missed``)."""
+    if source in ("baseline", "override") or (source == "missed" and settings.mastery_missed == "apart"):
+        return None
+    return 1 if source == "missed" else level
+
+
+def points_by_competency(rows: list[Rating], settings) -> dict[str, dict[str, list[Point]]]:
+    """Ratings (current ones, of one student) as the record counts them: competency → criterion
+    → points. What a project's "one more piece of evidence" is projected from."""
+    points: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        level = counted_level(r.source, r.level, settings)
+        if level is not None:
+            points[r.competency_id][r.criterion_id].append(Point(r.work_date, level, str(r.id)))
+    return points
+
+
+def _calculate(rows, pairs: set[tuple], definitions: dict[str, dict], settings, school_choice: dict | None,
+               today: date) -> dict[tuple, dict]:
+    """The pure part: ratings (rows of ``repository.FACTS``) → a stored standing per (student,
+    competency) in ``pairs``. Run off the event loop when there are many."""
+    limits = support.Thresholds.of(settings)
+    points: dict = defaultdict(lambda: defaultdict(list))
+    baselines: dict = defaultdict(dict)
+    completed: dict = defaultdict(set)
+    missed: dict = defaultdict(lambda: defaultdict(int))
+    released: dict[str, str] = {}
+    for r in rows:
+        pair = (r.student_id, r.competency_id)
+        if pair not in pairs:
+            continue
+        level = counted_level(r.source, r.level, settings)
+        if r.source == "override":
+            completed[pair].add(r.criterion_id)
+        elif r.source == "missed" and level is None:
+            missed[pair][r.criterion_id] += 1
+        elif level is not None:  # a baseline is read below: rows come unordered, and the latest wins
+            points[pair][r.criterion_id].append(Point(r.work_date, level, r.id))
+            if r.release_id:
+                released[r.id] = r.release_id
+    for r in sorted((r for r in rows if r.source == "baseline" and (r.student_id, r.competency_id) in pairs),
+                    key=lambda r: (r.work_date, r.id)):
+        baselines[(r.student_id, r.competency_id)][r.criterion_id] = r.level
+
+    stored = {}
+    for pair in pairs:
+        definition = definitions[pair[1]]
+        criteria = [c["id"] for c in definition["criteria"]]
+        method = method_for(settings, definition, school_choice)
+        scale = (1, len(definition["levels"]))
+        ratings = {c: points[pair].get(c, []) for c in criteria}
+        standing = status(ratings, criteria, method, threshold=definition["mastery_threshold"],
+                          required=_required(definition), today=today, scale=scale, completed=completed[pair])
+        grown = growth(ratings, criteria, method, baselines=baselines[pair], today=today, scale=scale)
+        concerns, latest = support.on_ratings(
+            ratings, competency_id=pair[1], titles={c["id"]: c["title"] for c in definition["criteria"]},
+            labels={lv["level"]: lv["label"] for lv in definition["levels"]},
+            threshold=definition["mastery_threshold"], method=method, today=today, limits=limits)
+        stored[pair] = {
+            "status": standing.status, "value": standing.value, "last_work": latest.on if latest else None,
+            "latest_id": latest.id if latest else None, "latest_level": latest.level if latest else None,
+            "latest_release": released.get(latest.id) if latest else None,
+            "concerns": [concern_json(c) for c in concerns], "flags": [f"{c.kind} {c.cause}" for c in concerns],
+            "detail": {"title": definition["title"], "method": method.name, "levels": len(definition["levels"]),
+                       "criteria": standing.criteria, "evidence": standing.evidence, "required": standing.required,
+                       "threshold": standing.threshold, "missing": standing.missing, "missed": dict(missed[pair]),
+                       "growth": {"competency": grown.competency, "criteria": grown.per_criterion}}}
+    return stored
+
+
+async def _definitions(session: AsyncSession, competency_ids: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
+    """The current version of each competency: its definition and its id."""
+    if not competency_ids:
+        return {}, {}
+    ids = await rubrics.current_version_ids(session, competency_ids)
+    versions = await rubrics.versions_by_ids(session, list(ids.values()))
+    return {v.competency_id: v.definition for v in versions}, ids
+
+
+async def _fresh(session: AsyncSession, student_ids: list[uuid.UUID], settings, school_choice: dict | None,
+                 today: date, *, detail: bool = True) -> tuple[list[dict], dict[str, dict]]:
+    """Every stored standing of these students that counts now, recalculating (and storing) the
+    ones whose ratings or inputs changed since. Competencies no longer in the library are left out.
+    ``detail=False``: the summary columns (``repository.SUMMARY``) are enough."""
+    rows = await repository.standings_of(session, student_ids, detail=detail)
+    definitions, version_ids = await _definitions(session, sorted({r["competency_id"] for r in rows}))
+    inputs = {cid: _inputs(settings, d, version_ids[cid], school_choice, today) for cid, d in definitions.items()}
+    rows = [r for r in rows if r["competency_id"] in definitions]
+    stale = {(r["student_id"], r["competency_id"]): dict(r) for r in rows
+             if r["computed"] != r["generation"] or r["inputs"] != inputs[r["competency_id"]]}
+    if stale:
+        facts = await repository.rating_facts(session, sorted({sid for sid, _ in stale}),
+                                              sorted({cid for _, cid in stale}))
+        args = (facts, set(stale), definitions, settings, school_choice, today)
+        calculated = _calculate(*args) if len(facts) < 2_000 else await offload.in_thread(_calculate, *args)
+        for pair, values in calculated.items():
+            row = stale[pair]
+            row.update(values, computed=row["generation"], inputs=inputs[pair[1]])
+        # A writer that added ratings since bumped the generation: its row is not overwritten.
+        # In key order, as the trigger locks them: two readers never wait on each other in a circle.
+        await repository.store_standings(session, [stale[pair] for pair in sorted(stale, key=lambda p: (str(p[0]), p[1]))])
+        rows = [stale.get((r["student_id"], r["competency_id"]), r) for r in rows]
+    return rows, definitions
+
+
+@dataclass
+class _Moment:
+    """What the record reads besides the stored standings: it changes with time and with others."""
+
     dismissed: set
     flagged: dict[str, list[tuple[str, date]]]
-    waiting_releases: set
+    waiting_releases: set[str]
 
 
-async def _gather(session: AsyncSession, student_ids: list[uuid.UUID], settings, now: datetime) -> _Facts:
-    rows = await repository.rating_facts(session, student_ids)
-    competency_ids = sorted({r.competency_id for r in rows})
-    definitions = {}
-    if competency_ids:
-        ids = await rubrics.current_version_ids(session, competency_ids)
-        definitions = {v.competency_id: v.definition for v in await rubrics.versions_by_ids(session, list(ids.values()))}
+async def _moment(session: AsyncSession, student_ids: list[uuid.UUID], settings, now: datetime) -> _Moment:
     flagged: dict[str, list[tuple[str, date]]] = defaultdict(list)
     for student_id, draft_id, created in await repository.flagged_drafts(session, student_ids, now - FLAG_WINDOW):
         flagged[str(student_id)].append((str(draft_id), created.date()))
     waiting = await repository.unrevised_releases(
         session, student_ids, now - timedelta(days=settings.support_revise_days))
-    return _Facts(rows, definitions, await repository.dismissed(session, student_ids), flagged, {str(r) for r in waiting})
+    return _Moment(await repository.dismissed(session, student_ids), flagged, {str(r) for r in waiting})
 
 
-def _standings(facts: _Facts, student_ids: list[uuid.UUID], settings, school_choice: dict | None,
-               today: date) -> dict[uuid.UUID, Record]:
-    """The pure part: ratings → records. Run off the event loop for a class or a school."""
+def _class_latest(rows: list[dict]) -> dict[str, date]:
+    """Per competency, the latest work of any of the students looked at together."""
+    latest: dict[str, date] = {}
+    for r in rows:
+        if r["last_work"] and (r["competency_id"] not in latest or r["last_work"] > latest[r["competency_id"]]):
+            latest[r["competency_id"]] = r["last_work"]
+    return latest
+
+
+def _now(row: dict, definition: dict, moment: _Moment, limits: support.Thresholds, class_latest: dict[str, date],
+         today: date) -> list[support.Concern]:
+    """A stored standing's concerns that depend on the moment: quiet, returned work not revised."""
+    if row["latest_id"] is None:
+        return []
+    return support.on_moment(
+        Point(row["last_work"], row["latest_level"], row["latest_id"]), row["latest_release"],
+        competency_id=row["competency_id"], labels={lv["level"]: lv["label"] for lv in definition["levels"]},
+        threshold=definition["mastery_threshold"], today=today, limits=limits,
+        class_latest=class_latest.get(row["competency_id"]), waiting=row["latest_release"] in moment.waiting_releases)
+
+
+def _records(rows: list[dict], definitions: dict[str, dict], student_ids: list[uuid.UUID], moment: _Moment,
+             settings, today: date) -> dict[uuid.UUID, Record]:
+    """Stored standings → records, adding what depends on the moment: quiet (against the other
+    students listed), returned work not revised, and leaving out dismissed flags."""
     limits = support.Thresholds.of(settings)
-    points: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    baselines: dict = defaultdict(lambda: defaultdict(dict))
-    completed: dict = defaultdict(lambda: defaultdict(set))
-    missed: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    waiting: dict = defaultdict(dict)  # student → rating id → release not revised
     class_latest: dict[str, date] = {}
-    for r in facts.rows:
-        if r.competency_id not in facts.definitions:
-            continue
-        sid, cid = r.student_id, r.competency_id
-        if r.source == "override":
-            completed[sid][cid].add(r.criterion_id)
-        elif r.source == "baseline":
-            continue  # below: rows come unordered, and the latest baseline wins
-        elif r.source == "missed" and settings.mastery_missed == "apart":
-            missed[sid][cid][r.criterion_id] += 1
-        else:
-            level = 1 if r.source == "missed" else r.level
-            points[sid][cid][r.criterion_id].append(Point(r.work_date, level, r.id))
-            if r.release_id in facts.waiting_releases:
-                waiting[sid][r.id] = r.release_id
-            if class_latest.get(cid) is None or r.work_date > class_latest[cid]:
-                class_latest[cid] = r.work_date
-    for r in sorted((r for r in facts.rows if r.source == "baseline" and r.competency_id in facts.definitions),
-                    key=lambda r: (r.work_date, r.id)):
-        baselines[r.student_id][r.competency_id][r.criterion_id] = r.level
-
+    class_latest = _class_latest(rows) if len(student_ids) > 1 else {}
+    by_student: dict[uuid.UUID, dict[str, Standing]] = defaultdict(dict)
+    for r in sorted(rows, key=lambda r: r["competency_id"]):
+        sid, cid, detail = r["student_id"], r["competency_id"], r["detail"]
+        concerns = [support.Concern(**c) for c in r["concerns"]]
+        concerns += _now(r, definitions[cid], moment, limits, class_latest, today)
+        by_student[sid][cid] = Standing(
+            cid, detail["title"], detail["method"], detail["levels"],
+            CompetencyStatus(r["status"], r["value"], detail["criteria"], detail["evidence"], detail["required"],
+                             detail["threshold"], detail["missing"]),
+            Growth(detail["growth"]["criteria"], detail["growth"]["competency"]), detail["missed"], r["last_work"],
+            [c for c in concerns if (str(sid), cid, c.kind, c.cause) not in moment.dismissed])
     records: dict[uuid.UUID, Record] = {}
     for sid in student_ids:
-        standings = {}
-        for cid in sorted(set(points[sid]) | set(completed[sid]) | set(missed[sid]) | set(baselines[sid])):
-            definition = facts.definitions[cid]
-            criteria = [c["id"] for c in definition["criteria"]]
-            method = method_for(settings, definition, school_choice)
-            scale = (1, len(definition["levels"]))
-            ratings = {c: points[sid][cid].get(c, []) for c in criteria}
-            standing = status(ratings, criteria, method, threshold=definition["mastery_threshold"],
-                              required=_required(definition), today=today, scale=scale, completed=completed[sid][cid])
-            grown = growth(ratings, criteria, method, baselines=baselines[sid][cid], today=today, scale=scale)
-            dates = [p.on for ps in ratings.values() for p in ps]
-            concerns = support.on_competency(
-                ratings, competency_id=cid, titles={c["id"]: c["title"] for c in definition["criteria"]},
-                labels={lv["level"]: lv["label"] for lv in definition["levels"]},
-                threshold=definition["mastery_threshold"], method=method, today=today, limits=limits,
-                class_latest=class_latest.get(cid) if len(student_ids) > 1 else None, waiting=waiting[sid])
-            standings[cid] = Standing(cid, definition["title"], method.name, len(definition["levels"]), standing,
-                                      grown, dict(missed[sid][cid]), max(dates) if dates else None,
-                                      [c for c in concerns if (str(sid), cid, c.kind, c.cause) not in facts.dismissed])
-        whole = [c for c in support.on_student(facts.flagged.get(str(sid), []), limits=limits)
-                 if (str(sid), "", c.kind, c.cause) not in facts.dismissed]
-        records[sid] = Record(sid, standings, whole)
+        whole = [c for c in support.on_student(moment.flagged.get(str(sid), []), limits=limits)
+                 if (str(sid), "", c.kind, c.cause) not in moment.dismissed]
+        records[sid] = Record(sid, by_student.get(sid, {}), whole)
     return records
 
 
@@ -188,11 +294,12 @@ async def records_of(session: AsyncSession, student_ids: list[uuid.UUID], settin
     """Every listed student's record. Students looked at together (a class, a school) are each
     other's context: "no evidence in X weeks" is raised only while the others have some."""
     now = datetime.now(UTC)
-    facts = await _gather(session, student_ids, settings, now)
     today = today or now.date()
-    if len(facts.rows) < 2_000:
-        return _standings(facts, student_ids, settings, school_choice, today)
-    return await offload.in_thread(_standings, facts, student_ids, settings, school_choice, today)
+    rows, definitions = await _fresh(session, student_ids, settings, school_choice, today)
+    moment = await _moment(session, student_ids, settings, now)
+    if len(rows) < 1_000:
+        return _records(rows, definitions, student_ids, moment, settings, today)
+    return await offload.in_thread(_records, rows, definitions, student_ids, moment, settings, today)
 
 
 async def record_of(session: AsyncSession, student_id: uuid.UUID, settings, today: date | None = None,
@@ -204,10 +311,15 @@ async def record_of(session: AsyncSession, student_id: uuid.UUID, settings, toda
 
 # --- What a teacher writes ------------------------------------------------------------------
 
-async def log_ratings(session: AsyncSession, teacher: User, entry: NewRatings) -> list[Rating]:
+async def log_ratings(session: AsyncSession, teacher: User, entry: NewRatings, *,
+                      idempotency_key: str | None = None) -> list[Rating]:
     """A demonstration Beacon could not read (a performance, a lab observed, a conference), a
     missed criterion, an override, a baseline or a correction: one rating per student and
-    criterion, for students the teacher teaches (anyone else: NotFound, nothing written)."""
+    criterion, for students the teacher teaches (anyone else: NotFound, nothing written).
+
+    ``idempotency_key``: the client's name for this entry. Sent again (a retry after a lost
+    answer), the same entry writes nothing and returns the ratings already written; another
+    entry under the same key is a Conflict."""
     version = await rubrics.current_version(session, entry.competency_id)
     if version is None:
         raise InvalidInput(f"no competency {entry.competency_id!r}")
@@ -230,17 +342,30 @@ async def log_ratings(session: AsyncSession, teacher: User, entry: NewRatings) -
             raise NotFound("not found")
         if await repository.is_superseded(session, earlier.id):
             raise Conflict("that rating was already corrected: correct the latest one")
-    rows = []
-    for student_id in entry.student_ids:
-        for r in entry.ratings:
-            rows.append(Rating(
-                id=uuid.uuid4(), student_id=student_id, competency_id=entry.competency_id,
-                rubric_version_id=version.id, criterion_id=r.criterion_id,
-                level=0 if r.level is None else r.level, work_date=entry.work_date, source=entry.source,
-                note=entry.note or None, artifact_url=str(entry.artifact_url) if entry.artifact_url else None,
-                rated_by=teacher.id, supersedes_id=entry.supersedes_id))
-    session.add_all(rows)
-    await session.flush()
+    def rating_id(student_id, criterion_id):
+        return stable_id(teacher.id, "ratings", idempotency_key, student_id, criterion_id) if idempotency_key else uuid.uuid4()
+
+    if idempotency_key:
+        earlier = await repository.ratings_by_ids(
+            session, [rating_id(sid, r.criterion_id) for sid in entry.student_ids for r in entry.ratings])
+        if earlier:
+            same = len(earlier) == len(entry.student_ids) * len(entry.ratings) and all(
+                (e.level, e.work_date, e.source, e.competency_id) == (
+                    0 if lv is None else lv, entry.work_date, entry.source, entry.competency_id)
+                for e, lv in zip(earlier, [r.level for _ in entry.student_ids for r in entry.ratings], strict=True))
+            if not same:
+                raise Conflict("this Idempotency-Key was already used for another entry")
+            return earlier
+    values = [
+        {"id": rating_id(student_id, r.criterion_id), "student_id": student_id, "competency_id": entry.competency_id,
+         "rubric_version_id": version.id, "criterion_id": r.criterion_id, "level": 0 if r.level is None else r.level,
+         "work_date": entry.work_date, "source": entry.source, "note": entry.note or None,
+         "artifact_url": str(entry.artifact_url) if entry.artifact_url else None, "rated_by": teacher.id,
+         "supersedes_id": entry.supersedes_id, "evidence": []}
+        for student_id in entry.student_ids for r in entry.ratings]
+    # One statement for the whole entry: the standings trigger then marks each student's once.
+    await repository.add_ratings(session, values)
+    rows = [Rating(**v) for v in values]
     for student_id in entry.student_ids:
         mine = [r for r in rows if r.student_id == student_id]
         await add_audit(session, actor_id=teacher.id, action=f"rating.{entry.source}", subject_type="student",
@@ -359,17 +484,36 @@ class Overview:
 
 async def school_overview(session: AsyncSession, school_id: uuid.UUID, settings, *, today: date | None = None,
                           school_choice: dict | None = None, top: int = 50) -> Overview:
+    """Counted from the stored standings' summaries (no JSON decoded, no Standing built): a
+    school's worth of students in one read."""
+    now = datetime.now(UTC)
+    today = today or now.date()
     students = await repository.students_of_school(session, school_id)
-    records = await records_of(session, [s.id for s in students], settings, school_choice=school_choice, today=today)
+    ids = [s.id for s in students]
+    rows, definitions = await _fresh(session, ids, settings, school_choice, today, detail=False)
+    moment = await _moment(session, ids, settings, now)
+    limits = support.Thresholds.of(settings)
+    class_latest = _class_latest(rows) if len(ids) > 1 else {}
     by_competency: dict[str, dict] = {}
-    for record in records.values():
-        for cid, standing in record.competencies.items():
-            counts = by_competency.setdefault(cid, {"title": standing.title, "not_started": 0, "emerging": 0,
-                                                    "approaching": 0, "met": 0, "support": 0})
-            counts[standing.status.status] += 1
-            counts["support"] += bool(standing.concerns)
+    flags: dict[uuid.UUID, int] = defaultdict(int)
+    names = {sid: str(sid) for sid in ids}
+    dismissed_of = {name for name, *_ in moment.dismissed}
+    for r in rows:
+        sid, cid = r["student_id"], r["competency_id"]
+        counts = by_competency.setdefault(cid, {"title": definitions[cid]["title"], "not_started": 0, "emerging": 0,
+                                                "approaching": 0, "met": 0, "support": 0})
+        counts[r["status"]] += 1
+        kinds = [tuple(f.split(" ", 1)) for f in r["flags"]]
+        kinds += [(c.kind, c.cause) for c in _now(r, definitions[cid], moment, limits, class_latest, today)]
+        name = names[sid]
+        shown = (sum((name, cid, kind, cause) not in moment.dismissed for kind, cause in kinds)
+                 if name in dismissed_of else len(kinds))
+        counts["support"] += bool(shown)
+        flags[sid] += shown
+    for sid in ids:
+        flags[sid] += sum((str(sid), "", c.kind, c.cause) not in moment.dismissed
+                          for c in support.on_student(moment.flagged.get(str(sid), []), limits=limits))
     for counts in by_competency.values():
         counts["not_started"] = len(students) - counts["emerging"] - counts["approaching"] - counts["met"]
-    flagged = sorted(((s, len(records[s.id].concerns) + sum(len(x.concerns) for x in records[s.id].competencies.values()))
-                      for s in students if records[s.id].needs_support()), key=lambda pair: -pair[1])
+    flagged = sorted(((s, flags[s.id]) for s in students if flags[s.id]), key=lambda pair: -pair[1])
     return Overview(len(students), dict(sorted(by_competency.items())), flagged[:top])

@@ -45,14 +45,24 @@ def on_competency(ratings: dict[str, list[Point]], *, competency_id: str, titles
                   labels: dict[int, str], threshold: float, method: Method, today: date,
                   limits: Thresholds, class_latest: date | None = None,
                   waiting: dict[str, str] | None = None) -> list[Concern]:
-    """Concerns about one student on one competency.
+    """Concerns about one student on one competency: ``on_ratings`` then ``on_moment``."""
+    concerns, latest = on_ratings(ratings, competency_id=competency_id, titles=titles, labels=labels,
+                                  threshold=threshold, method=method, today=today, limits=limits)
+    if latest is None:
+        return concerns
+    released = (waiting or {}).get(latest.id)
+    return concerns + on_moment(latest, released, competency_id=competency_id, labels=labels, threshold=threshold,
+                                today=today, limits=limits, class_latest=class_latest, waiting=bool(released))
+
+
+def on_ratings(ratings: dict[str, list[Point]], *, competency_id: str, titles: dict[str, str],
+               labels: dict[int, str], threshold: float, method: Method, today: date,
+               limits: Thresholds) -> tuple[list[Concern], Point | None]:
+    """What the ratings alone say, and the latest of them (stored with the standing):
 
     - stuck: ``attempts`` or more ratings of a criterion and its value still below the threshold;
     - drop: the latest rating of a criterion a level or more below the one before;
-    - flat: no rise over the last ``flat_ratings`` ratings of a criterion below the threshold;
-    - quiet: no evidence for ``quiet_weeks`` while the class has some in that time;
-    - not_revised: the latest evidence is returned work below the threshold, not revised in
-      ``revise_days`` (``waiting``: rating id → its release id, for releases not revised)."""
+    - flat: no rise over the last ``flat_ratings`` ratings of a criterion below the threshold."""
     concerns: list[Concern] = []
     label = labels.get(round(threshold), str(threshold))
     latest: Point | None = None
@@ -79,17 +89,28 @@ def on_competency(ratings: dict[str, list[Point]], *, competency_id: str, titles
             concerns.append(Concern(
                 "flat", f"No rise on {title} over the last {len(window)} ratings.",
                 window[-1].id, competency_id, criterion_id, [p.id for p in window]))
-    if latest is None:
-        return concerns
+    return concerns, latest
+
+
+def on_moment(latest: Point, release_id: str | None, *, competency_id: str, labels: dict[int, str],
+              threshold: float, today: date, limits: Thresholds, class_latest: date | None,
+              waiting: bool) -> list[Concern]:
+    """What depends on today and on others, so it is never stored:
+
+    - quiet: no evidence for ``quiet_weeks`` while the class (``class_latest``) has some in that time;
+    - not_revised: the latest evidence is returned work below the threshold (its release
+      ``release_id``), ``waiting``: not revised in ``revise_days``."""
+    concerns: list[Concern] = []
     quiet_since = today - timedelta(weeks=limits.quiet_weeks)
     if latest.on < quiet_since and class_latest is not None and class_latest >= quiet_since:
         concerns.append(Concern(
             "quiet", f"No evidence since {latest.on.isoformat()} ({(today - latest.on).days} days) "
                      f"while classmates have shown some.", latest.on.isoformat(), competency_id, None, [latest.id]))
-    if waiting and latest.id in waiting and latest.level < threshold:
+    if waiting and release_id and latest.level < threshold:
+        label = labels.get(round(threshold), str(threshold))
         concerns.append(Concern(
             "not_revised", f"Returned work below {label} not revised in {limits.revise_days} days.",
-            waiting[latest.id], competency_id, None, [latest.id]))
+            release_id, competency_id, None, [latest.id]))
     return concerns
 
 

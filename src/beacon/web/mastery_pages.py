@@ -16,15 +16,16 @@ from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.mastery import repository as ratings
 from beacon.mastery import service as mastery
 from beacon.mastery.calculation import STATUSES
-from beacon.mastery.router import class_access, may_read_student, school_choice
+from beacon.mastery.router import class_access, may_read_student
 from beacon.mastery.schemas import Dismissal, NewRatings
+from beacon.mastery.service import school_choice
 from beacon.review import repository as reviews
 from beacon.rubrics import repository as rubrics
 from beacon.school import repository as school
 from beacon.school.auth import session
 from beacon.school.models import User
 from beacon.web import flash
-from beacon.web.rendering import render, teacher, uuid_or_none
+from beacon.web.rendering import admin, render, teacher, uuid_or_none
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,6 +74,28 @@ async def grid_page(request: Request, user: User = Depends(teacher), db=Depends(
     return render(request, "teacher_mastery.html", user=user, classes=classes, class_id=chosen, columns=columns,
                   all_competencies=grid.competencies if grid else [], rows=rows, statuses=STATUSES,
                   status_words=STATUS_WORDS, filters={"competency_id": only_competency, "status": only_status})
+
+
+@router.get("/admin/mastery", response_class=HTMLResponse)
+async def school_page(request: Request, user: User = Depends(admin), db=Depends(session)):
+    """The school at a glance: per competency, students by status and how many need support;
+    who needs support most, each linked to their record."""
+    overview = await mastery.school_overview(db, user.school_id, request.app.state.runtime.settings,
+                                             school_choice=await school_choice(db, user))
+    return render(request, "admin_mastery.html", user=user, overview=overview, statuses=STATUSES,
+                  status_words=STATUS_WORDS)
+
+
+@router.get("/admin/mastery/students/{student_id}", response_class=HTMLResponse)
+async def student_page(student_id: uuid.UUID, request: Request, user: User = Depends(admin), db=Depends(session)):
+    """One student × every competency, for the school's admin."""
+    if not await may_read_student(db, user, student_id):
+        raise _missing()
+    records = await mastery.records_of(db, [student_id], request.app.state.runtime.settings,
+                                       school_choice=await school_choice(db, user))
+    record = records[student_id]
+    return render(request, "admin_mastery_student.html", user=user, student=await school.get_user(db, student_id),
+                  record=record, cells={cid: cell_view(s) for cid, s in record.competencies.items()})
 
 
 @router.get("/teacher/mastery/students/{student_id}/{competency_id}", response_class=HTMLResponse)

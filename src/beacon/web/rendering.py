@@ -61,7 +61,7 @@ def page_role(*roles: str):
     return require(*roles, signed_in=page_user)
 
 
-teacher, student = page_role("teacher"), page_role("student")
+teacher, student, admin = page_role("teacher"), page_role("student"), page_role("admin")
 
 
 def render(request: Request, name: str, **context) -> HTMLResponse:

@@ -23,10 +23,10 @@ from beacon.school.auth import hash_password_off_loop, session
 from beacon.school.models import School, User
 from beacon.school.schemas import NewClass, NewPerson
 from beacon.web import flash
-from beacon.web.rendering import marked, page_role, render
+from beacon.web.rendering import admin, marked, page_role, render
 
 router = APIRouter(include_in_schema=False)
-coach, admin = page_role("coach", "admin"), page_role("admin")
+coach = page_role("coach", "admin")
 
 
 @router.get("/coach", response_class=HTMLResponse)
