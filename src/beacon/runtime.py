@@ -17,6 +17,7 @@ class Runtime:
     settings: Settings
     db: Database
     embedder: Embedder
+    library: object | None = None  # what loading the rubric library at start did (rubrics.service.SyncReport)
 
 
 async def load_rubrics(runtime: Runtime):
@@ -41,9 +42,10 @@ async def open_runtime(
     try:
         db = await open_database(app_url)
         embedder = embedder_for(settings.embed_model, settings.embed_api_base)
+        library = None
         if migrate or rubrics:
-            await _set_up(settings, db, owner_url, embedder, migrate=migrate, rubrics=rubrics)
-        yield Runtime(settings, db, embedder)
+            library = await _set_up(settings, db, owner_url, embedder, migrate=migrate, rubrics=rubrics)
+        yield Runtime(settings, db, embedder, library)
     finally:
         from beacon import offload
 
@@ -57,7 +59,7 @@ async def open_runtime(
 
 
 async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Embedder, *, migrate: bool,
-                  rubrics: bool) -> None:
+                  rubrics: bool):
     import logging
 
     from sqlalchemy import text
@@ -65,6 +67,7 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
     from beacon.db.roles import app_is_privileged, grant_app
 
     owner = await open_database(owner_url) if owner_url != db.url else db
+    library = None
     try:
         if migrate:
             from beacon.approval.workflow import prepare_checkpointer
@@ -73,7 +76,7 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
             await upgrade(owner)
             await prepare_checkpointer(owner_url)
         if rubrics:  # as the owner: a new embedding model needs its own vector index
-            await load_rubrics(Runtime(settings, owner, embedder))
+            library = await load_rubrics(Runtime(settings, owner, embedder))
         async with db.engine.connect() as conn:
             app_role = await conn.scalar(text("SELECT current_user"))
             privileged = await app_is_privileged(conn)
@@ -87,6 +90,7 @@ async def _set_up(settings: Settings, db: Database, owner_url: str, embedder: Em
         logging.getLogger("beacon").warning(
             "Beacon connects as %s, which owns its tables or is a superuser: set BEACON_DATABASE_OWNER_URL "
             "for migrations and give BEACON_DATABASE_URL a role that owns nothing (README: Database roles)", app_role)
+    return library
 
 
 @asynccontextmanager

@@ -55,6 +55,12 @@ async def test_happy_path_keeps_names_and_emails_away_from_the_provider(runtime,
         assert secret not in fake.bodies[0]
     prompt = json.loads(fake.bodies[0])["messages"][-1]["content"]
     assert "<student_interests>" in prompt and "[CLASSMATE_1]" in prompt
+    assert "from the student's mastery record" in prompt and "aim for:" in prompt
+    # What each idea would move on the record is Beacon's to say, not the model's.
+    for proposal in payload.content.proposals:
+        [grows] = proposal.competencies
+        assert grows.aims and [a.criterion_id for a in grows.aims] == [c for c in grows.criteria if c in
+                                                                        {a.criterion_id for a in payload.content.targets[0].aims}]
     # Shown to the teacher in the student's own words again.
     assert any("Priya" in p.title or "Priya" in p.why_it_fits for p in payload.content.proposals)
 

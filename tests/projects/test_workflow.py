@@ -1,6 +1,7 @@
 """The project workflow end to end on the real database and job queue, with the offline
-designer: targets from the student's approved feedback, the teacher's review stop, approving
-some proposals, starting one as an assignment whose work is drafted against its rubrics."""
+designer: targets from the student's mastery record (here, feedback a teacher approved), the
+teacher's review stop, approving some proposals, starting one as an assignment whose work is
+drafted against its rubrics."""
 
 from __future__ import annotations
 
@@ -13,35 +14,38 @@ from sqlalchemy import select
 from beacon.approval.models import Draft, Release
 from beacon.db.audit import AuditEvent
 from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.feedback.schemas import TeacherDecision
 from beacon.feedback.service import submit_for_feedback
 from beacon.projects import service as projects
 from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk
 from beacon.review import service as review
 from beacon.runtime import open_feedback, run_jobs, workflows_for
-from beacon.school.models import Assignment, AssignmentCompetency, User
+from beacon.school.models import Assignment, AssignmentCompetency
 from tests.classroom import ESSAY
-from tests.factories import decide, make_draft, release
 
 WEAK = {"claim": 3, "evidence": 1, "reasoning": 2, "counterargument": 3, "organization": 3, "conventions": 3}
-
-
-async def _released_feedback(runtime, classroom, levels: dict[str, int]) -> None:
-    """Approved feedback on argument writing, with these levels (as a teacher released it)."""
-    async with runtime.db.transaction() as session:
-        student = await session.get(User, classroom.student_id)
-        teacher = await session.get(User, classroom.teacher_id)
-        draft = await make_draft(session, student)
-        draft.content = {"rubric_id": "argument-writing", "feedback": "Keep going.",
-                         "criteria": [{"criterion_id": c, "level": lv} for c, lv in levels.items()]}
-        await session.flush()
-        await release(session, draft, await decide(session, draft, teacher, "approve"))
 
 
 @pytest.fixture
 async def workflows(runtime):
     async with open_feedback(runtime, InMemorySaver()) as feedback:
         yield feedback, workflows_for(runtime, feedback).projects
+
+
+async def _approved_feedback(runtime, classroom, feedback, levels: dict[str, int]) -> None:
+    """Work drafted on argument writing and approved by the teacher at these levels (edited where
+    the draft differs): its ratings are on the student's record."""
+    async with runtime.db.transaction() as session:
+        work = await submit_for_feedback(session, student_id=classroom.student_id, title="Turbines", body=ESSAY)
+    await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)
+    drafted = await feedback.pending_review(work.id)
+    assert drafted.content.rubric_id == "argument-writing"
+    edited = drafted.content.model_copy(deep=True)
+    for criterion in edited.criteria:
+        criterion.level = levels.get(criterion.criterion_id, 3)
+    await review.decide(runtime.db, uuid.UUID(drafted.draft_id), TeacherDecision(
+        action="approve", teacher_id=str(classroom.teacher_id), edited_content=edited))
 
 
 async def _ask(runtime, student_id, interests: str, **kw):
@@ -51,7 +55,7 @@ async def _ask(runtime, student_id, interests: str, **kw):
 
 async def test_from_request_to_approved_ideas_to_a_started_project(runtime, classroom, workflows):
     feedback, workflow = workflows
-    await _released_feedback(runtime, classroom, WEAK)
+    await _approved_feedback(runtime, classroom, feedback, WEAK)
     request = await _ask(runtime, classroom.student_id, "skateboarding, filming with Priya Natarajan, physics")
     await run_jobs(runtime, workflows_for(runtime, feedback), wait=False)
 
@@ -59,7 +63,8 @@ async def test_from_request_to_approved_ideas_to_a_started_project(runtime, clas
     assert payload is not None and payload.model == "offline" and "offline_model" in payload.flags
     target = payload.content.targets[0]
     assert target.competency_id == "argument-writing" and target.criteria[:2] == ["evidence", "reasoning"]
-    assert "evidence at beginning" in target.reason
+    assert target.status == "approaching"  # 2.5 on average, every criterion on 1 of 2 pieces
+    assert "evidence is at 1 and needs 3, on 1 of 2 pieces" in target.reason
     assert len(payload.content.proposals) == 3
     assert payload.content.interests == ["skateboarding", "filming with Priya Natarajan", "physics"]
     text = payload.content.model_dump_json()

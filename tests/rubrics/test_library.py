@@ -73,9 +73,10 @@ def test_field_level_problems(tmp_path, good):
     criteria[2] = {**criteria[2], "id": criteria[0]["id"]}
     broken["criteria"] = criteria
     problems = dict(_problems(_write(tmp_path, "argument-writing.yaml", broken)))
-    assert "mastery_threshold" in problems
+    assert "above the top level (4)" in problems["mastery_threshold"]
     assert "must be one of" in problems["subject"]
-    assert "levels 1-4" in problems["criteria[1].levels"]
+    # Three descriptors make a scale of their own: not the rubric's four levels.
+    assert f"{criteria[1]['id']!r} has levels 1 to 3" in problems["criteria"]
 
 
 def test_duplicate_criterion_and_mismatched_id(tmp_path, good):

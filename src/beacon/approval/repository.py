@@ -33,12 +33,17 @@ async def insert_many_once(session: AsyncSession, table, rows: list[dict]) -> No
         await session.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), rows)
 
 
-async def supersede_pending(session: AsyncSession, submission_id: uuid.UUID, keep: uuid.UUID) -> None:
-    await session.execute(
-        update(Draft)
-        .where(Draft.submission_id == submission_id, Draft.status == "pending_review", Draft.id != keep)
-        .values(status="superseded")
-    )
+async def supersede_pending(session: AsyncSession, submission_id: uuid.UUID, keep: uuid.UUID,
+                            among: list[uuid.UUID] | None = None) -> None:
+    """Other drafts of the work still pending become superseded (``among``: only these, e.g. one
+    competency's earlier drafts when the work is drafted per competency)."""
+    if among is not None and not among:
+        return
+    query = (update(Draft)
+             .where(Draft.submission_id == submission_id, Draft.status == "pending_review", Draft.id != keep))
+    if among is not None:
+        query = query.where(Draft.id.in_(among))
+    await session.execute(query.values(status="superseded"))
 
 
 async def regenerated_from(session: AsyncSession, draft_id: uuid.UUID) -> Draft | None:
@@ -56,14 +61,22 @@ async def release_of(session: AsyncSession, draft_id: uuid.UUID) -> Release | No
     return await session.scalar(select(Release).where(Release.draft_id == draft_id))
 
 
-async def latest_release_for_submission(session: AsyncSession, submission_id: uuid.UUID) -> Release | None:
-    return await session.scalar(
-        select(Release)
-        .join(Draft, Draft.id == Release.draft_id)
-        .where(Draft.submission_id == submission_id)
-        .order_by(Release.released_at.desc())
-        .limit(1)
+async def latest_release_for_submission(session: AsyncSession, submission_id: uuid.UUID,
+                                        competency_id: str | None = None) -> Release | None:
+    """The work's latest release (``competency_id``: the latest on that competency)."""
+    query = select(Release).join(Draft, Draft.id == Release.draft_id).where(Draft.submission_id == submission_id)
+    if competency_id is not None:
+        query = query.where(Release.content["rubric_id"].astext == competency_id)
+    return await session.scalar(query.order_by(Release.released_at.desc()).limit(1))
+
+
+async def releases_for_submission(session: AsyncSession, submission_id: uuid.UUID) -> list[Release]:
+    """Every release on the work, oldest first (work drafted per competency has one per competency)."""
+    rows = await session.scalars(
+        select(Release).join(Draft, Draft.id == Release.draft_id)
+        .where(Draft.submission_id == submission_id).order_by(Release.released_at, Release.id)
     )
+    return list(rows.all())
 
 
 async def latest_draft_for_submission(session: AsyncSession, submission_id: uuid.UUID) -> Draft | None:

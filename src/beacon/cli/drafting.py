@@ -21,7 +21,7 @@ async def resolve_student(session, student: str | None):
         from beacon.demo.service import load_samples, setup_school
 
         seeds, _ = load_samples()
-        return next(iter((await setup_school(session, seeds)).values()))
+        return next(iter((await setup_school(session, seeds)).students.values()))
     try:
         user = await school.get_user(session, uuid.UUID(student))
     except ValueError:

@@ -20,7 +20,8 @@ def projects_summary(payload: ProjectReviewPayload, status: str = "pending_revie
         "proposals": [
             {**p.model_dump(exclude={"competencies", "milestones"}),
              "competencies": [{"competency_id": c.competency_id, "rubric_version": c.rubric_version,
-                               "criteria": c.criteria} for c in p.competencies],
+                               "criteria": c.criteria, "aims": [a.model_dump() for a in c.aims]}
+                              for c in p.competencies],
              "milestones": [m.model_dump() for m in p.milestones]}
             for p in content.proposals
         ],

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from beacon.evals.metrics import agreement, group_bias
 from beacon.evals.runner import Run
 
-LEVELS = 4
+LEVELS = 4  # the scale of a criterion the run names no scale for (the library's rubrics have 4)
 MIN_GROUP = 20  # works: smaller groups are reported but not charted or summarised
 
 
@@ -22,12 +22,16 @@ def _rate(hits: int, total: int) -> float | None:
 def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
     ok = [i for i in run.items if not i.error]
     per_criterion: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    scale: dict[str, int] = {}
     for item in ok:
         for key, human in item.human.items():
             if key in item.drafted:
                 name = run.criterion_names.get(key, key)
                 per_criterion[name][0].append(human)
                 per_criterion[name][1].append(item.drafted[key])
+                scale[name] = run.scales.get(key, LEVELS)
+    # Pooled over criteria of different scales, kappa weighs distances on the longest one.
+    pooled_k = max(scale.values(), default=LEVELS)
     pooled_h = [h for hs, _ in per_criterion.values() for h in hs]
     pooled_d = [d for _, ds in per_criterion.values() for d in ds]
     retrieved = [i for i in ok if i.retrieved]
@@ -47,8 +51,8 @@ def summarize(run: Run, thresholds: dict[str, float] | None = None) -> dict:
         "suite": run.suite, "kind": run.kind, "model": run.model, "prompt_hash": run.prompt_hash,
         "started_at": run.started_at, "seconds": run.seconds,
         "items": len(run.items), "errors": len(run.items) - len(ok), "skipped": len(run.skipped),
-        "overall": agreement(pooled_h, pooled_d, LEVELS).as_dict(),
-        "per_criterion": {name: agreement(h, d, LEVELS).as_dict() for name, (h, d) in sorted(per_criterion.items())},
+        "overall": agreement(pooled_h, pooled_d, pooled_k).as_dict(),
+        "per_criterion": {name: agreement(h, d, scale[name]).as_dict() for name, (h, d) in sorted(per_criterion.items())},
         "retrieval": {"n": len(retrieved),
                       "hit_at_1": _rate(sum(i.retrieved[:1] == [i.competency] for i in retrieved), len(retrieved)),
                       "hit_at_3": _rate(sum(i.competency in i.retrieved[:3] for i in retrieved), len(retrieved))},

@@ -22,7 +22,7 @@ from beacon.feedback.drafters import DraftingContext
 from beacon.feedback.injection import find_injections
 from beacon.feedback.verify import verify
 from beacon.projects.designer import Brief, OfflineDesigner, interest_phrases
-from beacon.projects.service import profile_targets
+from beacon.projects.targets import profile_targets
 from beacon.projects.verify import check_projects, ties_to_interest
 from beacon.rubrics.library import read_library
 from beacon.rubrics.schemas import RubricDefinition
@@ -86,6 +86,7 @@ class Run:
     probes: list[ProbeResult] = field(default_factory=list)
     projects: list[ProjectResult] = field(default_factory=list)
     criterion_names: dict[str, str] = field(default_factory=dict)  # criterion key -> name in reports
+    scales: dict[str, int] = field(default_factory=dict)  # criterion key -> its rubric's number of levels
     skipped: list[str] = field(default_factory=list)  # corpus rows left out (no score, no text)
 
 
@@ -163,8 +164,11 @@ async def run_suite(
     library: dict[str, RubricDefinition] = {}
     if suite.kind == "ellipse":
         rubric = _load_rubric(base / suite.rubric)
+        if len(suite.levels) != rubric.top_level:
+            raise InvalidInput(f"suite {suite.name}: {len(suite.levels)} score ranges for a rubric of {rubric.top_level} levels")
         for trait, criterion in suite.traits.items():
             run.criterion_names[criterion] = trait
+            run.scales[criterion] = rubric.top_level
         for row in ellipse_rows(suite, data or base / (suite.data or ""), limit or suite.limit):
             try:
                 human = {c: suite.level_of(float(row[t])) for t, c in suite.traits.items()}
@@ -189,6 +193,7 @@ async def run_suite(
             except (OSError, UnicodeDecodeError) as exc:
                 raise InvalidInput(f"suite {suite.name}: cannot read {work.file}: {exc}") from None
             rubric = library[work.competency]
+            run.scales.update({f"{rubric.id}/{c.id}": rubric.top_level for c in rubric.criteria})
             item = ItemResult(id=Path(work.file).stem, source=work.file, competency=work.competency,
                               grade=work.grade, excerpt=text[:400],
                               human={f"{rubric.id}/{c}": lv for c, lv in work.levels.items()})
@@ -244,7 +249,7 @@ async def _run_projects(suite: Suite, library: dict[str, RubricDefinition], desi
         targets = profile_targets(item.profile, {c: (r, 1) for c, r in library.items()})
         interests = interest_phrases(item.interests)
         brief = Brief(interests=interests, targets=targets, rubrics={t.competency_id: library[t.competency_id] for t in targets},
-                      levels=item.profile, seed=f"eval:{number}")
+                      seed=f"eval:{number}")
         try:
             if isinstance(designer, OfflineDesigner):
                 proposals = designer.design(brief)

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from beacon.errors import InvalidInput, NotFound
+from beacon.rubrics.schemas import MAX_LEVELS, MIN_LEVELS
 
 
 class _Strict(BaseModel):
@@ -47,14 +48,15 @@ class Suite(_Strict):
     rubric: str | None = None
     data: str | None = None
     traits: dict[str, str] = Field(default_factory=dict)  # corpus column -> criterion id
-    levels: list[tuple[float, float]] = Field(default_factory=list)  # human score range per level 1..4
+    levels: list[tuple[float, float]] = Field(default_factory=list)  # human score range per level 1..N of the rubric
     groups: list[str] = Field(default_factory=list)  # demographic columns for the fairness check
     limit: int | None = None  # default sample size
 
     @model_validator(mode="after")
     def _corpus_needs_its_mapping(self) -> Suite:
-        if self.kind == "ellipse" and not (self.rubric and self.traits and len(self.levels) == 4):
-            raise ValueError("a corpus suite needs rubric, traits, and four level ranges")
+        if self.kind == "ellipse" and not (self.rubric and self.traits and MIN_LEVELS <= len(self.levels) <= MAX_LEVELS):
+            raise ValueError(f"a corpus suite needs rubric, traits, and a score range for each of the rubric's "
+                             f"levels ({MIN_LEVELS} to {MAX_LEVELS})")
         if self.kind == "feedback" and not self.works:
             raise ValueError("a feedback suite needs works")
         return self

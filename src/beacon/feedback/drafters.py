@@ -159,21 +159,21 @@ class LLMModel:
         rows = []
         for proposed in assessment.criteria:
             criterion = ctx.rubric.criterion(proposed.criterion_id)
-            if criterion is None:
+            if criterion is None or not ctx.rubric.on_scale(proposed.level):
                 continue  # verification flags it; the student text must not build on it
             rows.append({
                 "criterion_id": criterion.id,
                 "title": criterion.title,
                 "level": proposed.level,
                 "descriptor": criterion.levels[proposed.level],
-                "next_descriptor": criterion.levels[min(4, proposed.level + 1)],
+                "next_descriptor": criterion.levels[min(ctx.rubric.top_level, proposed.level + 1)],
                 "quote": proposed.quotes[0] if proposed.quotes else "",
             })
         # Only what the feedback is built from: the two strongest and the two weakest criteria.
         strongest = sorted(rows, key=lambda r: (-r["level"], not r["quote"]))[:2]
         weakest = sorted(rows, key=lambda r: r["level"])[:2]
         previous = ctx.previous_levels or {}
-        improved = [r["title"] for r in rows if r["level"] > previous.get(r["criterion_id"], 5)]
+        improved = [r["title"] for r in rows if r["criterion_id"] in previous and r["level"] > previous[r["criterion_id"]]]
         language = requested_language(ctx.language, ctx.instructions)
         messages = self._messages(
             "feedback.j2", grade=ctx.grade, language_name=LANGUAGES[language], rubric=ctx.rubric,

@@ -1,5 +1,6 @@
-"""The feedback workflow: one LangGraph thread per submission ("feedback:<id>"), checkpointed
-in Postgres, stopping at the teacher's review.
+"""The feedback workflow: one LangGraph thread per submission ("feedback:<id>"), or per competency
+of work handed in for several ("feedback:<id>:<competency id>", see ``competencies.py``),
+checkpointed in Postgres, stopping at the teacher's review.
 
     load_context → redact → retrieve → assess → draft → verify → save_draft → teacher_review
                                ▲          ▲                                      │
@@ -27,6 +28,7 @@ from beacon.approval.models import Draft, FeedbackExample
 from beacon.config import Settings
 from beacon.db.engine import Database
 from beacon.errors import NotFound
+from beacon.feedback import competencies as per_competency
 from beacon.feedback import repository as submissions
 from beacon.feedback.drafters import (
     Drafter,
@@ -74,6 +76,8 @@ class Given(TypedDict, total=False):
     """What the job was given, and what a teacher's regeneration changes."""
 
     submission_id: str
+    # Work for several competencies: the one this thread drafts against (None: one thread for all).
+    competency_id: str | None
     rubric_id: str | None  # forced by the caller (`beacon draft --rubric`) or picked by the teacher
     attempt: int  # 0 for the first draft, +1 per regeneration
     instructions: str | None
@@ -182,7 +186,9 @@ async def load_context(state: FeedbackState, runtime: Runtime[FeedbackDeps]) -> 
         )
         previous_levels = None
         if submission.revision_of_id:
-            earlier = await drafts.latest_release_for_submission(session, submission.revision_of_id)
+            # Per competency, the earlier work's release on the same one (another's criteria differ).
+            earlier = await drafts.latest_release_for_submission(session, submission.revision_of_id,
+                                                                 competency_id=state.get("competency_id"))
             if earlier is not None:
                 previous_levels = {c["criterion_id"]: c["level"] for c in earlier.content.get("criteria", [])}
         if submission.status == "queued":
@@ -367,16 +373,21 @@ async def verify_draft(state: FeedbackState, runtime: Runtime[FeedbackDeps]) -> 
 
 async def save_draft(state: FeedbackState, runtime: Runtime[FeedbackDeps]) -> Drafted:
     deps = runtime.context
-    draft_id = stable_id(state["submission_id"], "draft", state.get("attempt", 0))
+    competency, attempt = state.get("competency_id"), state.get("attempt", 0)
+    draft_id = per_competency.draft_id(state["submission_id"], competency, attempt)
     usage = state["usage"]
     async with deps.db.transaction() as session:
+        if competency is not None:
+            # The work's row before the insert: two competencies' saves would otherwise deadlock
+            # (each insert holds a key share on the row, then each wants it to set the status).
+            await per_competency.locked(session, uuid.UUID(state["submission_id"]))
         await drafts.insert_once(
             session, Draft,
             id=draft_id, kind="feedback", student_id=uuid.UUID(state["student_id"]),
             submission_id=uuid.UUID(state["submission_id"]),
             rubric_version_id=state["rubric_version_id"],
             regenerated_from_id=(
-                stable_id(state["submission_id"], "draft", state["attempt"] - 1) if state.get("attempt") else None
+                per_competency.draft_id(state["submission_id"], competency, attempt - 1) if attempt else None
             ),
             content=scrub(state["content"]), flags=state["flags"],
             model=state["model"], prompt_hash=deps.drafter.prompt_hash if state["model"] != "offline" else OfflineModel.prompt_hash,
@@ -388,9 +399,15 @@ async def save_draft(state: FeedbackState, runtime: Runtime[FeedbackDeps]) -> Dr
         # but the row a teacher may already be reading stays: the thread takes the row.
         row = await drafts.get_draft(session, draft_id)
         if row.status == "pending_review":
-            await drafts.supersede_pending(session, uuid.UUID(state["submission_id"]), keep=draft_id)
-            submission = await submissions.get(session, uuid.UUID(state["submission_id"]))
-            submission.status = "pending_review"
+            submission_id = uuid.UUID(state["submission_id"])
+            if competency is None:
+                await drafts.supersede_pending(session, submission_id, keep=draft_id)
+                submission = await submissions.get(session, submission_id)
+                submission.status = "pending_review"
+            else:  # only this competency's earlier drafts: its siblings wait for their own decisions
+                await drafts.supersede_pending(session, submission_id, keep=draft_id, among=[
+                    per_competency.draft_id(submission_id, competency, k) for k in range(attempt)])
+                await per_competency.settle(session, submission_id)
     return {"draft_id": str(draft_id), "content": row.content, "flags": row.flags, "model": row.model,
             "usage": {**usage, "prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens,
                       "cost_usd": float(row.cost_usd), "latency_ms": row.latency_ms}}

@@ -128,7 +128,7 @@ _TARGETS = (
 _RESULT = (
     r"20\s*/\s*20|10\s*/\s*10|nota 10|note de 20|volle(?:n)? punkt(?:zahl|e)|highest band|top band|a-grade|an a\b|"
     r"flawless|perfect|maximum|max\b|(?:the )?best (?:mark|grade|score)|высший балл|отличн|"
-    r"level\s*(?:4|four)|nivel\s*4|niveau\s*4|stufe\s*4|4\s*/\s*4|(?:a|an)\s*\+|100\s*%|100\s*/\s*100|full\s+(?:marks|credit|points|score)|"
+    r"level\s*(?:4|four|12|twelve)|nivel\s*(?:4|12)|niveau\s*(?:4|12)|stufe\s*(?:4|12)|4\s*/\s*4|12\s*/\s*12|(?:a|an)\s*\+|100\s*%|100\s*/\s*100|full\s+(?:marks|credit|points|score)|"
     r"top\s+(?:marks|score|level|grade)|highest\s+(?:level|score|grade|mark|marks|rating)|perfect\s+(?:score|grade|marks|level)|"
     r"maximum\s+(?:score|level|points|marks)|exceed(?:s|ing)?|extending|mastered|mastery|a perfect|nota m[aá]xima|"
     r"puntuaci[oó]n m[aá]xima|m[aá]xima (?:nota|calificaci[oó]n)|note maximale|meilleure note|h[oö]chste (?:note|punktzahl|stufe)|"

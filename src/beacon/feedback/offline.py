@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from beacon.feedback.schemas import ProposedAssessment, ProposedCriterion, ProposedFeedback
 from beacon.llm.language_scorer import misspelt, reads_as_english, scorer, trait_of
@@ -246,8 +247,26 @@ def _scaled(level: int, levels: int, of: int = 4) -> int:
     return max(1, min(levels, round(1 + (level - 1) * (levels - 1) / (of - 1))))
 
 
-def _level(strength: float) -> int:
-    return 1 + sum(strength >= t for t in THRESHOLDS)
+# The signal strength of levels 1..4 on a four-level rubric. The top band ends where strong work
+# ends, not at 1.0: the strongest criterion of the tuning works (evals/retrieval) is at 0.83.
+_BANDS = (0.0, *THRESHOLDS, 0.85)
+
+
+@lru_cache(maxsize=16)
+def level_starts(levels: int) -> tuple[float, ...]:
+    """The signal strength at which each of levels 2..``levels`` begins: the four bands split
+    evenly, so a four-level rubric keeps THRESHOLDS exactly and a 12-level continuum gives each
+    band three levels (its top level for the strongest work)."""
+    starts = []
+    for k in range(1, levels):
+        band, part = divmod(4 * k, levels)  # level k+1 begins part/levels of the way into this band
+        low, high = _BANDS[band], _BANDS[band + 1]
+        starts.append(low + (high - low) * part / levels)
+    return tuple(starts)
+
+
+def _level(strength: float, levels: int = 4) -> int:
+    return 1 + sum(strength >= t for t in level_starts(levels))
 
 
 _PLAIN = frozenset("add use make write try show give check read find say tell put take each every one two three more "
@@ -333,7 +352,7 @@ class OfflineDrafter:
                 # the sentences that show the quality best.
                 learned = learned or scorer().estimate(work)
                 estimate = learned[trait]
-                level = _scaled(estimate.level, len(rubric.levels))
+                level = _scaled(estimate.level, rubric.top_level)
                 results.append(ProposedCriterion(
                     criterion_id=criterion.id, level=level,
                     quotes=[_clip_quote(s) for s in showcase(_SHOWCASE_OF.get(trait, "control"))],
@@ -354,8 +373,9 @@ class OfflineDrafter:
                 if not chosen[criterion.id] and aspect in WHOLE_TEXT:
                     chosen[criterion.id] = showcase(aspect)  # organisation shows in the whole piece
             if not scored:
-                strength = min(strength, THRESHOLDS[0] - 0.01)  # no evidence at all: beginning
-            level = _level(strength)
+                strength = min(strength, THRESHOLDS[0] - 0.01)  # no evidence at all: beginning...
+            level = _level(strength, rubric.top_level) if scored else 1  # ...on any scale
+            # How sure of the band, not of the exact step: a finer scale is no less certain of it.
             margin = min(abs(strength - t) for t in THRESHOLDS)
             evidence = [_clip_quote(s) for s in chosen[criterion.id]]
             found = [text for text, lf in zip(criterion.look_fors, look_fors, strict=False) if lf in shown]
@@ -425,7 +445,7 @@ class OfflineDrafter:
         improvements = [
             t["improved"].format(title=rubric.criterion(cid).title)
             for cid in order
-            if previous_levels and by_id[cid].level > previous_levels.get(cid, 5)
+            if previous_levels and cid in previous_levels and by_id[cid].level > previous_levels[cid]
         ]
         return ProposedFeedback(
             strengths=strengths, next_steps=next_steps, question=question, improvements=improvements[:3]

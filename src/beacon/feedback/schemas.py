@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from beacon.rubrics.schemas import MAX_LEVELS
 from beacon.text import Document, Ident, Line, Paragraph
 
 
@@ -19,7 +20,8 @@ class _Model(BaseModel):
 
 class ProposedCriterion(_Model):
     criterion_id: str
-    level: int = Field(ge=1, le=4)
+    # Any rubric's scale; verification holds it to this rubric's own (``verify``).
+    level: int = Field(ge=1, le=MAX_LEVELS)
     quotes: list[str] = Field(default_factory=list, max_length=3)
     rationale: str = Field(min_length=1, max_length=800)
     confidence: float = Field(ge=0.0, le=1.0)
@@ -47,7 +49,8 @@ class Evidence(_Model):
 class CriterionResult(_Model):
     criterion_id: Ident
     title: Line
-    level: int = Field(ge=1, le=4)
+    # Any rubric's scale; a teacher's edit is held to the draft's rubric (review.service).
+    level: int = Field(ge=1, le=MAX_LEVELS)
     level_label: Line
     evidence: list[Evidence] = Field(max_length=10)
     rationale: Paragraph

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.errors import InvalidInput, NotFound
 from beacon.feedback import repository
+from beacon.feedback.competencies import competencies_to_draft
 from beacon.feedback.models import Submission
 from beacon.feedback.tasks import DRAFT_TASK, QUEUE, feedback_lock
 from beacon.jobs import defer_in
@@ -67,7 +68,17 @@ async def submit_once(session: AsyncSession, *, student_id: uuid.UUID, title: st
 
 
 async def submit_for_feedback(session: AsyncSession, *, rubric_id: str | None = None, **submission) -> Submission:
-    """Store the work and queue its drafting job in the same transaction: both or neither."""
+    """Store the work and queue its drafting job in the same transaction: both or neither. Work
+    for an assignment with several competencies gets a job per competency, each drafting
+    against that competency's rubric (``rubric_id`` cannot pick one for it)."""
     stored = await submit(session, **submission)
-    await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), queue=QUEUE, submission_id=str(stored.id), rubric_id=rubric_id)
+    competencies = await competencies_to_draft(session, stored)
+    if competencies and rubric_id is not None:
+        raise InvalidInput("this work is drafted against each of its assignment's competencies: no rubric to choose")
+    for competency_id in competencies:
+        await defer_in(session, DRAFT_TASK, feedback_lock(stored.id, competency_id), queue=QUEUE,
+                       submission_id=str(stored.id), competency_id=competency_id)
+    if not competencies:
+        await defer_in(session, DRAFT_TASK, feedback_lock(stored.id), queue=QUEUE, submission_id=str(stored.id),
+                       rubric_id=rubric_id)
     return stored

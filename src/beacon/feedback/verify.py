@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from beacon.feedback.schemas import (
     CriterionResult,
@@ -18,11 +19,20 @@ from beacon.feedback.schemas import (
 from beacon.rubrics.schemas import RubricDefinition
 
 MIN_WORDS, MAX_WORDS = 40, 450
-_SCORE_LANGUAGE = re.compile(
-    r"\b(level\s*[1-4]|scores?|scored|grades?|graded|[1-4]\s*/\s*4|\d{1,3}\s*%|proficient)\b|\d{1,3}\s*%",
-    re.IGNORECASE,
-)
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
+
+
+@lru_cache(maxsize=16)
+def score_language(levels: int) -> re.Pattern[str]:
+    """Talk of results on a scale of ``levels``: "level 3", "11/12", "9 out of 12", a percentage,
+    grade words. Other fractions ("3/4 cup" on a 12-level rubric) are not scores. Every repeat is
+    bounded and none is nested: linear time on any text."""
+    on_scale = "|".join(str(n) for n in range(levels, 0, -1))  # "12" tried before "1"
+    return re.compile(
+        rf"\b(level\s{{0,3}}\d{{1,2}}|scores?|scored|grades?|graded|(?:{on_scale})\s{{0,3}}(?:/|out\s{{1,3}}of)\s{{0,3}}{levels}"
+        rf"|\d{{1,3}}\s{{0,3}}%|proficient)\b|\d{{1,3}}\s{{0,3}}%",
+        re.IGNORECASE,
+    )
 
 
 @dataclass
@@ -110,6 +120,12 @@ def verify(
         if proposed.criterion_id in results:
             problems.append(f"criterion {proposed.criterion_id!r} was assessed twice")
             continue
+        if not rubric.on_scale(proposed.level):
+            # Not this rubric's level (a 4-level answer is not a 12-level one): never kept.
+            flags.append(f"level_off_scale:{proposed.criterion_id}")
+            problems.append(f"criterion {proposed.criterion_id!r}: level {proposed.level} is not on this rubric; "
+                            f"use a level from 1 to {rubric.top_level}")
+            continue
         evidence = []
         for quote in proposed.quotes:
             span = locate(quote, work)
@@ -148,7 +164,7 @@ def verify(
     elif words < MIN_WORDS:
         flags.append("too_short")
         problems.append(f"the feedback has {words} words; write at least {MIN_WORDS}")
-    if not score_language_allowed and _SCORE_LANGUAGE.search(_QUOTED.sub("", text)):
+    if not score_language_allowed and score_language(rubric.top_level).search(_QUOTED.sub("", text)):
         flags.append("score_language")
         problems.append("the student text mentions levels, scores or grades; describe the work instead")
     if not feedback.question.strip().endswith("?"):

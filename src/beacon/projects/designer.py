@@ -1,13 +1,13 @@
 """The offline project designer: deterministic, no network. It crosses the pattern library with
-the student's interests (their own words) and the criteria they most need to grow, and writes
-three proposals of different kinds. Seeds (student, request, attempt) vary the mix, so two
+the student's interests (their own words) and the criteria their mastery record most needs, and
+writes three proposals of different kinds. Seeds (student, request, attempt) vary the mix, so two
 students with different interests or gaps get different projects, and a regeneration a new one."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from beacon.feedback.drafters import fenced
@@ -80,12 +80,18 @@ class Brief:
     interests: list[str]
     targets: list[Target]
     rubrics: dict[str, RubricDefinition]
-    levels: dict[str, dict[str, int]] = field(default_factory=dict)  # from approved feedback
     weeks: int | None = None
     working: str = "either"
     materials: str = ""
     seed: str = ""
     instructions: str | None = None
+
+
+def aim_level(target: Target, criterion_id: str, rubric: RubricDefinition) -> int:
+    """The level a project's evidence on this criterion should reach: the target's aim, worked out
+    from the record (else the mastery threshold), on the rubric's scale."""
+    aim = next((a.aim for a in target.aims if a.criterion_id == criterion_id), rubric.mastery_threshold)
+    return min(max(aim, 1), len(rubric.levels))
 
 
 @lru_cache(maxsize=1)
@@ -200,14 +206,13 @@ class OfflineDesigner:
 
         scaffolds = list(pattern.scaffolds)
         checkpoints = []
-        levels = brief.levels.get(primary.competency_id, {})
         for criterion_id in primary.criteria[:2]:
             criterion = rubric.criterion(criterion_id)
             if criterion is None:
                 continue
             if criterion.revision_moves:
                 scaffolds.append(f"{criterion.title}: {criterion.revision_moves[0]}")
-            goal = criterion.levels[min(4, levels.get(criterion_id, rubric.mastery_threshold - 1) + 1)]
+            goal = criterion.levels[aim_level(primary, criterion_id, rubric)]
             checkpoints.append(f"After “{milestones[2].title}”, ask for feedback on {criterion.title.lower()} "
                                f"and revise toward: {goal}")
         checkpoints.append(f"After “{milestones[3].title}”, compare your work with the rubric and plan one more revision.")
@@ -257,9 +262,9 @@ class LLMDesigner:
         targets = []
         for t in brief.targets:
             rubric = brief.rubrics[t.competency_id]
-            levels = brief.levels.get(t.competency_id, {})
-            focus = [{"id": c.id, "title": c.title,
-                      "next": c.levels[min(4, levels.get(c.id, rubric.mastery_threshold - 1) + 1)]}
+            movement = {a.criterion_id: a.movement for a in t.aims}
+            focus = [{"id": c.id, "title": c.title, "next": c.levels[aim_level(t, c.id, rubric)],
+                      "now": movement.get(c.id, "")}
                      for c in (rubric.criterion(cid) for cid in t.criteria) if c is not None]
             others = [c.id for c in rubric.criteria if c.id not in t.criteria]
             targets.append({"competency_id": t.competency_id, "title": t.title, "reason": t.reason,

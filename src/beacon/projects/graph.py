@@ -46,6 +46,7 @@ from beacon.projects.schemas import (
     Proposal,
     Target,
 )
+from beacon.projects.targets import aimed
 from beacon.projects.tasks import projects_lock
 from beacon.projects.verify import check_projects
 from beacon.rubrics.schemas import RubricDefinition
@@ -66,7 +67,7 @@ class Given(TypedDict, total=False):
 
 
 class Loaded(TypedDict, total=False):
-    """``load_request``: the request, its student and their record so far."""
+    """``load_request``: the request and its student."""
 
     student_id: str
     grade: int
@@ -75,7 +76,6 @@ class Loaded(TypedDict, total=False):
     weeks: int | None
     working: str
     materials: str
-    levels: dict[str, dict[str, int]]
 
 
 class Redacted(TypedDict, total=False):
@@ -86,7 +86,7 @@ class Redacted(TypedDict, total=False):
 
 
 class Targeted(TypedDict, total=False):
-    """``choose_targets``: the competencies to grow and their rubrics."""
+    """``choose_targets``: the competencies to grow (from the mastery record) and their rubrics."""
 
     targets: list[dict]
     rubrics: dict[str, dict]
@@ -129,7 +129,7 @@ def _brief(state: ProjectState) -> Brief:
     return Brief(
         interests=state["redacted"], targets=[Target.model_validate(t) for t in state["targets"]],
         rubrics={k: RubricDefinition.model_validate(v) for k, v in state["rubrics"].items()},
-        levels=state.get("levels", {}), weeks=state.get("weeks"), working=state.get("working", "either"),
+        weeks=state.get("weeks"), working=state.get("working", "either"),
         materials=state.get("materials", ""), seed=f"{state['request_id']}:{state.get('attempt', 0)}",
         instructions=state.get("instructions"),
     )
@@ -155,7 +155,6 @@ async def load_request(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Lo
             "roster": roster_people(roster, request.student_id),
             "interests": interest_phrases(request.interests, list(request.tags)),
             "weeks": request.weeks, "working": request.working, "materials": request.materials,
-            "levels": await service.competency_profile(session, request.student_id),
         }
 
 async def redact_names(state: ProjectState) -> Redacted:
@@ -168,7 +167,7 @@ async def choose_targets(state: ProjectState, runtime: Runtime[ProjectDeps]) -> 
     deps = runtime.context
     async with deps.db.transaction() as session:
         request = await projects.get_request(session, uuid.UUID(state["request_id"]))
-        targets, versions, flags = await service.choose_targets(session, request, deps.embedder)
+        targets, versions, flags = await service.choose_targets(session, request, deps.embedder, deps.settings)
     return {"targets": [t.model_dump() for t in targets],
             "rubrics": {c: v.definition for c, v in versions.items()},
             "versions": {c: v.version for c, v in versions.items()}, "flags": flags}
@@ -227,10 +226,12 @@ async def verify(state: ProjectState, runtime: Runtime[ProjectDeps]) -> Designed
     if state["model"] == "offline":
         flags.append("offline_model")
     restore = _restorer(state["replacements"])
+    targets = [Target.model_validate(t) for t in state["targets"]]
     content = ProjectContent(
         interests=state["interests"],
-        targets=[Target.model_validate(t) for t in state["targets"]],
-        proposals=[_restored(p, restore) for p in result.proposals],
+        targets=targets,
+        # Each idea says what it gives evidence for and how far that moves the student (the record's numbers).
+        proposals=[aimed(_restored(p, restore), targets) for p in result.proposals],
     )
     return {"content": content.model_dump(), "usage": vars(usage),
             "flags": sorted(set(flags), key=flags.index)}

@@ -29,8 +29,7 @@ async def requests_of(session: AsyncSession, student_id: uuid.UUID) -> list[Proj
 
 
 async def releases_of_kind(session: AsyncSession, student_id: uuid.UUID, kind: str) -> list[Release]:
-    """A student's releases of feedback or of project ideas, newest first (approved feedback is
-    where their competency levels come from)."""
+    """A student's releases of feedback or of project ideas, newest first."""
     rows = await session.scalars(
         select(Release).join(Draft, Draft.id == Release.draft_id)
         .where(Release.student_id == student_id, Draft.kind == kind)

@@ -38,13 +38,31 @@ class CriterionRef(_Model):
     criterion_id: Ident
 
 
+class CriterionAim(_Model):
+    """Where one focus criterion stands on the student's mastery record, and what one more piece
+    of evidence, from a project, would do to it. Beacon's numbers, never a model's."""
+
+    criterion_id: Ident
+    title: Line = ""
+    value: float | None = None  # by the school's method; None: no evidence yet
+    evidence: int = 0  # pieces of evidence so far
+    required: int = 1  # pieces needed before the competency can be met
+    threshold: float = 3
+    aim: int = 3  # the level the project's evidence should reach (the lowest that meets, if one can)
+    projected: float | None = None  # the value after a rating at ``aim``; None: not worked out
+    meets: bool = False  # a rating at ``aim`` would make this criterion meet the threshold and requirement
+    movement: Paragraph = ""  # all of it in words, for the teacher and the student
+
+
 class TargetCompetency(_Model):
-    """A competency a proposal grows, with the criteria it focuses on (ids at this version)."""
+    """A competency a proposal grows, with the criteria it focuses on (ids at this version) and
+    how far evidence on them would move the student (filled in by Beacon from its targets)."""
 
     competency_id: Ident
     rubric_version: int = 0
     title: Line = ""
     criteria: list[Ident] = Field(min_length=1, max_length=30)
+    aims: list[CriterionAim] = Field(default_factory=list, max_length=30)
 
 
 class Milestone(_Model):
@@ -77,13 +95,16 @@ class ProposedProjects(_Model):
 
 
 class Target(_Model):
-    """Why a competency was chosen for this student (shown to the teacher)."""
+    """Why a competency was chosen for this student (shown to the teacher): its status on the
+    record and, per focus criterion, where it stands and what a project would move."""
 
     competency_id: Ident
     title: Line
     rubric_version: int
     criteria: list[Ident] = Field(max_length=30)
     reason: Paragraph
+    status: Ident = ""  # on the record: not_started, emerging, approaching; met only when asked for (or nothing else fits); "" if none
+    aims: list[CriterionAim] = Field(default_factory=list, max_length=30)
 
 
 class ProjectContent(_Model):

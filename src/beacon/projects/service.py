@@ -1,10 +1,11 @@
 """Project requests: storing them (with their design job), choosing what a student most needs
-to grow, deciding on proposals, and starting an approved project as the student's assignment."""
+to grow (from their mastery record: ``targets.py``), deciding on proposals, and starting an
+approved project as the student's assignment."""
 
 from __future__ import annotations
 
 import uuid
-from statistics import mean
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,19 +13,24 @@ from beacon.approval import repository as drafts
 from beacon.db import audit
 from beacon.errors import InvalidInput, NotFound
 from beacon.jobs import defer_in
+from beacon.mastery import repository as ratings
+from beacon.mastery import service as mastery
 from beacon.projects import repository
-from beacon.projects.library import PHASES, pattern_library
 from beacon.projects.models import ProjectRequest
 from beacon.projects.schemas import ProjectAsk, ProjectContent, ProjectDecision, Target
+from beacon.projects.targets import (
+    MAX_TARGETS,
+    Footing,
+    competency_target,
+    record_targets,
+)
 from beacon.projects.tasks import DESIGN_TASK, QUEUE, projects_lock
 from beacon.rubrics import repository as rubrics
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.rubrics.service import match
+from beacon.school import repository as school
 from beacon.school.models import Assignment, AssignmentCompetency
 from beacon.school.repository import classes_of_student
-
-MAX_TARGETS = 3
-FOCUS_CRITERIA = 3
 
 
 async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: ProjectAsk) -> ProjectRequest:
@@ -43,77 +49,52 @@ async def request_projects(session: AsyncSession, student_id: uuid.UUID, ask: Pr
     return request
 
 
-async def competency_profile(session: AsyncSession, student_id: uuid.UUID) -> dict[str, dict[str, int]]:
-    """The latest approved level per criterion, per competency, from released feedback."""
-    profile: dict[str, dict[str, int]] = {}
-    for release in await repository.releases_of_kind(session, student_id, "feedback"):
-        levels = profile.setdefault(release.content.get("rubric_id", "?"), {})
-        for criterion in release.content.get("criteria", []):
-            levels.setdefault(criterion["criterion_id"], criterion["level"])
-    return profile
+async def _footings(session: AsyncSession, student_id: uuid.UUID, settings, versions: dict,
+                    today: date) -> dict[str, Footing]:
+    """The student's mastery record by their school's method, with the ratings behind each
+    criterion (to work out what one more piece of evidence would do)."""
+    student = await school.get_user(session, student_id)
+    choice = await mastery.school_choice(session, student) if student else {}
+    record = await mastery.records_of(session, [student_id], settings, school_choice=choice, today=today)
+    points = mastery.points_by_competency(await ratings.current_ratings(session, student_id), settings)
+    return {cid: Footing(standing.status, mastery.method_for(settings, versions[cid].definition, choice),
+                         dict(points.get(cid, {})))
+            for cid, standing in record[student_id].competencies.items() if cid in versions}
 
 
-def _ordered_criteria(competency_id: str, rubric: RubricDefinition) -> list[str]:
-    """A competency's criteria in the order a project meets them (plan → share)."""
-    use = pattern_library().competencies.get(competency_id)
-    ordered = [c for phase in PHASES for c in (use.phases.get(phase, []) if use else [])]
-    return list(dict.fromkeys([*ordered, *(c.id for c in rubric.criteria)]))
-
-
-def _target(competency_id: str, rubric: RubricDefinition, version: int, levels: dict[str, int], reason: str) -> Target:
-    below = sorted((lv, c) for c, lv in levels.items() if lv < rubric.mastery_threshold and rubric.criterion(c))
-    criteria = [c for _, c in below][:FOCUS_CRITERIA] or _ordered_criteria(competency_id, rubric)[:FOCUS_CRITERIA]
-    return Target(competency_id=competency_id, title=rubric.title, rubric_version=version, criteria=criteria,
-                  reason=reason)
-
-
-def profile_targets(profile: dict[str, dict[str, int]], rubrics: dict[str, tuple[RubricDefinition, int]]) -> list[Target]:
-    """The weakest competencies of a profile (lowest mean level first), each with its weakest
-    criteria and the reason in the student's terms."""
-    known = sorted((c for c in profile if c in rubrics and profile[c]), key=lambda c: (mean(profile[c].values()), c))
-    targets = []
-    for competency_id in known[:MAX_TARGETS]:
-        rubric, version = rubrics[competency_id]
-        levels = profile[competency_id]
-        weakest = min(levels, key=lambda c: (levels[c], c))
-        criterion = rubric.criterion(weakest)
-        name = criterion.title.lower() if criterion else weakest
-        if levels[weakest] >= rubric.mastery_threshold:
-            reason = f"you have shown mastery here; this stretches your {name} further."
-        else:
-            reason = f"your last approved feedback put your {name} at {rubric.level_label(levels[weakest]).lower()}."
-        targets.append(_target(competency_id, rubric, version, levels, reason))
-    return targets
-
-
-async def choose_targets(session: AsyncSession, request: ProjectRequest, embedder) -> tuple[list[Target], dict, list[str]]:
-    """What the projects should grow: the competencies asked for; else the weakest in the
-    student's approved feedback; else those their teachers' assignments target; else those the
-    interests themselves match. Returns targets, the rubric versions used, and flags."""
+async def choose_targets(session: AsyncSession, request: ProjectRequest, embedder,
+                         settings) -> tuple[list[Target], dict, list[str]]:
+    """What the projects should grow: the competencies asked for; else those not yet met on the
+    student's mastery record; else those their teachers' assignments target; else those the
+    interests match. A competency already met is aimed at only when asked for (or when the
+    interests match nothing else). Returns targets, the rubric versions used, and flags."""
     versions = {v.competency_id: v for v in await rubrics.current_versions(session)}
+    today = datetime.now(UTC).date()
+    footings = await _footings(session, request.student_id, settings, versions, today)
+    met = {c for c, f in footings.items() if f.status.status == "met"}
 
     def definition(competency_id: str) -> tuple[RubricDefinition, int]:
         version = versions[competency_id]
         return RubricDefinition.model_validate(version.definition), version.version
 
-    profile = await competency_profile(session, request.student_id)
-    flags: list[str] = []
-
     def target(competency_id: str, reason: str) -> Target:
-        rubric, version = definition(competency_id)
-        return _target(competency_id, rubric, version, profile.get(competency_id, {}), reason)
+        return competency_target(competency_id, *definition(competency_id), footings.get(competency_id), today, reason)
 
+    flags: list[str] = []
     if request.competency_ids:
-        targets = [target(c, "your teacher or you chose it for this project.") for c in request.competency_ids if c in versions]
-    elif any(c in versions for c in profile):
-        targets = profile_targets(profile, {c: definition(c) for c in profile if c in versions})
-    elif taught := [c for c in await repository.targeted_by_teachers(session, request.student_id) if c in versions]:
-        targets = [target(c, "your teacher's assignments target it, and there is no feedback on it yet.")
+        targets = [target(c, "your teacher or you chose it for this project") for c in request.competency_ids if c in versions]
+    elif unmet := [c for c in footings if c not in met]:
+        targets = record_targets(footings, {c: definition(c) for c in unmet}, today)
+    elif taught := [c for c in await repository.targeted_by_teachers(session, request.student_id)
+                    if c in versions and c not in met]:
+        targets = [target(c, "your teacher's assignments target it, and your record has no evidence of it yet")
                    for c in taught[:MAX_TARGETS]]
     else:
-        matches = await match(session, " ".join([request.interests, *request.tags]), embedder, limit=2)
-        targets = [target(m.id, "it connects to your interests; there is no feedback yet to say what to grow.")
-                   for m in matches]
+        matches = await match(session, " ".join([request.interests, *request.tags]), embedder, limit=2 + len(met))
+        chosen = [m.id for m in matches if m.id not in met][:2] or [m.id for m in matches[:2]]
+        why = ("it connects to your interests, and all your record shows so far is met" if met
+               else "it connects to your interests; your record has no evidence yet to say what to grow")
+        targets = [target(c, why) for c in chosen]
         flags.append("targets_from_interests")
     return targets, {t.competency_id: versions[t.competency_id] for t in targets}, flags
 

@@ -146,39 +146,44 @@ async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = N
 
 # --- Maintenance: work whose job is gone, threads of finished work ---------------------------
 
-# (table, busy statuses, thread prefix, draft column) for each kind of work a workflow drafts.
+# (table, busy statuses, thread prefix, draft column, the keys of a work's threads) for each kind
+# of work a workflow drafts. A submission's threads: its own, and one per competency of its
+# assignment (work drafted per competency: "feedback:<id>:<competency id>"); exact keys, so the
+# lookups stay on the locks' and checkpoints' indexes.
 WORK_TABLES = (
-    ("submissions", ("queued", "drafting"), "feedback", "submission_id"),
-    ("project_requests", ("queued", "designing"), "projects", "project_request_id"),
+    ("submissions", ("queued", "drafting"), "feedback", "submission_id",
+     ("SELECT w.id::text UNION ALL SELECT w.id::text || ':' || ac.competency_id"
+      " FROM assignment_competencies ac WHERE ac.assignment_id = w.assignment_id")),
+    ("project_requests", ("queued", "designing"), "projects", "project_request_id", "SELECT w.id::text"),
 )
 
 
 async def fail_stranded(session: AsyncSession) -> list[uuid.UUID]:
     """Mark ``failed`` busy work (older than a minute: its job is deferred with it) that has no
-    job waiting or running for it. Returns the ids."""
+    job waiting or running for any of its threads. Returns the ids."""
     failed: list[uuid.UUID] = []
-    for table, busy, prefix, _ in WORK_TABLES:
+    for table, busy, prefix, _, keys in WORK_TABLES:
         rows = await session.execute(text(f"""
             UPDATE {table} w SET status = 'failed'
              WHERE w.status = ANY(:busy)
                AND w.created_at < now() - interval '1 minute'
                AND NOT EXISTS (
-                   SELECT 1 FROM procrastinate_jobs j
-                    WHERE (j.queueing_lock = :prefix || ':' || w.id::text OR j.lock = :prefix || ':' || w.id::text)
-                      AND j.status IN ('todo', 'doing'))
+                   SELECT 1 FROM ({keys}) k(key) JOIN procrastinate_jobs j
+                       ON j.queueing_lock = :prefix || ':' || k.key OR j.lock = :prefix || ':' || k.key
+                    WHERE j.status IN ('todo', 'doing'))
             RETURNING w.id"""), {"busy": list(busy), "prefix": prefix})
         failed += rows.scalars().all()
     return failed
 
 
-async def finished_with_threads(session: AsyncSession, kind: int, days: int, limit: int) -> list[uuid.UUID]:
-    """Work of ``WORK_TABLES[kind]`` released or returned, with no decision in the last ``days``
-    days, whose workflow thread still has checkpoints."""
-    table, _, prefix, column = WORK_TABLES[kind]
+async def finished_with_threads(session: AsyncSession, kind: int, days: int, limit: int) -> list[str]:
+    """The keys of the workflow threads that still have checkpoints, of work of
+    ``WORK_TABLES[kind]`` released or returned with no decision in the last ``days`` days."""
+    table, _, prefix, column, keys = WORK_TABLES[kind]
     rows = await session.execute(text(f"""
-        SELECT w.id FROM {table} w
+        SELECT k.key FROM {table} w CROSS JOIN LATERAL ({keys}) k(key)
          WHERE w.status IN ('released', 'returned')
-           AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.thread_id = :prefix || ':' || w.id::text)
+           AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.thread_id = :prefix || ':' || k.key)
            AND NOT EXISTS (
                SELECT 1 FROM drafts d JOIN decisions x ON x.draft_id = d.id
                 WHERE d.{column} = w.id AND x.created_at > now() - make_interval(days => :days))

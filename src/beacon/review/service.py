@@ -14,6 +14,7 @@ from beacon.approval import repository as drafts
 from beacon.approval.models import Draft
 from beacon.db import audit
 from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.feedback import competencies as per_competency
 from beacon.feedback import tasks as feedback
 from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent, TeacherDecision
@@ -25,6 +26,7 @@ from beacon.projects import tasks as projects
 from beacon.projects.schemas import ProjectDecision
 from beacon.review import repository
 from beacon.rubrics import repository as rubric_versions
+from beacon.rubrics.schemas import RubricDefinition
 from beacon.school import repository as school
 
 
@@ -79,6 +81,20 @@ def _feedback_release(draft: Draft, decision: TeacherDecision) -> tuple[dict | N
         raise InvalidInput("an edit may change levels and text, not which criteria are assessed")
     edited = decision.edited_content.model_dump()
     return edited, edited
+
+
+async def _on_the_rubrics_scale(session: AsyncSession, draft: Draft, edited: DraftContent | None) -> None:
+    """A teacher's levels are levels of the draft's own rubric (1 to 12 fits some rubric, not
+    every one), each with that rubric's label: the page sends only the number."""
+    if edited is None or draft.rubric_version_id is None:
+        return
+    version = await rubric_versions.version_by_id(session, draft.rubric_version_id)
+    rubric = RubricDefinition.model_validate(version.definition)
+    for criterion in edited.criteria:
+        if not rubric.on_scale(criterion.level):
+            raise InvalidInput(f"{criterion.title}: level {criterion.level} is not on this rubric; "
+                               f"its levels are 1 to {rubric.top_level}")
+        criterion.level_label = rubric.level_label(criterion.level)
 
 
 # Flags that only describe how a draft was made; any other flag means the teacher must open it.
@@ -145,11 +161,13 @@ async def _work(session: AsyncSession, kind: str, item_id: uuid.UUID):
     return None
 
 
-async def _continue(session: AsyncSession, kind: str, item) -> None:
-    """Queue the job that moves the work's workflow thread on (one waiting per thread)."""
+async def _continue(session: AsyncSession, kind: str, item, competency_id: str | None = None) -> None:
+    """Queue the job that moves the work's workflow thread on (one waiting per thread;
+    ``competency_id``: that competency's thread, for work drafted per competency)."""
     if kind == "feedback":
-        await defer_in(session, feedback.DRAFT_TASK, feedback.feedback_lock(item.id), queue=feedback.QUEUE,
-                       submission_id=str(item.id))
+        await defer_in(session, feedback.DRAFT_TASK, feedback.feedback_lock(item.id, competency_id),
+                       queue=feedback.QUEUE, submission_id=str(item.id),
+                       **({"competency_id": competency_id} if competency_id else {}))
     else:
         await defer_in(session, projects.DESIGN_TASK, projects.projects_lock(item.id), queue=projects.QUEUE,
                        request_id=str(item.id))
@@ -176,12 +194,19 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
             decision = TeacherDecision(action=action, teacher_id=str(teacher_id), edited_content=edited_content,
                                        reason=reason, instructions=instructions, rubric_id=rubric_id)
             check_decision(decision)
+            await _on_the_rubrics_scale(session, draft, decision.edited_content)
             released, edited = _feedback_release(draft, decision)
         item = await _work(session, draft.kind, draft.submission_id or draft.project_request_id)
         taken = await decisions.record(session, draft, teacher_id=teacher_id, action=action, released=released,
                                        edited=edited, reason=reason, instructions=instructions, rubric_id=rubric_id,
                                        bulk=bulk)
-        item.status = decisions.ITEM_STATUS[action]
+        # Work drafted per competency is decided competency by competency: its status comes from
+        # all its drafts (in review while any waits), and only this draft's thread moves on.
+        competency = await per_competency.competency_of(session, draft) if draft.kind == "feedback" else None
+        if competency is None:
+            item.status = decisions.ITEM_STATUS[action]
+        else:
+            await per_competency.settle(session, item.id)
         if draft.kind == "feedback" and taken.release is not None:
             # Approved evidence enters the record in the release's own transaction: both or neither.
             await mastery.record_release(session, release_id=taken.release.id, student_id=draft.student_id,
@@ -189,7 +214,7 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
                                          content=released, work_date=item.created_at.date())
         # The thread follows the decision in a job: approvals and rejections end it (and keep the
         # teacher's voice), a regeneration drafts again. Queued here, so it is never lost.
-        await _continue(session, draft.kind, item)
+        await _continue(session, draft.kind, item, competency)
     return taken
 
 
@@ -206,12 +231,24 @@ async def try_again(session: AsyncSession, user, kind: str, item_id: uuid.UUID):
         raise NotFound(f"no work {item_id}")
     if item.status != "failed":
         raise Conflict(f"this work is {item.status.replace('_', ' ')}: only work that failed is tried again")
-    await _continue(session, kind, item)
-    item.status = "queued"
+    await _queue_again(session, kind, item)
     await audit.add_audit(session, actor_id=user.id, action="work.retried",
                                subject_type="submission" if kind == "feedback" else "project_request",
                                subject_id=str(item_id), data={})
     return item
+
+
+async def _queue_again(session: AsyncSession, kind: str, item) -> None:
+    """Failed work's jobs again: for work drafted per competency, each competency that has no
+    draft waiting or decided (the others keep theirs)."""
+    per = await per_competency.drafts_per_competency(session, item) if kind == "feedback" else {}
+    if not per:
+        await _continue(session, kind, item)
+        item.status = "queued"
+        return
+    for competency in per_competency.undecided(per):
+        await _continue(session, kind, item, competency)
+    await per_competency.settle(session, item.id, current="queued")
 
 
 async def what_changed(session: AsyncSession, draft: Draft) -> dict | None:

@@ -47,7 +47,8 @@ class RubricVersion(Base):
             unique=True,
             postgresql_where=text("is_current"),
         ),
-        CheckConstraint("mastery_threshold BETWEEN 1 AND 4", name="threshold_range"),
+        # A rubric has up to 12 levels (rubrics/schemas.MAX_LEVELS).
+        CheckConstraint("mastery_threshold BETWEEN 1 AND 12", name="threshold_range"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -82,7 +83,7 @@ class Criterion(Base):
 
 class CriterionLevel(Base):
     __tablename__ = "criterion_levels"
-    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),)
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 12", name="level_range"),)  # MAX_LEVELS
 
     criterion_id: Mapped[int] = mapped_column(
         ForeignKey("criteria.id", ondelete="CASCADE"), primary_key=True

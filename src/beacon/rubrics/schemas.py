@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -26,7 +27,8 @@ SUBJECTS = (
     "Durable Skills",
 )
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-LEVEL_NUMBERS = (1, 2, 3, 4)
+# A rubric's scale: 3 to 12 levels, numbered 1..N (Building 21's continua have 12).
+MIN_LEVELS, MAX_LEVELS = 3, 12
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG, max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -37,8 +39,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _numbering_problem(numbers: list[int]) -> str | None:
+    """Why ``numbers`` are not levels 1..N in order, each once (None: they are)."""
+    if not MIN_LEVELS <= len(numbers) <= MAX_LEVELS:
+        return f"{MIN_LEVELS} to {MAX_LEVELS} levels are allowed, got {len(numbers)}"
+    if numbers == list(range(1, len(numbers) + 1)):
+        return None
+    twice = sorted({n for n in numbers if numbers.count(n) > 1})
+    missing = sorted(set(range(1, len(numbers) + 1)) - set(numbers))
+    why = (f"level {twice[0]} is given twice" if twice else f"level {missing[0]} is missing" if missing
+           else "they are out of order")
+    return f"levels are numbered 1 to {len(numbers)} in order, each once: {why} (got {numbers})"
+
+
 class PerformanceLevel(_Strict):
-    level: int = Field(ge=1, le=4)
+    level: int = Field(ge=1)  # at most MAX_LEVELS: the rubric's list says so, with the count
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
@@ -53,8 +68,9 @@ class CriterionDefinition(_Strict):
     @field_validator("levels")
     @classmethod
     def _one_descriptor_per_level(cls, levels: dict[int, str]) -> dict[int, str]:
-        if tuple(sorted(levels)) != LEVEL_NUMBERS:
-            raise ValueError(f"needs exactly one descriptor for each of levels 1-4, got {sorted(levels)}")
+        # Keys are unique already: sorted, a gap is the only way to miss "1..N".
+        if problem := _numbering_problem(sorted(levels)):
+            raise ValueError(f"one descriptor for each level: {problem}")
         return dict(sorted(levels.items()))
 
 
@@ -65,12 +81,13 @@ class RubricDefinition(_Strict):
     grade_band: Annotated[str, StringConstraints(pattern=r"^(K|\d{1,2})-(\d{1,2})$")]
     description: Text
     keywords: list[Phrase] = Field(min_length=3, max_length=40)
-    mastery_threshold: int = Field(ge=2, le=4)
     # How many ratings each criterion needs before the competency can be met (the mastery record).
     evidence_required: int = Field(default=2, ge=1, le=10)
     # This competency's calculation, overriding the school's (mastery/calculation.METHODS).
     calculation: MasteryMethod | None = None
     levels: list[PerformanceLevel]
+    # The level every criterion needs for mastery: after ``levels``, so it is checked against them.
+    mastery_threshold: int = Field(ge=2, le=MAX_LEVELS)
     criteria: list[CriterionDefinition] = Field(min_length=3, max_length=6)
 
     @field_validator("subject")
@@ -82,10 +99,30 @@ class RubricDefinition(_Strict):
 
     @field_validator("levels")
     @classmethod
-    def _four_levels_in_order(cls, levels: list[PerformanceLevel]) -> list[PerformanceLevel]:
-        if tuple(level.level for level in levels) != LEVEL_NUMBERS:
-            raise ValueError("needs exactly 4 levels numbered 1, 2, 3, 4 in that order")
+    def _levels_in_order(cls, levels: list[PerformanceLevel]) -> list[PerformanceLevel]:
+        if problem := _numbering_problem([level.level for level in levels]):
+            raise ValueError(problem)
         return levels
+
+    @field_validator("mastery_threshold")
+    @classmethod
+    def _threshold_on_the_scale(cls, threshold: int, info: ValidationInfo) -> int:
+        top = len(info.data.get("levels") or ())
+        if top and threshold > top:
+            raise ValueError(f"is {threshold}, above the top level ({top}): it must be a level from 2 to {top}")
+        return threshold
+
+    @field_validator("criteria")
+    @classmethod
+    def _criteria_on_the_scale(cls, criteria: list[CriterionDefinition], info: ValidationInfo) -> list[CriterionDefinition]:
+        # A field validator, not a model one: reported beside the file's other problems.
+        if "levels" not in info.data:
+            return criteria  # the scale itself is wrong: that is the problem reported
+        top = len(info.data["levels"])
+        off = [f"{c.id!r} has levels 1 to {len(c.levels)}" for c in criteria if len(c.levels) != top]
+        if off:
+            raise ValueError(f"the rubric has levels 1 to {top}, each criterion needs a descriptor for each: {'; '.join(off)}")
+        return criteria
 
     @model_validator(mode="after")
     def _criteria_unique(self) -> RubricDefinition:
@@ -95,6 +132,13 @@ class RubricDefinition(_Strict):
                 raise ValueError(f"criterion id {criterion.id!r} is used twice")
             seen.add(criterion.id)
         return self
+
+    @property
+    def top_level(self) -> int:
+        return len(self.levels)
+
+    def on_scale(self, level: int) -> bool:
+        return 1 <= level <= self.top_level
 
     def level_label(self, level: int) -> str:
         return self.levels[level - 1].label

@@ -225,7 +225,8 @@ async def _outcome(db, draft) -> dict | None:
     awaiting_new = draft.status == "superseded" and following is None  # a regeneration not drafted yet
     return {"said": said, "next_draft_id": following.id if following else None,
             "released": release.content if release else None,
-            "regenerating": awaiting_new and item.status in ("queued", "drafting", "designing"),
+            # (work drafted per competency stays in review while a sibling's draft waits)
+            "regenerating": awaiting_new and item.status in ("queued", "drafting", "designing", "pending_review"),
             "failed": awaiting_new and item.status == "failed", "work_id": item.id}
 
 
@@ -279,8 +280,11 @@ async def decide(request: Request, draft_id: uuid.UUID, user: User = Depends(tea
             if sent and sent != content.feedback.strip():
                 edited.feedback = sent
             for criterion in edited.criteria:
-                level = form.get(f"level:{criterion.criterion_id}")
-                if level and str(level).isdigit() and 1 <= int(level) <= 4:
+                level = str(form.get(f"level:{criterion.criterion_id}") or "")
+                if level and not level.isdigit():
+                    raise InvalidInput(f"{criterion.title}: the level is a whole number")
+                if level:
+                    # Held to the draft's rubric, and labelled from it, by review.decide_draft.
                     criterion.level = int(level)
             edited = None if edited == content else edited
         await review.decide_draft(
@@ -348,8 +352,9 @@ async def student_revise(request: Request, submission_id: uuid.UUID, user: User 
     earlier = await submissions.get(db, submission_id)
     if earlier is None or earlier.student_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-    release = await drafts.latest_release_for_submission(db, earlier.id)
-    return render(request, "student_revise.html", user=user, earlier=earlier, release=release)
+    # Work drafted per competency has a release per competency: all of them, beside the text.
+    releases = await drafts.releases_for_submission(db, earlier.id)
+    return render(request, "student_revise.html", user=user, earlier=earlier, releases=releases)
 
 
 @router.get("/student/releases/{release_id}", response_class=HTMLResponse)
