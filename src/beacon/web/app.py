@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
             app.state.worker_health = health = WorkerHealth()
             if warm:
                 await offload.warm()
+            # What start made lives as long as the process: frozen, the collector's full passes
+            # skip it (they cost a class grid ~90 ms every fifth read: bench/mastery_grid.py).
+            gc.collect()
+            gc.freeze()
             task = asyncio.create_task(run_jobs(rt, workflows, wait=True, health=health)) if worker else None
             app.state.worker_task = task
             try:
