@@ -163,10 +163,11 @@ def job_app(url: str):
     from beacon.evals.tasks import blueprint as evals
     from beacon.feedback.tasks import blueprint as feedback
     from beacon.jobs import make_app
+    from beacon.mastery.tasks import blueprint as mastery
     from beacon.projects.tasks import blueprint as projects
     from beacon.review.tasks import blueprint as review
 
-    return make_app(url, [feedback, projects, evals, review])
+    return make_app(url, [feedback, projects, evals, review, mastery])
 
 
 # Stalled jobs are looked for this often; a reconnecting worker waits at most this long.

@@ -144,3 +144,17 @@ async def test_the_schools_overview_counts_what_the_records_say(runtime, classro
     assert dict((s.id, n) for s, n in overview.needing_support) == {
         sid: len(r.concerns) + sum(len(s.concerns) for s in r.competencies.values())
         for sid, r in records.items() if r.needs_support()}
+
+
+async def test_the_nightly_refresh_recalculates_what_is_stale_and_only_that(runtime, classroom):
+    await _log(runtime, classroom, {"claim": 2, "evidence": 3}, on=TODAY - timedelta(days=8),
+               students=[classroom.student_id, classroom.classmate_id])
+    assert await service.refresh_standings(runtime.db, runtime.settings, today=TODAY) >= 2
+    for sid in (classroom.student_id, classroom.classmate_id):
+        stored = await _stored(runtime, sid)
+        assert stored.computed == stored.generation and stored.status in ("emerging", "approaching")
+    assert await service.refresh_standings(runtime.db, runtime.settings, today=TODAY) == 0  # all fresh
+    daily = runtime.settings.model_copy(update={"mastery_method": "power_law"})
+    assert await service.refresh_standings(runtime.db, daily, today=TODAY) >= 2  # another method
+    assert await service.refresh_standings(runtime.db, daily, today=TODAY) == 0
+    assert await service.refresh_standings(runtime.db, daily, today=TODAY + timedelta(days=1)) >= 2  # a new day

@@ -206,3 +206,9 @@ async def school_mastery_settings(session: AsyncSession, school_id: uuid.UUID) -
     """The school's own settings for the record (``mastery_*`` keys of School.settings)."""
     found = await session.get(School, school_id)
     return {k: v for k, v in (found.settings or {}).items() if k.startswith("mastery_")} if found else {}
+
+
+async def schools_with_students(session: AsyncSession) -> list[uuid.UUID]:
+    rows = await session.scalars(select(User.school_id).where(User.role == "student").distinct()
+                                 .order_by(User.school_id))
+    return list(rows.all())

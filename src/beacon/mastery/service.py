@@ -199,10 +199,10 @@ async def _definitions(session: AsyncSession, competency_ids: list[str]) -> tupl
 
 
 async def _fresh(session: AsyncSession, student_ids: list[uuid.UUID], settings, school_choice: dict | None,
-                 today: date, *, detail: bool = True) -> tuple[list[dict], dict[str, dict]]:
+                 today: date, *, detail: bool = True) -> tuple[list, dict[str, dict], int]:
     """Every stored standing of these students that counts now, recalculating (and storing) the
-    ones whose ratings or inputs changed since. Competencies no longer in the library are left out.
-    ``detail=False``: the summary columns (``repository.SUMMARY``) are enough."""
+    ones whose ratings or inputs changed since, and how many that was. Competencies no longer in
+    the library are left out. ``detail=False``: the summary columns (``repository.SUMMARY``)."""
     rows = await repository.standings_of(session, student_ids, detail=detail)
     definitions, version_ids = await _definitions(session, sorted({r["competency_id"] for r in rows}))
     inputs = {cid: _inputs(settings, d, version_ids[cid], school_choice, today) for cid, d in definitions.items()}
@@ -221,7 +221,25 @@ async def _fresh(session: AsyncSession, student_ids: list[uuid.UUID], settings, 
         # In key order, as the trigger locks them: two readers never wait on each other in a circle.
         await repository.store_standings(session, [stale[pair] for pair in sorted(stale, key=lambda p: (str(p[0]), p[1]))])
         rows = [stale.get((r["student_id"], r["competency_id"]), r) for r in rows]
-    return rows, definitions
+    return rows, definitions, len(stale)
+
+
+async def refresh_standings(db, settings, *, today: date | None = None, batch: int = 500) -> int:
+    """Recalculate every stale standing, school by school, a batch of students per transaction:
+    nightly, so the first reader of the day does not pay for a power law's new day, a new rubric
+    version or ratings loaded in bulk. Returns how many were recalculated."""
+    today = today or datetime.now(UTC).date()
+    done = 0
+    async with db.transaction() as session:
+        schools = await repository.schools_with_students(session)
+    for school_id in schools:
+        async with db.transaction() as session:
+            choice = await repository.school_mastery_settings(session, school_id)
+            ids = [s.id for s in await repository.students_of_school(session, school_id)]
+        for start in range(0, len(ids), batch):
+            async with db.transaction() as session:
+                done += (await _fresh(session, ids[start:start + batch], settings, choice, today, detail=False))[2]
+    return done
 
 
 @dataclass
@@ -295,7 +313,7 @@ async def records_of(session: AsyncSession, student_ids: list[uuid.UUID], settin
     other's context: "no evidence in X weeks" is raised only while the others have some."""
     now = datetime.now(UTC)
     today = today or now.date()
-    rows, definitions = await _fresh(session, student_ids, settings, school_choice, today)
+    rows, definitions, _ = await _fresh(session, student_ids, settings, school_choice, today)
     moment = await _moment(session, student_ids, settings, now)
     if len(rows) < 1_000:
         return _records(rows, definitions, student_ids, moment, settings, today)
@@ -490,7 +508,7 @@ async def school_overview(session: AsyncSession, school_id: uuid.UUID, settings,
     today = today or now.date()
     students = await repository.students_of_school(session, school_id)
     ids = [s.id for s in students]
-    rows, definitions = await _fresh(session, ids, settings, school_choice, today, detail=False)
+    rows, definitions, _ = await _fresh(session, ids, settings, school_choice, today, detail=False)
     moment = await _moment(session, ids, settings, now)
     limits = support.Thresholds.of(settings)
     class_latest = _class_latest(rows) if len(ids) > 1 else {}
