@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     # A refused request (429, 413) is answered after this long: refusals cannot be looped fast.
     refusal_delay_s: float = Field(default=1.0, ge=0, le=10)
 
+    # Where links in emails point (no trailing slash): the address people open Beacon at.
+    app_url: str = "http://127.0.0.1:8000"
+    # Notification emails (notifications/mail.py). No host: notifications stay in-app only.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Beacon <beacon@localhost>"
+    # STARTTLS: true (required), false (never), unset (when the server offers it).
+    smtp_starttls: bool | None = None
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+
     @property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "pgdata"

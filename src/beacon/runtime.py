@@ -155,7 +155,7 @@ class WorkerHealth:
 
 
 # Every domain's background work, and the queues a worker listens on (each named for what it runs).
-QUEUES = ("feedback", "projects", "evals", "maintenance")
+QUEUES = ("feedback", "projects", "evals", "maintenance", "notifications")
 
 
 def job_app(url: str):
@@ -164,10 +164,11 @@ def job_app(url: str):
     from beacon.feedback.tasks import blueprint as feedback
     from beacon.jobs import make_app
     from beacon.mastery.tasks import blueprint as mastery
+    from beacon.notifications.tasks import blueprint as notifications
     from beacon.projects.tasks import blueprint as projects
     from beacon.review.tasks import blueprint as review
 
-    return make_app(url, [feedback, projects, evals, review, mastery])
+    return make_app(url, [feedback, projects, evals, review, mastery, notifications])
 
 
 # Stalled jobs are looked for this often; a reconnecting worker waits at most this long.

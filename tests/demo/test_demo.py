@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from beacon.demo.service import run_demo
+from beacon.demo.service import run_demo, sign_in_link
 from beacon.feedback.models import Submission
 from beacon.mastery import service as mastery
 from beacon.mastery.models import Rating
@@ -64,6 +64,14 @@ async def test_the_demo_leaves_a_term_the_mastery_grid_can_show(runtime, capsys)
     revised = [w for w in works.values() if w.revision_of_id]
     assert len(revised) >= 2
     assert {works[w.revision_of_id].status for w in revised} >= {"released", "returned"}
+
+    # A family: the first student's guardian, in Spanish, linked to her alone; the demo prints the link.
+    async with runtime.db.transaction() as session:
+        guardian = await school.user_by_email(session, "ana.okafor@family.beacon-demo.org")
+        children = await school.children_of(session, guardian.id)
+    assert guardian.role == "guardian" and guardian.preferred_language == "es"
+    assert [c.full_name for c in children] == ["Maya Okafor"]
+    assert sign_in_link("http://127.0.0.1:8000", guardian.email) in out
 
     # Running the demo again reuses the term: no rating or work twice.
     before = await _counts(runtime, ids)

@@ -2,7 +2,8 @@
 requests, drafts, regenerations, rejections, approvals (with edits, in bulk, of some proposals)
 and out-of-scope attempts across students of two classes, against a real `beacon serve`. After
 every step, every student-facing route (JSON API, pages, error pages, exports) shows each
-student exactly their own released feedback and approved project ideas, and nothing else."""
+student exactly their own released feedback and approved project ideas, and nothing else; and
+Sia's guardian sees exactly Sia's, and nobody else's."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def make_roster(url: str, password_hash: str) -> dict:
                     people[name] = (email, teacher)
                 else:
                     people[name] = email
+        # Gia is Sia's guardian, and nobody else's.
+        email = f"gia-{tag}@example.org"
+        guardian_id = conn.execute(
+            "INSERT INTO users (school_id, email, full_name, role, password_hash) VALUES (%s, %s, 'Gia Gate', 'guardian', %s) RETURNING id",
+            (school_id, email, password_hash)).fetchone()[0]
+        conn.execute("INSERT INTO guardianships (guardian_id, student_id) SELECT %s, id FROM users WHERE email = %s",
+                     (guardian_id, people["Sia"][0]))
+        people["Gia"] = email
         conn.commit()
     return people
 
@@ -67,6 +76,7 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                 self.students = {name: info for name, info in roster.items() if isinstance(info, tuple)}
                 self.api = {name: _client(base, info[0] if isinstance(info, tuple) else info) for name, info in roster.items()}
                 self.pages = {name: _client(base, info[0], pages=True) for name, info in self.students.items()}
+                self.family = _client(base, roster["Gia"], pages=True)  # Sia's guardian, on the pages
                 # draft id -> {student, teacher, kind, feedback text | proposal texts}
                 self.pending: dict[str, dict] = {}
                 self.closed: dict[str, dict] = {}  # rejected, superseded, or approved in part
@@ -199,6 +209,41 @@ def test_only_released_feedback_ever_reaches_a_student(runtime):
                     attempt = self.api[who].post(f"/api/v1/drafts/{draft_id}/decision", json={"action": "approve"})
                     assert attempt.status_code == 404
                     assert self.api[who].get(f"/api/v1/drafts/{draft_id}").status_code == 404
+
+            @invariant()
+            def a_guardian_sees_exactly_their_childs_releases(self):
+                ids = {name: self.api[name].get("/api/v1/me").json()["id"] for name in self.students}
+                children = self.api["Gia"].get("/api/v1/guardian/children").json()
+                assert [c["id"] for c in children] == [ids["Sia"]]
+                releases = self.api["Gia"].get(f"/api/v1/guardian/children/{ids['Sia']}/releases").json()
+                feedback = [r["content"]["feedback"] for r in releases if r["content"].get("kind") != "project"]
+                assert sorted(feedback) == sorted(self.released["Sia"])
+                ideas = [p["title"] for r in releases if r["content"].get("kind") == "project" for p in r["content"]["proposals"]]
+                assert sorted(ideas) == sorted(self.ideas["Sia"])
+                responses = [self.api["Gia"].get(f"/api/v1/guardian/children/{ids['Sia']}/releases"), self.family.get("/guardian")]
+                responses += [self.family.get(f"/guardian/children/{ids['Sia']}/releases/{r['id']}") for r in releases]
+                for other in ("Sol", "Tom"):
+                    for response in (self.api["Gia"].get(f"/api/v1/guardian/children/{ids[other]}/releases"),
+                                     self.api["Gia"].get(f"/api/v1/mastery/students/{ids[other]}")):
+                        assert response.status_code == 404
+                        responses.append(response)
+                for release_id in set().union(*(self.release_ids[o] for o in ("Sol", "Tom"))):
+                    response = self.family.get(f"/guardian/children/{ids['Sia']}/releases/{release_id}")
+                    assert response.status_code == 404
+                    responses.append(response)
+                own = set(self.released["Sia"]) | self.idea_texts["Sia"]
+                for draft_id, info in {**self.pending, **self.closed}.items():
+                    assert self.api["Gia"].get(f"/api/v1/drafts/{draft_id}").status_code == 404
+                    texts = [t for pair in info.get("texts", []) for t in pair] or [info["feedback"]]
+                    for response in responses:
+                        assert draft_id not in response.text
+                        for text in texts:
+                            if text not in own:
+                                assert text not in response.text, ("Gia", text)
+                for name in ("Sol", "Tom"):  # what the other children were released never reaches Gia
+                    for text in self.released[name]:
+                        if text not in own:
+                            assert all(text not in r.text for r in responses)
 
             @invariant()
             def students_see_exactly_their_releases(self):

@@ -30,6 +30,7 @@ from beacon.school.models import SchoolClass, User
 from beacon.school.schemas import StudentSeed
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
+GUARDIAN_EMAIL = "ana.okafor@family.beacon-demo.org"
 TEACHER_EMAIL = "ms.alvarez@beacon-demo.org"
 DEMO_PASSWORD = "beacon-demo"  # demo accounts only; real accounts set their own
 
@@ -70,6 +71,7 @@ class DemoSchool:
     teacher: User
     klass: SchoolClass
     students: dict[str, User]  # by first name, lower case
+    guardian: User  # the first student's, in Spanish
 
 
 async def setup_school(session, seeds: list[StudentSeed]) -> DemoSchool:
@@ -83,10 +85,15 @@ async def setup_school(session, seeds: list[StudentSeed]) -> DemoSchool:
         for seed in seeds
     }
 
-    for user in (teacher, *students.values()):
+    # A family: the first student's guardian reads her released work and progress, in Spanish.
+    first = next(iter(students.values()))
+    guardian = await school.ensure_user(session, demo_school, GUARDIAN_EMAIL, "Ana Okafor", "guardian")
+    guardian.preferred_language = "es"
+    await school.ensure_guardianship(session, guardian, first)
+    for user in (teacher, guardian, *students.values()):
         if not password_matches(user.password_hash, DEMO_PASSWORD):
             user.password_hash = hash_password(DEMO_PASSWORD)
-    return DemoSchool(teacher, klass, students)
+    return DemoSchool(teacher, klass, students, guardian)
 
 
 async def _term(rt, workflows, demo: DemoSchool, echo) -> None:
@@ -213,4 +220,7 @@ async def run_demo(app_url: str = "http://127.0.0.1:8000") -> None:
             echo(f"  teacher  {sign_in_link(app_url, TEACHER_EMAIL)}  (approve a draft; the class's grid at {app_url}/teacher/mastery)")
             for student in demo.students.values():
                 echo(f"  student  {sign_in_link(app_url, student.email)}  ({student.full_name})")
+            child = next(iter(demo.students.values()))
+            echo(f"  family   {sign_in_link(app_url, GUARDIAN_EMAIL)}  ({demo.guardian.full_name}, "
+                 f"{child.full_name}'s guardian: what her teachers released to her)")
             echo(f"  API docs {app_url}/docs")

@@ -128,6 +128,17 @@ async def ratings_of_release(session: AsyncSession, release_id: uuid.UUID) -> li
                                        .order_by(Rating.criterion_id))).all())
 
 
+async def release_titles(session: AsyncSession, student_id: uuid.UUID, release_ids: set[uuid.UUID]) -> dict[str, str]:
+    """The title of the work each of the student's releases is feedback on: release id (text) → title."""
+    if not release_ids:
+        return {}
+    rows = await session.execute(
+        select(cast(Release.id, Text), Submission.title).join(Draft, Draft.id == Release.draft_id)
+        .join(Submission, Submission.id == Draft.submission_id)
+        .where(Release.student_id == student_id, _among(Release.id, release_ids)))
+    return dict(rows.all())
+
+
 async def raters(session: AsyncSession, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not user_ids:
         return {}

@@ -29,7 +29,7 @@ from beacon.school.models import User
 
 router = APIRouter(prefix="/api/v1/mastery", tags=["mastery"])
 ratings_router = APIRouter(prefix="/api/v1/ratings", tags=["mastery"])
-reader = require("student", "teacher", "admin")
+reader = require("student", "teacher", "admin", "guardian")
 teacher_only = require("teacher")
 
 
@@ -55,6 +55,8 @@ async def may_read_student(db, user: User, student_id: uuid.UUID) -> bool:
         return user.id == student_id
     if user.role == "teacher":
         return await school.teaches(db, user.id, student_id)
+    if user.role == "guardian":
+        return await school.is_guardian_of(db, user.id, student_id)
     student = await school.get_user(db, student_id)
     return (user.role == "admin" and student is not None and student.role == "student"
             and student.school_id == user.school_id)
@@ -85,8 +87,8 @@ async def student_record(student_id: uuid.UUID, request: Request, user: User = D
     records = await service.records_of(db, [student_id], request.app.state.runtime.settings,
                                        school_choice=await school_choice(db, user))
     record = records[student_id]
-    # Needs-support flags are for the adults who act on them; a student reads the progress itself.
-    staff = user.role != "student"
+    # Needs-support flags are for the staff who act on them; a student and a family read the progress.
+    staff = user.role in ("teacher", "admin")
     return {"student_id": str(student_id),
             "competencies": {cid: s.as_json(support=staff) for cid, s in record.competencies.items()},
             "support": [service.concern_json(c) for c in record.concerns] if staff else []}
@@ -137,7 +139,7 @@ async def class_record(class_id: uuid.UUID, request: Request, user: User = Depen
         for s in grid.students]}
 
 
-def _safe(value) -> str:
+def spreadsheet_safe(value) -> str:
     """A spreadsheet must not run a cell: text starting like a formula is quoted."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -148,7 +150,7 @@ def _csv(header: list[str], rows, filename: str) -> Response:
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow([spreadsheet_safe(v) for v in row])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from beacon.approval.models import Draft
+from beacon.approval.models import Draft, Release
 from beacon.feedback.models import Submission
 from beacon.projects.models import ProjectRequest
 from beacon.school.models import Enrollment, SchoolClass, User
@@ -142,6 +143,75 @@ async def failed_work(session: AsyncSession, *, teacher_id: uuid.UUID | None = N
         rows = await session.execute(scoped(query, model).order_by(model.created_at).limit(limit))
         found += [FailedWork(kind, i, name, str(t)[:120], at) for i, name, t, at in rows.all()]
     return sorted(found, key=lambda w: w.created_at)[:limit]
+
+
+# --- Beside a draft, and after it: the last feedback on a competency, what a teacher released --
+
+@dataclass(frozen=True)
+class LastFeedback:
+    """The latest feedback released to a student on a competency, and whether they acted on it."""
+
+    draft_id: uuid.UUID
+    released_at: datetime
+    feedback: str
+    revised_at: datetime | None  # the first revision handed in after the release, if any
+
+
+async def last_feedback_on(session: AsyncSession, teacher_id: uuid.UUID, student_id: uuid.UUID,
+                           competency_id: str, *, other_than: uuid.UUID) -> LastFeedback | None:
+    """The student's latest release on this competency other than ``other_than``'s (the draft
+    being looked at), among work this teacher reviews: the link to it must open for them."""
+    revised = (select(func.min(Submission.created_at))
+               .where(Submission.revision_of_id == Draft.submission_id, Submission.created_at > Release.released_at)
+               .correlate(Draft, Release).scalar_subquery())
+    row = (await session.execute(
+        select(Draft.id, Release.released_at, Release.content["feedback"].astext, revised)
+        .join(Release, Release.draft_id == Draft.id)
+        .where(Draft.kind == "feedback", Draft.student_id == student_id, Draft.id != other_than,
+               Release.content["rubric_id"].astext == competency_id, _draft_in_scope(teacher_id))
+        .order_by(Release.released_at.desc(), Release.id.desc()).limit(1))).first()
+    return LastFeedback(row[0], row[1], row[2] or "", row[3]) if row else None
+
+
+@dataclass(frozen=True)
+class ReleasedItem:
+    """One release as the teacher's released list shows it."""
+
+    release: Release
+    kind: str  # "feedback" or "project"
+    student_name: str
+    title: str
+
+
+async def released_by(session: AsyncSession, teacher_id: uuid.UUID, *, class_id: uuid.UUID | None = None,
+                      since: datetime | None = None, until: datetime | None = None,
+                      before: uuid.UUID | None = None, limit: int = 50) -> tuple[list[ReleasedItem], uuid.UUID | None]:
+    """What this teacher released (a release names its approving decision's teacher: the schema
+    ties them), newest first, narrowed to work of ``class_id`` and to ``since <= released_at <
+    until``; a page of ``limit`` after the release ``before``, and the cursor of the next page."""
+    classes = func.coalesce(Submission.class_ids, ProjectRequest.class_ids)
+    query = (select(Release, Draft.kind, User.full_name, Submission.title)
+             .join(Draft, Draft.id == Release.draft_id)
+             .join(User, User.id == Release.student_id)
+             .outerjoin(Submission, Submission.id == Draft.submission_id)
+             .outerjoin(ProjectRequest, ProjectRequest.id == Draft.project_request_id)
+             .where(Release.teacher_id == teacher_id))
+    if class_id:
+        query = query.where(literal(class_id) == func.any(classes))
+    if since:
+        query = query.where(Release.released_at >= since)
+    if until:
+        query = query.where(Release.released_at < until)
+    if before:
+        anchor = await session.scalar(select(Release).where(Release.id == before, Release.teacher_id == teacher_id))
+        if anchor is None:
+            return [], None
+        # (time, id): releases approved in one bulk transaction share their time.
+        query = query.where(tuple_(Release.released_at, Release.id) < tuple_(anchor.released_at, anchor.id))
+    rows = (await session.execute(
+        query.order_by(Release.released_at.desc(), Release.id.desc()).limit(limit + 1))).all()
+    items = [ReleasedItem(r, kind, name, title or "Project ideas") for r, kind, name, title in rows[:limit]]
+    return items, (items[-1].release.id if len(rows) > limit else None)
 
 
 # --- Maintenance: work whose job is gone, threads of finished work ---------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -14,6 +15,7 @@ from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.schemas import DraftContent
 from beacon.projects.schemas import ProjectContent
 from beacon.review import repository, service
+from beacon.school import repository as school
 from beacon.school.auth import require, session
 from beacon.school.models import User
 
@@ -135,6 +137,43 @@ async def try_again(kind: Literal["feedback", "project"], item_id: uuid.UUID, us
     return {"kind": kind, "id": str(item.id), "status": item.status}
 
 
+RELEASED_PAGE = 50
+
+
+def released_view(item: repository.ReleasedItem) -> dict:
+    """One of a teacher's releases: to whom, on what, when, and what was released (the approved
+    content, the teacher's edits included: the release row is what the student reads)."""
+    r, content = item.release, item.release.content
+    project = item.kind == "project"
+    return {"id": str(r.id), "draft_id": str(r.draft_id), "student_id": str(r.student_id),
+            "student_name": item.student_name, "title": item.title, "kind": item.kind,
+            "released_at": r.released_at.isoformat(),
+            "competency_ids": ([t["competency_id"] for t in content.get("targets", [])] if project
+                               else [content.get("rubric_id")]),
+            "levels": [{k: c.get(k) for k in ("criterion_id", "title", "level", "level_label")}
+                       for c in content.get("criteria", [])],
+            "feedback": content.get("feedback", ""),
+            "proposals": [p.get("title") for p in content.get("proposals", [])]}
+
+
+def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    """A date range, both days included, as instants (UTC days)."""
+    start = datetime.combine(since, time.min, UTC) if since else None
+    end = datetime.combine(until + timedelta(days=1), time.min, UTC) if until else None
+    return start, end
+
+
+@router.get("/review/released")
+async def released(class_id: uuid.UUID | None = None, since: date | None = None, until: date | None = None,
+                   before: uuid.UUID | None = None, user: User = Depends(teacher), db=Depends(session)) -> dict:
+    """What this teacher released, newest first, 50 a page (``before``: the ``next_before`` of the
+    page before); ``class_id``, ``since`` and ``until`` (days, included) narrow it."""
+    start, end = day_bounds(since, until)
+    items, following = await repository.released_by(db, user.id, class_id=class_id, since=start, until=end,
+                                                     before=before, limit=RELEASED_PAGE)
+    return {"releases": [released_view(i) for i in items], "next_before": str(following) if following else None}
+
+
 def _release_view(release) -> dict:
     return {"id": str(release.id), "released_at": release.released_at.isoformat(), "content": release.content}
 
@@ -150,3 +189,22 @@ async def my_release(release_id: uuid.UUID, user: User = Depends(student), db=De
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     return _release_view(found)
+
+
+# --- Families: a guardian reads their own children's releases, nothing else -------------------
+
+guardian = require("guardian")
+
+
+@router.get("/guardian/children", tags=["families"])
+async def my_children(user: User = Depends(guardian), db=Depends(session)) -> list[dict]:
+    return [{"id": str(c.id), "full_name": c.full_name} for c in await school.children_of(db, user.id)]
+
+
+@router.get("/guardian/children/{student_id}/releases", tags=["families"])
+async def child_releases(student_id: uuid.UUID, user: User = Depends(guardian), db=Depends(session)) -> list[dict]:
+    """What the child's teachers released to them (feedback, approved project ideas); a child who
+    is not theirs: 404, as for anything that does not exist."""
+    if not await school.is_guardian_of(db, user.id, student_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return [_release_view(r) for r in await drafts.releases_of_student(db, student_id)]

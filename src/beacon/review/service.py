@@ -20,6 +20,7 @@ from beacon.feedback.models import Submission
 from beacon.feedback.schemas import DraftContent, TeacherDecision
 from beacon.jobs import defer_in
 from beacon.mastery import service as mastery
+from beacon.notifications import service as notifications
 from beacon.projects import repository as project_requests
 from beacon.projects import service as project_ideas
 from beacon.projects import tasks as projects
@@ -215,6 +216,10 @@ async def _take(db, draft_id: uuid.UUID, *, teacher_id: uuid.UUID, action: str, 
         # The thread follows the decision in a job: approvals and rejections end it (and keep the
         # teacher's voice), a regeneration drafts again. Queued here, so it is never lost.
         await _continue(session, draft.kind, item, competency)
+        if taken.release is not None:
+            # The student and their family hear of it: in-app now, email in a job, both or neither.
+            await notifications.notify_release(session, release_id=taken.release.id, student_id=draft.student_id,
+                                               kind=draft.kind, title=item.title if draft.kind == "feedback" else None)
     return taken
 
 

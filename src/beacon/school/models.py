@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from beacon.db.base import Base, created_at, uuid_pk
 
-ROLES = ("teacher", "student", "coach", "admin")
+ROLES = ("teacher", "student", "coach", "admin", "guardian")
 
 
 class School(Base):
@@ -52,6 +53,9 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # The person's own language for the interface (a guardian's may differ from their child's);
+    # a student's is their profile's.
+    preferred_language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at()
 
 
@@ -150,3 +154,24 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     window_started_at: Mapped[datetime] = created_at()
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Guardianship(Base):
+    """A guardian linked to a student: they read that student's released feedback, progress and
+    reports, never a draft and never another child's. The schema pins both roles (composite
+    foreign keys on ``users (id, role)``), so no link can point at a teacher or from a student."""
+
+    __tablename__ = "guardianships"
+    __table_args__ = (
+        CheckConstraint("guardian_role = 'guardian'", name="links_a_guardian"),
+        CheckConstraint("student_role = 'student'", name="to_a_student"),
+        ForeignKeyConstraint(["guardian_id", "guardian_role"], ["users.id", "users.role"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["student_id", "student_role"], ["users.id", "users.role"], ondelete="CASCADE"),
+    )
+
+    guardian_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    guardian_role: Mapped[str] = mapped_column(String(16), server_default="guardian", default="guardian")
+    student_role: Mapped[str] = mapped_column(String(16), server_default="student", default="student")
+    linked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at()

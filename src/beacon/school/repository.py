@@ -12,6 +12,7 @@ from beacon.school.models import (
     Assignment,
     AssignmentCompetency,
     Enrollment,
+    Guardianship,
     School,
     SchoolClass,
     SignInThrottle,
@@ -221,3 +222,25 @@ async def prune_throttle(session: AsyncSession) -> int:
         SignInThrottle.window_started_at < func.now() - text("interval '1 day'"),
         or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until < func.now())))
     return result.rowcount
+
+
+async def guardianship(session: AsyncSession, guardian_id: uuid.UUID, student_id: uuid.UUID) -> Guardianship | None:
+    return await session.get(Guardianship, (guardian_id, student_id))
+
+
+async def is_guardian_of(session: AsyncSession, guardian_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    return await guardianship(session, guardian_id, student_id) is not None
+
+
+async def children_of(session: AsyncSession, guardian_id: uuid.UUID) -> list[User]:
+    """The students a guardian is linked to, by name."""
+    rows = await session.scalars(select(User).join(Guardianship, Guardianship.student_id == User.id)
+                                 .where(Guardianship.guardian_id == guardian_id).order_by(User.full_name, User.id))
+    return list(rows.all())
+
+
+async def guardians_of(session: AsyncSession, student_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, User]]:
+    """(student id, guardian) for these students."""
+    rows = await session.execute(select(Guardianship.student_id, User).join(User, User.id == Guardianship.guardian_id)
+                                 .where(Guardianship.student_id.in_(student_ids)).order_by(User.full_name))
+    return [tuple(r) for r in rows.all()]

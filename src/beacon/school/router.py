@@ -149,6 +149,28 @@ async def _membership(db, admin_user: User, class_id, user_id, role_in_class) ->
 
 
 
+@router.put("/admin/guardians/{guardian_id}/students/{student_id}", tags=["admin"])
+async def link_guardian(guardian_id: uuid.UUID, student_id: uuid.UUID, user: User = Depends(admin),
+                        db=Depends(session)) -> dict:
+    return await _guardianship(db, user, guardian_id, student_id, True)
+
+
+@router.delete("/admin/guardians/{guardian_id}/students/{student_id}", tags=["admin"])
+async def unlink_guardian(guardian_id: uuid.UUID, student_id: uuid.UUID, user: User = Depends(admin),
+                          db=Depends(session)) -> dict:
+    return await _guardianship(db, user, guardian_id, student_id, False)
+
+
+async def _guardianship(db, admin_user: User, guardian_id, student_id, linked: bool) -> dict:
+    try:
+        await service.link_guardian(db, admin_user, guardian_id, student_id, linked)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"guardian_id": str(guardian_id), "student_id": str(student_id), "linked": linked}
+
+
 # --- Teachers set assignments for their classes -----------------------------------------------
 
 teacher = require("teacher")

@@ -26,11 +26,12 @@ class StudentSeed(BaseModel):
 
 
 
-ROLE = Literal["teacher", "student", "coach", "admin"]
+ROLE = Literal["teacher", "student", "coach", "admin", "guardian"]
 
 
 class NewPerson(BaseModel):
-    """An account an admin creates. Students need a grade (it sets feedback's reading level)."""
+    """An account an admin creates. Students need a grade (it sets feedback's reading level). A
+    guardian's language is their own (the interface and reports a family reads)."""
 
     full_name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -15,6 +15,7 @@ from beacon.school.models import (
     Assignment,
     AssignmentCompetency,
     Enrollment,
+    Guardianship,
     School,
     SchoolClass,
     StudentProfile,
@@ -65,6 +66,12 @@ async def ensure_student(session: AsyncSession, school: School, klass: SchoolCla
     return student
 
 
+async def ensure_guardianship(session: AsyncSession, guardian: User, student: User) -> None:
+    """A roster's family link (the demo's), made once."""
+    if await repository.guardianship(session, guardian.id, student.id) is None:
+        await repository.add(session, Guardianship(guardian_id=guardian.id, student_id=student.id))
+
+
 # --- What an admin does: every change is audited --------------------------------------------
 
 async def _audit(session: AsyncSession, admin: User, action: str, subject_type: str, subject_id, data: dict) -> None:
@@ -76,7 +83,8 @@ async def add_person(session: AsyncSession, admin: User, new: NewPerson, passwor
     if await repository.user_by_email(session, new.email) is not None:
         raise InvalidInput(f"{new.email} already has an account")
     person = User(school_id=admin.school_id, email=new.email.strip(), full_name=new.full_name.strip(),
-                  role=new.role, password_hash=password_hash)
+                  role=new.role, password_hash=password_hash,
+                  preferred_language=new.preferred_language if new.role != "student" else None)
     await repository.add(session, person)
     if new.role == "student":
         await repository.add(session, StudentProfile(user_id=person.id, grade=new.grade, interests=new.interests,
@@ -119,6 +127,28 @@ async def set_membership(
         await repository.add(session, Enrollment(class_id=class_id, user_id=user_id, role_in_class=role_in_class))
         await _audit(session, admin, "class.member_added", "class", class_id,
                      {"user_id": str(user_id), "role_in_class": role_in_class})
+
+
+async def link_guardian(session: AsyncSession, admin: User, guardian_id: uuid.UUID, student_id: uuid.UUID,
+                        linked: bool = True) -> None:
+    """Link a guardian to a student of the admin's school (``linked=False``: unlink). A person of
+    another school is "not found"; a link between the wrong roles is refused (the schema would too)."""
+    guardian = await repository.get_user(session, guardian_id)
+    student = await repository.get_user(session, student_id)
+    if guardian is None or guardian.school_id != admin.school_id:
+        raise NotFound(f"no person {guardian_id}")
+    if student is None or student.school_id != admin.school_id:
+        raise NotFound(f"no person {student_id}")
+    for person, role in ((guardian, "guardian"), (student, "student")):
+        if person.role != role:
+            raise InvalidInput(f"{person.full_name} is a {person.role}: a guardian is linked to a student")
+    current = await repository.guardianship(session, guardian_id, student_id)
+    if linked and current is None:
+        await repository.add(session, Guardianship(guardian_id=guardian_id, student_id=student_id, linked_by=admin.id))
+        await _audit(session, admin, "guardian.linked", "user", student_id, {"guardian_id": str(guardian_id)})
+    elif not linked and current is not None:
+        await repository.remove(session, current)
+        await _audit(session, admin, "guardian.unlinked", "user", student_id, {"guardian_id": str(guardian_id)})
 
 
 async def set_assignment(session: AsyncSession, teacher: User, new: NewAssignment):

@@ -19,14 +19,20 @@ from beacon.evals.router import router as coaching
 from beacon.feedback.router import router as submissions
 from beacon.mastery.router import ratings_router
 from beacon.mastery.router import router as mastery
+from beacon.notifications.router import router as notifications
 from beacon.projects.router import router as projects
 from beacon.review.router import router as review
 from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
 from beacon.school.router import router as accounts
 from beacon.web.guard import RequestGuard, SecurityHeaders
 from beacon.web.limits import RateLimits
+from beacon.web.guardian_pages import router as guardian_pages
+from beacon.web.report_pages import router as report_pages
 from beacon.web.mastery_pages import router as mastery_pages
+from beacon.web.notification_pages import router as notification_pages
 from beacon.web.pages import router as pages
+from beacon.web.progress_pages import router as progress_pages
+from beacon.web.released_pages import router as released_pages
 from beacon.web.project_pages import router as project_pages
 from beacon.web.staff_pages import router as staff_pages
 
@@ -70,9 +76,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.add_middleware(RequestGuard)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(SecurityHeaders)
-    for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, mastery_pages,
+    for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, mastery_pages, guardian_pages, report_pages,
                    staff_pages):
         app.include_router(router)
+    app.include_router(progress_pages)
+    app.include_router(notifications)
+    app.include_router(notification_pages)
+    app.include_router(released_pages)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 
     @app.get("/docs", include_in_schema=False)

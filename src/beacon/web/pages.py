@@ -21,12 +21,14 @@ from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, u
 from beacon.feedback.router import STATUS_FOR_STUDENT
 from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit_for_feedback
+from beacon.mastery import service as mastery
 from beacon.offload import in_thread
 from beacon.projects import repository as project_requests
 from beacon.projects import repository as projects
 from beacon.projects.router import STATUS_FOR_STUDENT as PROJECT_STATUS
 from beacon.review import repository as reviews
 from beacon.review import service as review
+from beacon.review.context import on_record
 from beacon.rubrics import repository as rubrics
 from beacon.school import accounts
 from beacon.school import repository as school
@@ -40,7 +42,9 @@ from beacon.school.models import User
 from beacon.school.schemas import NewAssignment
 from beacon.school.service import set_assignment as set_one
 from beacon.text import check_form
-from beacon.web import flash
+from beacon.web import flash, i18n
+from beacon.web.i18n import _
+from beacon.web.mastery_pages import cell_view
 from beacon.web.project_pages import project_edits, project_review_screen
 from beacon.web.rendering import marked, page_user, render, student, teacher, uuid_or_none
 
@@ -58,12 +62,13 @@ async def login(request: Request, email: str = Form(..., max_length=320), passwo
     try:
         user = await accounts.sign_in(db, email, password, client_address(request))
     except accounts.TooManyAttempts as exc:
-        response = render(request, "login.html", error=f"Too many failed sign-ins. Try again in {exc.retry_after_s} seconds.",
-                          email=email[:320])
+        error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", request,
+                  seconds=i18n.number(exc.retry_after_s, i18n.language(request)))
+        response = render(request, "login.html", error=error, email=email[:320])
         response.status_code, response.headers["Retry-After"] = 429, str(exc.retry_after_s)
         return response
     except InvalidInput:
-        response = render(request, "login.html", error="Wrong email or password.", email=email[:320])
+        response = render(request, "login.html", error=_("Wrong email or password.", request), email=email[:320])
         response.status_code = 401
         return response
     max_age = request.app.state.runtime.settings.token_max_age_s
@@ -99,11 +104,23 @@ async def _queue_page(request: Request, user: User, db, *, notice: str | None = 
                "competency_id": params.get("competency_id") or None, "flag": params.get("flag") or None}
     items = await reviews.queue_for_teacher(db, user.id, **filters)
     return render(request, "teacher_queue.html", user=user, items=items, filters=filters, notice=notice,
+                  cues=await _record_cues(request, user, db, items),
                   failed=await reviews.failed_work(db, teacher_id=user.id),
                   needs_own_review=review.needs_own_review, classes=await reviews.classes_taught(db, user.id),
                   assignments=await school.assignments_taught(db, user.id),
                   competencies=await rubrics.current_titles(db),
                   flag_names=FLAG_NAMES)
+
+
+async def _record_cues(request: Request, user: User, db, items: list[reviews.QueueItem]) -> dict[uuid.UUID, dict]:
+    """Per feedback draft in the queue, its student's standing on its competency, so a bulk
+    approval is made knowing it: one ``records_of`` read for every student listed."""
+    feedback = [i.draft for i in items if i.draft.kind == "feedback"]
+    if not feedback:
+        return {}
+    records = await mastery.records_of(db, sorted({d.student_id for d in feedback}), request.app.state.runtime.settings,
+                                       school_choice=await mastery.school_choice(db, user))
+    return {d.id: cell_view(records[d.student_id].competencies.get(d.content["rubric_id"])) for d in feedback}
 
 
 # The flags a teacher can filter by, in the order they matter.
@@ -192,11 +209,14 @@ async def _review_screen(request: Request, draft_id: uuid.UUID, user: User, db, 
         work = await submissions.get(db, draft.submission_id)
         version = await rubrics.version_by_id(db, draft.rubric_version_id)
         trail = await audit.audit_trail(db, "draft", str(draft.id))
+        record = await on_record(db, user.id, draft, request.app.state.runtime.settings,
+                                 school_choice=await mastery.school_choice(db, user))
         response = render(request, "teacher_review.html", user=user, draft=draft, work=work,
                           segments=marked(work.body, draft.content, await _injections(draft, work.body)),
                           rubric=version.definition,
                           student=await school.get_user(db, draft.student_id), trail=trail,
                           content_hash=content_hash(draft.content), outcome=outcome, error=error,
+                          record=record, record_cell=cell_view(record.standing),
                           picked=draft.retrieval[0] if draft.retrieval else None,
                           changed=await review.what_changed(db, draft),
                           # the other retrieved candidates first, then the rest of the library
@@ -340,7 +360,8 @@ async def student_submit(request: Request, user: User = Depends(student), db=Dep
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except BeaconError as exc:
-        response = render(request, "student_home.html", **await _student_home(db, user), error=str(exc))
+        response = render(request, "student_home.html", **await _student_home(db, user),
+                          error=i18n.raised(str(exc), request))
         response.status_code = upload_status(exc)
         return response
     return RedirectResponse("/student", status.HTTP_303_SEE_OTHER)
@@ -371,19 +392,19 @@ async def student_release(request: Request, release_id: uuid.UUID, user: User = 
 
 
 @router.get("/student/export")
-async def student_export(user: User = Depends(student), db=Depends(session)):
+async def student_export(request: Request, user: User = Depends(student), db=Depends(session)):
     """All feedback released to this student, as one Markdown file to keep."""
     from fastapi.responses import PlainTextResponse
 
-    parts = [f"# Feedback for {user.full_name}\n"]
+    parts = ["# " + _("Feedback for %(name)s", request, name=user.full_name) + "\n"]
     for release in await drafts.releases_of_student(db, user.id):
         if release.content.get("kind") == "project":
             titles = "\n".join(f"- {p['title']}: {p['driving_question']}" for p in release.content["proposals"])
-            parts.append(f"## Project ideas ({release.released_at:%Y-%m-%d})\n\n{titles}\n")
+            parts.append(f"## {_('Project ideas', request)} ({release.released_at:%Y-%m-%d})\n\n{titles}\n")
             continue
         work = await submissions.get(db, (await drafts.get_draft(db, release.draft_id)).submission_id)
         parts.append(f"## {work.title} ({release.released_at:%Y-%m-%d})\n\n{release.content['feedback']}\n")
     if len(parts) == 1:
-        parts.append("No feedback yet: your teacher reads everything first.\n")
+        parts.append(_("No feedback yet: your teacher reads everything first.", request) + "\n")
     return PlainTextResponse("\n".join(parts), media_type="text/markdown; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="my-feedback.md"'})

@@ -3,6 +3,7 @@ student's request form, approved ideas and "start this project"."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -19,7 +20,8 @@ from beacon.projects.schemas import ProjectAsk, ProjectContent
 from beacon.school import repository as school
 from beacon.school.auth import session
 from beacon.school.models import User
-from beacon.web import flash
+from beacon.web import flash, i18n
+from beacon.web.i18n import N_, _
 from beacon.web.rendering import render, student
 
 router = APIRouter(include_in_schema=False)
@@ -59,9 +61,28 @@ async def ask_for_projects(request: Request, user: User = Depends(student), db=D
                          working=str(form.get("working") or "either"), materials=str(form.get("materials") or ""))
         await service.request_projects(db, user.id, ask)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        return flash.redirect(request, "/student", error=str(problem["loc"][0]) + ": " + problem["msg"])
+        return flash.redirect(request, "/student", error=_ask_problem(exc.errors()[0], request))
     return RedirectResponse("/student#projects", status.HTTP_303_SEE_OTHER)
+
+
+# What the request form's checks (ProjectAsk) mean, said to a student field by field.
+ASK_PROBLEMS = {
+    "interests": N_("Say what you are interested in (at most %(max_length)s characters)."),
+    "weeks": N_("Weeks you have: a whole number from %(ge)s to %(le)s."),
+    "working": N_("Choose solo, in a group, or either."),
+    "materials": N_("Materials at hand: at most %(max_length)s characters."),
+}
+
+
+def _ask_problem(problem: dict, request: Request) -> str:
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    if field not in ASK_PROBLEMS:
+        return field + ": " + problem["msg"]
+    # The bounds from the schema itself (Ge, Le, MaxLen), so the message cannot drift from the check.
+    lang = i18n.language(request)
+    bounds = {name: i18n.number(value, lang) for bound in ProjectAsk.model_fields[field].metadata
+              for name, value in dataclasses.asdict(bound).items()}
+    return _(ASK_PROBLEMS[field], request, **bounds)
 
 
 @router.get("/student/projects/{release_id}", response_class=HTMLResponse)
@@ -82,5 +103,5 @@ async def start_project(request: Request, release_id: uuid.UUID, user: User = De
     except (NotFound, ValueError):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     except InvalidInput as exc:
-        return flash.redirect(request, "/student", error=str(exc))
+        return flash.redirect(request, "/student", error=i18n.raised(str(exc), request))
     return RedirectResponse(f"/student/projects/{release_id}", status.HTTP_303_SEE_OTHER)

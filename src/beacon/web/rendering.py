@@ -4,19 +4,24 @@ message), the page role dependencies, and the work cut into marked segments."""
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from beacon.llm.client import REASONS
 from beacon.review import service as review
+from beacon.rubrics.translations import read_translations
+from beacon.school import repository as school
 from beacon.school.auth import current_user, require
 from beacon.school.models import User
-from beacon.web import flash
+from beacon.web import flash, i18n
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+i18n.install(templates.env)
 templates.env.globals["informational"] = lambda flag: flag.split(":", 1)[0] in review.INFORMATIONAL_FLAGS
 
 
@@ -39,13 +44,46 @@ FLAG_TITLES = {
 templates.env.globals["flag_title"] = flag_title
 
 
+@lru_cache(maxsize=4)
+def _competency_titles(directory: Path) -> dict[tuple[str, str], str]:
+    return {key: text.title for key, text in read_translations(directory)[0].items()}
+
+
+@pass_context
+def competency_name(context, competency_id: str) -> str:
+    """A competency as it reads inside a sentence ("your argument writing work"), in the page's
+    language where the library has its title in it (rubrics/translations/), else its id in words."""
+    lang = context.get("lang") or i18n.SOURCE
+    if lang != i18n.SOURCE:
+        directory = context["request"].app.state.runtime.settings.rubrics_dir / "translations"
+        if title := _competency_titles(directory).get((competency_id, lang)):
+            return title[:1].lower() + title[1:]
+    return competency_id.replace("-", " ")
+
+
+templates.env.globals["competency_name"] = competency_name
+
+
 async def page_user(request: Request) -> User:
     try:
-        return await current_user(request)
+        user = await current_user(request)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
         raise
+    request.state.lang = await _language_of(request, user)
+    return user
+
+
+async def _language_of(request: Request, user: User) -> str:
+    """The interface language of a signed-in person: a student's profile language, anyone
+    else's own (a guardian's), else English; one without a catalogue is English too."""
+    own = getattr(user, "preferred_language", None)  # the column came with the guardian role
+    if user.role == "student":
+        async with request.app.state.runtime.db.transaction() as db:
+            profile = await school.profile(db, user.id)
+        own = profile.preferred_language if profile else own
+    return i18n.supported(own) or i18n.SOURCE
 
 
 def uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -65,12 +103,15 @@ teacher, student, admin = page_role("teacher"), page_role("student"), page_role(
 
 
 def render(request: Request, name: str, **context) -> HTMLResponse:
-    """A page; a message left by the redirect that led here (``flash``) is shown once."""
+    """A page in the person's language (``lang``); a message left by the redirect that led here
+    (``flash``) is shown once."""
     shown = flash.read(request)
     for key, value in shown.items():
         if not context.get(key):
             context[key] = value
+    context.setdefault("lang", i18n.language(request) if i18n.is_translated(templates.env, name) else i18n.SOURCE)
     response = templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
+    response.headers["Content-Language"] = context["lang"]
     if flash.FLASH_COOKIE in request.cookies:
         response.delete_cookie(flash.FLASH_COOKIE)
     return response

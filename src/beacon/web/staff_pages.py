@@ -94,9 +94,10 @@ async def coach_eval_compare(a: uuid.UUID, b: uuid.UUID, user: User = Depends(co
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_home(request: Request, user: User = Depends(admin), db=Depends(session)):
-    return render(request, "admin_home.html", user=user,
-                  people=await school.people_of_school(db, user.school_id),
-                  classes=await school.classes_of_school(db, user.school_id))
+    people = await school.people_of_school(db, user.school_id)
+    return render(request, "admin_home.html", user=user, people=people,
+                  classes=await school.classes_of_school(db, user.school_id),
+                  families=await school.guardians_of(db, [p.id for p in people if p.role == "student"]))
 
 
 def _back(request: Request, notice: str | None = None, error: str | None = None) -> RedirectResponse:
@@ -147,3 +148,17 @@ async def set_member(request: Request, user: User = Depends(admin), db=Depends(s
     except InvalidInput as exc:
         return _back(request, error=str(exc))
     return _back(request, notice="Class updated.")
+
+
+@router.post("/admin/guardians")
+async def set_guardian(request: Request, user: User = Depends(admin), db=Depends(session)):
+    """Link a guardian to a student (or, with ``unlink``, end the link)."""
+    form = await request.form()
+    try:
+        guardian_id, student_id = uuid.UUID(str(form.get("guardian_id"))), uuid.UUID(str(form.get("student_id")))
+        await school_service.link_guardian(db, user, guardian_id, student_id, linked=form.get("unlink") is None)
+    except (ValueError, NotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput as exc:
+        return _back(request, error=str(exc))
+    return _back(request, notice="Family links updated.")

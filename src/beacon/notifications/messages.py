@@ -1,0 +1,75 @@
+"""What a notification says, in the recipient's language: the same Spanish catalogue as the
+pages (src/beacon/locale, see web/i18n.py), read here because this layer sits below the web.
+
+Every message says only that something is ready, whose it is (the student's own title, or the
+child's first name for a family) and where to read it: never feedback, levels or a draft."""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import io
+import re
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+SOURCE = "en"
+LANGUAGES = ("en", "es")
+
+
+def supported(tag: str | None) -> str:
+    """The language an email is written in for a language tag ("es-MX" → "es"); else English."""
+    primary = re.split(r"[-_]", (tag or "").strip().lower(), maxsplit=1)[0]
+    return primary if primary in LANGUAGES else SOURCE
+
+
+@functools.cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalogue, compiled in memory from its .po once per process (as web/i18n.py does;
+    fuzzy entries left out)."""
+    if lang not in LANGUAGES or lang == SOURCE:
+        return gettext.NullTranslations()
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def _(message: str, lang: str, /, **values) -> str:
+    """``message`` in ``lang`` with ``values`` put in; the message first, so pybabel extracts it."""
+    return translations(lang).gettext(message) % values
+
+
+def first_name(full_name: str) -> str:
+    return (full_name.split() or [full_name])[0]
+
+
+def subject(kind: str, lang: str, *, title: str | None = None, child: str | None = None) -> str:
+    """The one line a notification is: for the student (``child`` None) or for their family."""
+    if kind == "feedback_released":
+        if child:
+            return _("%(child)s's teacher shared feedback", lang, child=child)
+        return _("Your teacher shared feedback on “%(title)s”", lang, title=title or "")
+    if kind == "ideas_approved":
+        if child:
+            return _("%(child)s's teacher approved project ideas", lang, child=child)
+        return _("Your teacher approved project ideas for you", lang)
+    if child:
+        return _("%(child)s's progress report is ready", lang, child=child)
+    return _("Your progress report is ready", lang)
+
+
+def body(lang: str, *, name: str, subject_line: str, link: str, preferences: str, unsubscribe: str) -> str:
+    """The email's plain text: the subject, a link to sign in and read it, and how to stop."""
+    return "\n\n".join((
+        _("Hello %(name)s,", lang, name=name),
+        _("%(subject)s. Sign in to Beacon to read it:", lang, subject=subject_line) + "\n" + link,
+        _("Choose what Beacon emails you about: %(link)s", lang, link=preferences),
+        _("Stop all emails from Beacon: %(link)s", lang, link=unsubscribe),
+    )) + "\n"

@@ -1,0 +1,128 @@
+"""Who hears of what: a release tells its student and each of their guardians, in-app at once (in
+the decision's transaction) and by email in one job deferred in that same transaction; an email
+goes only to those who want that kind, and only when SMTP is configured."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.config import Settings
+from beacon.db.audit import add_audit
+from beacon.jobs import defer_in
+from beacon.notifications import messages
+from beacon.notifications import repository as rows
+from beacon.notifications.models import KINDS, Notification
+from beacon.school import repository as school
+from beacon.school.models import User
+
+QUEUE = "notifications"
+SEND_TASK = "beacon:send_notifications"
+_UNSUBSCRIBE_SALT = "beacon.unsubscribe"
+
+
+async def language_of(session: AsyncSession, user: User) -> str:
+    """A person's language: a student's profile language, anyone else's own, else English."""
+    own = user.preferred_language
+    if user.role == "student" and (profile := await school.profile(session, user.id)) is not None:
+        own = profile.preferred_language
+    return messages.supported(own)
+
+
+async def _recipients(session: AsyncSession, student_id: uuid.UUID) -> list[tuple[User, User | None]]:
+    """(person, the child they hear about or None): the student, then each linked guardian."""
+    student = await school.get_user(session, student_id)
+    return [(student, None)] + [(guardian, student) for _id, guardian in await school.guardians_of(session, [student_id])]
+
+
+async def notify_release(session: AsyncSession, *, release_id: uuid.UUID, student_id: uuid.UUID, kind: str,
+                         title: str | None) -> list[uuid.UUID]:
+    """In the release's transaction: a notification for the student and each guardian, and one
+    job to email them. ``kind``: the draft's ("feedback" or "project"); ``title``: the work's
+    (the student's own words, shown only to them)."""
+    what = "feedback_released" if kind == "feedback" else "ideas_approved"
+    added = []
+    for person, child in await _recipients(session, student_id):
+        lang = await language_of(session, person)
+        if child is None:
+            link = f"/student/releases/{release_id}" if kind == "feedback" else f"/student/projects/{release_id}"
+            line = messages.subject(what, lang, title=title)
+        else:
+            link = f"/guardian/children/{child.id}/releases/{release_id}"
+            line = messages.subject(what, lang, child=messages.first_name(child.full_name))
+        if (new := await rows.add_once(session, user_id=person.id, kind=what, subject=line, link=link,
+                                       reference=f"release:{release_id}", release_id=release_id)) is not None:
+            added.append(new)
+    await queue_emails(session, added, lock=f"notify:release:{release_id}")
+    return added
+
+
+async def queue_emails(session: AsyncSession, notification_ids: list[uuid.UUID], *, lock: str) -> None:
+    """One job for these notifications' emails, in the caller's transaction (never lost)."""
+    if notification_ids:
+        await defer_in(session, SEND_TASK, lock, queue=QUEUE, notification_ids=[str(i) for i in notification_ids])
+
+
+# --- Unsubscribing ---------------------------------------------------------------------------
+
+def _serializer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.signing_key(), salt=_UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(settings: Settings, user_id: uuid.UUID) -> str:
+    """Signed, without expiry: the link in an old email keeps working (it can only stop emails)."""
+    return _serializer(settings).dumps(str(user_id))
+
+
+def token_owner(settings: Settings, token: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(_serializer(settings).loads(token))
+    except (BadSignature, ValueError, TypeError):
+        return None
+
+
+async def set_preferences(session: AsyncSession, user_id: uuid.UUID, email: dict[str, bool], *,
+                          how: str) -> dict[str, bool]:
+    """Change which kinds a person is emailed about, audited (``how``: "page", "api", "unsubscribe")."""
+    before = await rows.preferences(session, user_id)
+    after = await rows.set_preferences(session, user_id, email)
+    if after != before:
+        await add_audit(session, actor_id=user_id, action="notifications.preferences", subject_type="user",
+                        subject_id=str(user_id), data={"email": after, "how": how})
+    return after
+
+
+async def unsubscribe(session: AsyncSession, settings: Settings, token: str) -> bool:
+    """One click: no more email of any kind for the token's person (in-app stays). False for a
+    token Beacon did not sign."""
+    user_id = token_owner(settings, token)
+    if user_id is None or await school.get_user(session, user_id) is None:
+        return False
+    await set_preferences(session, user_id, dict.fromkeys(KINDS, False), how="unsubscribe")
+    return True
+
+
+# --- The email -------------------------------------------------------------------------------
+
+def compose(settings: Settings, person: User, notification: Notification, lang: str) -> EmailMessage:
+    """The email for one notification: its subject line and a link, nothing else of Beacon's.
+    List-Unsubscribe with List-Unsubscribe-Post makes one-click unsubscribing work (RFC 8058)."""
+    base = settings.app_url.rstrip("/")
+    unsubscribe = f"{base}/unsubscribe/{unsubscribe_token(settings, person.id)}"
+    message = EmailMessage()
+    message["Subject"] = notification.subject
+    message["From"] = settings.smtp_from
+    message["To"] = person.email
+    message["Message-ID"] = make_msgid(domain="beacon")
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies
+    message.set_content(messages.body(lang, name=messages.first_name(person.full_name),
+                                      subject_line=notification.subject, link=base + notification.link,
+                                      preferences=f"{base}/me/notifications", unsubscribe=unsubscribe))
+    message["Content-Language"] = lang  # after set_content, which replaces every Content-* header
+    return message

@@ -1,0 +1,57 @@
+"""What the review desk shows beside a draft: the student's record on the draft's competency
+(the stored standing, as ``mastery.service.records_of`` reads it: nothing recalculated here), the
+last few pieces of work on it, and the last feedback released on it with whether the student
+revised that work since."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.errors import NotFound
+from beacon.mastery import service as mastery
+from beacon.review import repository
+from beacon.review.repository import LastFeedback
+
+TREND_WORKS = 4  # how many pieces of work the trend shows, latest last
+
+
+@dataclass(frozen=True)
+class OnRecord:
+    """One student on one competency, for the teacher deciding a draft on it."""
+
+    competency_id: str
+    standing: mastery.Standing | None  # None: nothing rated on it yet
+    trend: list[tuple[date, float]]  # (work date, the mean counted level of that work's ratings)
+    last: LastFeedback | None
+
+
+def trend_of(entries: list[mastery.Entry], settings, n: int = TREND_WORKS) -> list[tuple[date, float]]:
+    """The last ``n`` work dates with evidence and, per date, the mean of the levels that count as
+    evidence (a baseline or an override does not; a missed criterion as the school counts it)."""
+    levels: dict[date, list[int]] = defaultdict(list)
+    for e in entries:
+        level = mastery.counted_level(e.source, e.level, settings)
+        if level is not None:
+            levels[e.work_date].append(level)
+    return [(day, sum(ls) / len(ls)) for day, ls in sorted(levels.items())][-n:]
+
+
+async def on_record(session: AsyncSession, teacher_id: uuid.UUID, draft, settings, *,
+                    school_choice: dict | None = None) -> OnRecord:
+    """The record panel of a feedback draft: one ``records_of`` read, the competency's ratings,
+    and the last release on it (of work this teacher reviews)."""
+    competency_id = draft.content["rubric_id"]
+    records = await mastery.records_of(session, [draft.student_id], settings, school_choice=school_choice)
+    try:
+        _, entries = await mastery.history(session, draft.student_id, competency_id)
+    except NotFound:  # a competency retired from the library: no current version to read by
+        entries = []
+    last = await repository.last_feedback_on(session, teacher_id, draft.student_id, competency_id,
+                                             other_than=draft.id)
+    return OnRecord(competency_id, records[draft.student_id].competencies.get(competency_id),
+                    trend_of(entries, settings), last)

@@ -1,0 +1,129 @@
+"""The mastery report (issue 15), printable and as a PDF: a student's own, a guardian's for their
+child (in the guardian's language), and a class's for its teachers (every student's report in one
+PDF, and a CSV of the numbers). Out of scope is 404."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, Response
+
+from beacon.mastery import repository as ratings
+from beacon.mastery.report import Report, report_of
+from beacon.mastery.router import class_access, spreadsheet_safe
+from beacon.school import repository as school
+from beacon.school.auth import session
+from beacon.school.models import User
+from beacon.web import i18n
+from beacon.web.pdf import PdfUnavailable, pdf_of
+from beacon.web.rendering import page_role, render, student, templates
+
+router = APIRouter(include_in_schema=False)
+guardian, staff = page_role("guardian"), page_role("teacher", "admin")
+LONGEST = timedelta(days=400)  # a period is at most a school year and a bit
+DEFAULT = timedelta(days=91)  # without dates: the last term
+
+
+def _missing() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+
+
+def period(request: Request) -> tuple[date, date]:
+    """The report's period from ``?from=&to=`` (ISO dates), else the last 13 weeks; 422 if not a period."""
+    try:
+        end = date.fromisoformat(request.query_params.get("to", "")[:10]) if request.query_params.get("to") else date.today()
+        start = (date.fromisoformat(request.query_params.get("from", "")[:10]) if request.query_params.get("from")
+                 else end - DEFAULT)
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "from and to are dates: YYYY-MM-DD") from None
+    if start > end or end - start > LONGEST:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a period runs forward, at most 400 days")
+    return start, end
+
+
+def _html(request: Request, reports: list[Report]) -> str:
+    return templates.get_template("report.html").render(lang=i18n.language(request), reports=reports, pdf_url=None)
+
+
+async def _pdf(request: Request, reports: list[Report], filename: str) -> Response:
+    try:
+        body = await pdf_of(_html(request, reports))
+    except PdfUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _page(request: Request, report: Report, back: str, pdf: str) -> HTMLResponse:
+    query = request.url.query
+    return render(request, "report.html", reports=[report], back_url=back, pdf_url=f"{pdf}?{query}" if query else pdf)
+
+
+async def _report(request: Request, db, who: User) -> Report:
+    start, end = period(request)
+    return await report_of(db, who, request.app.state.runtime.settings, start=start, end=end,
+                           language=i18n.language(request))
+
+
+@router.get("/student/report", response_class=HTMLResponse)
+async def my_report(request: Request, user: User = Depends(student), db=Depends(session)):
+    return _page(request, await _report(request, db, user), "/student/progress", "/student/report.pdf")
+
+
+@router.get("/student/report.pdf")
+async def my_report_pdf(request: Request, user: User = Depends(student), db=Depends(session)):
+    return await _pdf(request, [await _report(request, db, user)], "mastery-report.pdf")
+
+
+async def _child(db, user: User, student_id: uuid.UUID) -> User:
+    if not await school.is_guardian_of(db, user.id, student_id):
+        raise _missing()
+    return await school.get_user(db, student_id)
+
+
+@router.get("/guardian/children/{student_id}/report", response_class=HTMLResponse)
+async def child_report(student_id: uuid.UUID, request: Request, user: User = Depends(guardian), db=Depends(session)):
+    child = await _child(db, user, student_id)
+    return _page(request, await _report(request, db, child), "/guardian",
+                 f"/guardian/children/{student_id}/report.pdf")
+
+
+@router.get("/guardian/children/{student_id}/report.pdf")
+async def child_report_pdf(student_id: uuid.UUID, request: Request, user: User = Depends(guardian), db=Depends(session)):
+    child = await _child(db, user, student_id)
+    return await _pdf(request, [await _report(request, db, child)], "mastery-report.pdf")
+
+
+async def _class_reports(request: Request, db, user: User, class_id: uuid.UUID) -> list[Report]:
+    if await class_access(db, user, class_id) != "full":
+        raise _missing()
+    return [await _report(request, db, s) for s in await ratings.students_of_class(db, class_id)]
+
+
+@router.get("/teacher/classes/{class_id}/reports.pdf")
+async def class_reports_pdf(class_id: uuid.UUID, request: Request, user: User = Depends(staff), db=Depends(session)):
+    """Every student's report for the period, one after another in one PDF (a page break between)."""
+    return await _pdf(request, await _class_reports(request, db, user, class_id), f"mastery-reports-{class_id}.pdf")
+
+
+@router.get("/teacher/classes/{class_id}/reports.csv")
+async def class_reports_csv(class_id: uuid.UUID, request: Request, user: User = Depends(staff), db=Depends(session)):
+    """The reports' numbers: a row per student × competency (the record's, as on each report)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student", "competency", "status", "value", "levels", "threshold", "evidence_required",
+                     "least_evidence", "start", "pieces_in_period"])
+    for report in await _class_reports(request, db, user, class_id):
+        for s in report.sections:
+            c = s.progress
+            writer.writerow([spreadsheet_safe(report.student.full_name), spreadsheet_safe(c.title), c.status,
+                             "" if c.value is None else f"{c.value:.2f}", len(c.levels), c.threshold.number,
+                             c.required, min(c.evidence.values()) if c.evidence else 0,
+                             "" if c.start is None else f"{c.start:.2f}", report.pieces])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="mastery-reports-{class_id}.csv"'})
+
