@@ -129,3 +129,39 @@ async def test_a_class_gets_every_report_in_one_pdf_and_a_csv(api, people, runti
     await _sign_in(client, people["stranger"])
     for url in (f"/teacher/classes/{people['class_id']}/reports.pdf", f"/teacher/classes/{people['class_id']}/reports.csv"):
         assert (await client.get(url)).status_code == 404
+
+
+async def test_publishing_a_class_s_reports_tells_each_student_and_family_once(api, people, runtime):
+    from beacon.notifications import repository as notes
+
+    _, client = api
+    await _history(runtime, people)
+    email = f"g-{uuid.uuid4().hex[:6]}@example.org"
+    async with runtime.db.transaction() as session:
+        alice = await session.get(User, people["alice_id"])
+        guardian = User(school_id=alice.school_id, email=email, full_name="Gloria A", role="guardian",
+                        password_hash=hash_password(PASSWORD), preferred_language="es")
+        session.add(guardian)
+        await session.flush()
+        await school_service.ensure_guardianship(session, guardian, alice)
+    await _sign_in(client, people["teacher"])
+    page = await client.get(f"/teacher/mastery?class_id={people['class_id']}")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    url = f"/teacher/classes/{people['class_id']}/reports/publish"
+    for _ in range(2):  # published twice: told once
+        done = await client.post(url, data={"csrf": csrf, "from": "2026-09-01", "to": TODAY.isoformat()})
+        assert done.status_code == 303
+    async with runtime.db.transaction() as session:
+        mine = [n for n in await notes.of_user(session, people["alice_id"]) if n.kind == "report_published"]
+        family = [n for n in await notes.of_user(session, guardian.id) if n.kind == "report_published"]
+        bobs = [n for n in await notes.of_user(session, people["bob_id"]) if n.kind == "report_published"]
+    assert [n.link for n in mine] == [f"/student/report?from=2026-09-01&to={TODAY.isoformat()}"]
+    assert [n.link for n in family] == [f"/guardian/children/{people['alice_id']}/report?from=2026-09-01&to={TODAY.isoformat()}"]
+    assert family[0].subject == "El informe de progreso de Alice está listo"  # in the guardian's language
+    assert len(bobs) == 1  # every student of the class hears of their own
+    await _sign_in(client, email)
+    assert (await client.get(family[0].link)).status_code == 200
+    await _sign_in(client, people["stranger"])
+    page = await client.get("/teacher/mastery")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0] if 'name="csrf"' in page.text else ""
+    assert (await client.post(url, data={"csrf": csrf})).status_code == 404

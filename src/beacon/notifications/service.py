@@ -61,6 +61,27 @@ async def notify_release(session: AsyncSession, *, release_id: uuid.UUID, studen
     return added
 
 
+async def notify_report(session: AsyncSession, *, class_id: uuid.UUID, student_ids: list[uuid.UUID],
+                        start: str, end: str) -> list[uuid.UUID]:
+    """A class's reports for a period published: each student and each of their guardians hears
+    that theirs is ready (once per period, however often it is published), with one email job."""
+    period = f"from={start}&to={end}"
+    added = []
+    for student_id in student_ids:
+        for person, child in await _recipients(session, student_id):
+            lang = await language_of(session, person)
+            if child is None:
+                link, line = f"/student/report?{period}", messages.subject("report_published", lang)
+            else:
+                link = f"/guardian/children/{child.id}/report?{period}"
+                line = messages.subject("report_published", lang, child=messages.first_name(child.full_name))
+            if (new := await rows.add_once(session, user_id=person.id, kind="report_published", subject=line,
+                                           link=link, reference=f"report:{class_id}:{start}:{end}")) is not None:
+                added.append(new)
+    await queue_emails(session, added, lock=f"notify:report:{class_id}:{start}:{end}")
+    return added
+
+
 async def queue_emails(session: AsyncSession, notification_ids: list[uuid.UUID], *, lock: str) -> None:
     """One job for these notifications' emails, in the caller's transaction (never lost)."""
     if notification_ids:

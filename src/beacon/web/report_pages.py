@@ -12,13 +12,15 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
+from beacon.db.audit import add_audit
 from beacon.mastery import repository as ratings
 from beacon.mastery.report import Report, report_of
 from beacon.mastery.router import class_access, spreadsheet_safe
+from beacon.notifications import service as notifications
 from beacon.school import repository as school
 from beacon.school.auth import session
 from beacon.school.models import User
-from beacon.web import i18n
+from beacon.web import flash, i18n
 from beacon.web.pdf import PdfUnavailable, pdf_of
 from beacon.web.rendering import page_role, render, student, templates
 
@@ -32,12 +34,12 @@ def _missing() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "not found")
 
 
-def period(request: Request) -> tuple[date, date]:
-    """The report's period from ``?from=&to=`` (ISO dates), else the last 13 weeks; 422 if not a period."""
+def period(values) -> tuple[date, date]:
+    """The report's period from ``from`` and ``to`` (ISO dates, in a query or a form), else the
+    last 13 weeks; 422 if that is not a period."""
     try:
-        end = date.fromisoformat(request.query_params.get("to", "")[:10]) if request.query_params.get("to") else date.today()
-        start = (date.fromisoformat(request.query_params.get("from", "")[:10]) if request.query_params.get("from")
-                 else end - DEFAULT)
+        end = date.fromisoformat(str(values.get("to"))[:10]) if values.get("to") else date.today()
+        start = date.fromisoformat(str(values.get("from"))[:10]) if values.get("from") else end - DEFAULT
     except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "from and to are dates: YYYY-MM-DD") from None
     if start > end or end - start > LONGEST:
@@ -64,7 +66,7 @@ def _page(request: Request, report: Report, back: str, pdf: str) -> HTMLResponse
 
 
 async def _report(request: Request, db, who: User) -> Report:
-    start, end = period(request)
+    start, end = period(request.query_params)
     return await report_of(db, who, request.app.state.runtime.settings, start=start, end=end,
                            language=i18n.language(request))
 
@@ -126,4 +128,24 @@ async def class_reports_csv(class_id: uuid.UUID, request: Request, user: User = 
                              "" if c.start is None else f"{c.start:.2f}", report.pieces])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="mastery-reports-{class_id}.csv"'})
+
+
+
+@router.post("/teacher/classes/{class_id}/reports/publish")
+async def publish_class_reports(class_id: uuid.UUID, request: Request, user: User = Depends(staff),
+                                db=Depends(session)):
+    """Tell each student of the class, and their families, that their report for the period is
+    ready (in-app, and by email to those who want it). The reports themselves are read live."""
+    if await class_access(db, user, class_id) != "full":
+        raise _missing()
+    form = await request.form()
+    start, end = period(form)
+    students = await ratings.students_of_class(db, class_id)
+    sent = await notifications.notify_report(db, class_id=class_id, student_ids=[s.id for s in students],
+                                             start=start.isoformat(), end=end.isoformat())
+    await add_audit(db, actor_id=user.id, action="reports.published", subject_type="class", subject_id=str(class_id),
+                    data={"from": start.isoformat(), "to": end.isoformat(), "notifications": len(sent)})
+    return flash.redirect(request, f"/teacher/mastery?class_id={class_id}",
+                          notice=f"Reports from {start.isoformat()} to {end.isoformat()} published: "
+                                 f"{len(sent)} people told (students and families).")
 
