@@ -20,6 +20,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from sqlalchemy import text
 
+from beacon.catalogues import LOCALE_DIR
 from beacon.db.audit import audit_trail
 from beacon.notifications import messages
 from tests.api_client import PASSWORD, sign_in, wait_for_queue
@@ -243,7 +244,7 @@ def test_every_notification_message_is_translated_to_spanish():
     source = Path(messages.__file__)
     found = [m for _l, m, _c, _ctx in extract_from_file("python", source)]
     assert len(found) >= 10
-    with (messages.LOCALE_DIR / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+    with (LOCALE_DIR / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po, locale="es")
     missing = [m for m in found if not (catalog.get(m) and catalog.get(m).string and not catalog.get(m).fuzzy)]
     assert not missing, missing

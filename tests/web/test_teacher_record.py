@@ -82,7 +82,7 @@ async def test_review_screen_and_queue_show_the_record_and_whether_feedback_was_
     assert "Alice, name a source for the savings." in last and "look at the birds" not in last  # its first line
     assert "Not revised yet" in last and f'href="/teacher/drafts/{first["id"]}"' in page
     assert "⚑" in _text(page, "record-support")
-    assert "goal" not in page.lower() and "reflection" not in page.lower()  # not in Beacon yet: nothing shown
+    assert "goal" not in page.lower() and "reflection" not in page.lower()  # none written: nothing shown
 
     # One row per draft, each with its student's cue; Alice needs support on it, Bob has no record.
     queue_page = (await client.get("/teacher")).text

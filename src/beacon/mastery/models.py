@@ -7,7 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import func
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,3 +93,71 @@ class StoredStanding(Base):
     concerns: Mapped[list] = mapped_column(JSONB, server_default="[]", default=list)
     flags: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default="{}", default=list)
     detail: Mapped[dict] = mapped_column(JSONB, server_default="{}", default=dict)  # the rest of the standing
+
+
+GOAL_MAX_CHARS = 500
+REFLECTION_MAX_CHARS = 2000
+
+
+class Goal(Base):
+    """A student's own aim on a competency, in their words ("I can answer a counterargument").
+    At most one is open per student and competency (a partial unique index): changing it closes
+    the old one (``withdrawn_at``) and opens a new one, so the rows are the goal's history."""
+
+    __tablename__ = "goals"
+    __table_args__ = (
+        CheckConstraint(f"char_length(text) BETWEEN 1 AND {GOAL_MAX_CHARS}", name="text_length"),
+        CheckConstraint("target_level IS NULL OR target_level >= 1", name="target_level_positive"),
+        CheckConstraint("achieved_at IS NULL OR withdrawn_at IS NULL", name="closed_once"),
+        Index("uq_goals_one_open", "student_id", "competency_id", unique=True,
+              postgresql_where=sql_text("achieved_at IS NULL AND withdrawn_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    competency_id: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    target_level: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = created_at()
+    achieved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Reflection(Base):
+    """The student's answer to a release's revision question: one per release, editable until
+    the student hands in a revision of that work (then it is what the teacher reads beside the
+    new draft, and stays so). Each write is audited with its text, so an edit loses nothing."""
+
+    __tablename__ = "reflections"
+    __table_args__ = (
+        CheckConstraint(f"char_length(text) BETWEEN 1 AND {REFLECTION_MAX_CHARS}", name="text_length"),
+        UniqueConstraint("release_id", name="uq_reflections_release_id"),
+        Index("ix_reflections_student_id", "student_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PortfolioLink(Base):
+    """A read-only link a student made to their progress, for anyone they give it to. Only the
+    token's SHA-256 is kept (the link is shown once), so a copy of the table opens nothing. A
+    revoked link answers 404, as one that never existed."""
+
+    __tablename__ = "portfolio_links"
+    __table_args__ = (
+        CheckConstraint("char_length(token_hash) = 64", name="token_hash_is_sha256"),
+        UniqueConstraint("token_hash", name="uq_portfolio_links_token_hash"),
+        Index("ix_portfolio_links_student_id", "student_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

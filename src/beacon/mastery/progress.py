@@ -18,8 +18,8 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beacon.mastery import repository, service
-from beacon.mastery.models import Rating
+from beacon.mastery import goals, repository, service
+from beacon.mastery.models import Goal, Rating
 from beacon.rubrics import repository as rubrics
 from beacon.rubrics.schemas import RubricDefinition
 from beacon.rubrics.translations import translated
@@ -109,6 +109,7 @@ class Work:
     artifact_url: str | None
     release_id: str | None
     ratings: list[Shown]
+    reflection: str | None = None  # the student's answer to this feedback's revision question
 
 
 @dataclass
@@ -125,6 +126,7 @@ class CompetencyProgress:
     required: int
     criteria: list[CriterionProgress]
     works: list[Work]
+    goal: Goal | None = None  # the student's own open goal on it
 
     @property
     def now(self) -> Level | None:
@@ -278,10 +280,16 @@ async def progress_of(session: AsyncSession, student: User, settings, *, today: 
     by_competency: dict[str, list[Rating]] = {}
     for r in rows:
         by_competency.setdefault(r.competency_id, []).append(r)
+    open_goals, reflections = await goals.open_goals(session, student.id), await goals.reflections_of(session, student.id)
     competencies = []
     for cid, standing in shown.items():
         if cid not in definitions:
             continue
         definition, shown_in = in_language(definitions[cid], language, settings.rubrics_dir / "translations")
-        competencies.append(_competency(standing, definition, shown_in, by_competency.get(cid, []), titles, settings))
+        competency = _competency(standing, definition, shown_in, by_competency.get(cid, []), titles, settings)
+        competency.goal = open_goals.get(cid)
+        for work in competency.works:
+            if work.release_id in reflections:
+                work.reflection = reflections[work.release_id].text
+        competencies.append(competency)
     return Progress(student.id, sorted(competencies, key=lambda c: c.title.casefold()))

@@ -18,10 +18,11 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import Response
 
 from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.mastery import goals, portfolio
 from beacon.mastery import repository as ratings_repository
 from beacon.mastery import service
 from beacon.mastery.calculation import STATUSES
-from beacon.mastery.schemas import Dismissal, NewRatings
+from beacon.mastery.schemas import Dismissal, NewGoal, NewRatings, NewReflection
 from beacon.mastery.service import school_choice
 from beacon.school import repository as school
 from beacon.school.auth import require, session
@@ -226,3 +227,84 @@ async def log_ratings(entry: NewRatings, user: User = Depends(teacher_only), db=
     with _as_http():
         rows = await service.log_ratings(db, user, entry, idempotency_key=idempotency_key)
     return {"ids": [str(r.id) for r in rows]}
+
+
+# --- A student's goals and reflections (issue 15) --------------------------------------------
+
+goals_router = APIRouter(prefix="/api/v1/goals", tags=["mastery"])
+reflections_router = APIRouter(prefix="/api/v1/releases", tags=["mastery"])
+student_only = require("student")
+
+
+def goal_json(goal) -> dict:
+    return {"id": str(goal.id), "student_id": str(goal.student_id), "competency_id": goal.competency_id,
+            "text": goal.text, "target_level": goal.target_level, "created_at": goal.created_at.isoformat()}
+
+
+def reflection_json(reflection) -> dict:
+    return {"id": str(reflection.id), "release_id": str(reflection.release_id), "text": reflection.text,
+            "created_at": reflection.created_at.isoformat(), "updated_at": reflection.updated_at.isoformat()}
+
+
+@goals_router.post("", status_code=status.HTTP_201_CREATED)
+async def set_goal(goal: NewGoal, user: User = Depends(student_only), db=Depends(session)) -> dict:
+    """Set or change your goal on a competency (a change withdraws the one before)."""
+    with _as_http():
+        row = await goals.set_goal(db, user, goal.competency_id, goal.text, goal.target_level)
+        await db.refresh(row)
+    return goal_json(row)
+
+
+@goals_router.get("")
+async def open_goals(student_id: uuid.UUID | None = None, user: User = Depends(reader), db=Depends(session)) -> list[dict]:
+    """A student's open goals: your own, your child's, your student's; anyone else's is 404."""
+    student_id = student_id or user.id
+    if not await may_read_student(db, user, student_id):
+        raise _missing()
+    return [goal_json(g) for g in sorted((await goals.open_goals(db, student_id)).values(), key=lambda g: g.competency_id)]
+
+
+@goals_router.post("/{goal_id}/withdraw")
+async def withdraw_goal(goal_id: uuid.UUID, user: User = Depends(student_only), db=Depends(session)) -> dict:
+    with _as_http():
+        row = await goals.withdraw_goal(db, user, goal_id)
+    return {"id": str(row.id), "withdrawn": True}
+
+
+@reflections_router.post("/{release_id}/reflection")
+async def write_reflection(release_id: uuid.UUID, reflection: NewReflection, user: User = Depends(student_only),
+                           db=Depends(session)) -> dict:
+    """Answer the feedback's revision question; rewrite it until you hand in a revision (then 409)."""
+    with _as_http():
+        row = await goals.write_reflection(db, user, release_id, reflection.text)
+    return reflection_json(row)
+
+
+# --- Portfolio links: read-only progress for anyone the student gives the link to --------------
+
+portfolio_router = APIRouter(prefix="/api/v1/portfolio-links", tags=["mastery"])
+manager = require("student", "teacher")
+
+
+@portfolio_router.post("", status_code=status.HTTP_201_CREATED)
+async def make_portfolio_link(user: User = Depends(student_only), db=Depends(session)) -> dict:
+    """A new link to your progress. The token is in this answer only: Beacon keeps its hash."""
+    link, token = await portfolio.make_link(db, user)
+    return {"id": str(link.id), "token": token, "path": f"/portfolio/{token}"}
+
+
+@portfolio_router.get("")
+async def portfolio_links(student_id: uuid.UUID | None = None, user: User = Depends(manager), db=Depends(session)) -> list[dict]:
+    """A student's open links (never their tokens): your own, or a student's you teach."""
+    student_id = student_id or user.id
+    if not await portfolio.may_manage(db, user, student_id):
+        raise _missing()
+    return [{"id": str(link.id), "created_at": link.created_at.isoformat()}
+            for link in await portfolio.open_links(db, student_id)]
+
+
+@portfolio_router.post("/{link_id}/revoke")
+async def revoke_portfolio_link(link_id: uuid.UUID, user: User = Depends(manager), db=Depends(session)) -> dict:
+    with _as_http():
+        link = await portfolio.revoke_link(db, user, link_id)
+    return {"id": str(link.id), "revoked": True}

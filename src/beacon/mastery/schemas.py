@@ -84,3 +84,19 @@ class Dismissal(BaseModel):
         if not note.strip():
             raise ValueError("say why, for whoever reads the flag next")
         return note.strip()
+
+
+class NewGoal(BaseModel):
+    """A student's goal on a competency; the service holds the text to its limit (a clear 422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    competency_id: Ident
+    text: str = Field(max_length=20_000)
+    target_level: int | None = Field(default=None, ge=1, le=12)
+
+
+class NewReflection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=20_000)

@@ -1,44 +1,18 @@
 """What a notification says, in the recipient's language: the same Spanish catalogue as the
-pages (src/beacon/locale, see web/i18n.py), read here because this layer sits below the web.
+pages (src/beacon/locale, loaded by beacon.catalogues).
 
 Every message says only that something is ready, whose it is (the student's own title, or the
 child's first name for a family) and where to read it: never feedback, levels or a draft."""
 
 from __future__ import annotations
 
-import functools
-import gettext
-import io
-import re
-from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
-
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-SOURCE = "en"
-LANGUAGES = ("en", "es")
+from beacon.catalogues import SOURCE, translations
+from beacon.catalogues import supported as catalogue_language
 
 
 def supported(tag: str | None) -> str:
     """The language an email is written in for a language tag ("es-MX" → "es"); else English."""
-    primary = re.split(r"[-_]", (tag or "").strip().lower(), maxsplit=1)[0]
-    return primary if primary in LANGUAGES else SOURCE
-
-
-@functools.cache
-def translations(lang: str) -> gettext.NullTranslations:
-    """The catalogue, compiled in memory from its .po once per process (as web/i18n.py does;
-    fuzzy entries left out)."""
-    if lang not in LANGUAGES or lang == SOURCE:
-        return gettext.NullTranslations()
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale=lang)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled)
+    return catalogue_language(tag) or SOURCE
 
 
 def _(message: str, lang: str, /, **values) -> str:

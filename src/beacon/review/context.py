@@ -1,7 +1,8 @@
 """What the review desk shows beside a draft: the student's record on the draft's competency
 (the stored standing, as ``mastery.service.records_of`` reads it: nothing recalculated here), the
-last few pieces of work on it, and the last feedback released on it with whether the student
-revised that work since."""
+last few pieces of work on it, the last feedback released on it with whether the student
+revised that work since, and what the student wrote themselves: their open goal on the
+competency and their reflection on that last feedback (mastery/goals.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.errors import NotFound
+from beacon.mastery import goals
 from beacon.mastery import service as mastery
+from beacon.mastery.models import Goal, Reflection
 from beacon.review import repository
 from beacon.review.repository import LastFeedback
 
@@ -28,6 +31,8 @@ class OnRecord:
     standing: mastery.Standing | None  # None: nothing rated on it yet
     trend: list[tuple[date, float]]  # (work date, the mean counted level of that work's ratings)
     last: LastFeedback | None
+    goal: Goal | None = None  # the student's open goal on this competency
+    reflection: Reflection | None = None  # their answer to the last feedback's revision question
 
 
 def trend_of(entries: list[mastery.Entry], settings, n: int = TREND_WORKS) -> list[tuple[date, float]]:
@@ -53,5 +58,7 @@ async def on_record(session: AsyncSession, teacher_id: uuid.UUID, draft, setting
         entries = []
     last = await repository.last_feedback_on(session, teacher_id, draft.student_id, competency_id,
                                              other_than=draft.id)
+    reflection = await goals.reflection_on(session, last.release_id) if last and last.release_id else None
     return OnRecord(competency_id, records[draft.student_id].competencies.get(competency_id),
-                    trend_of(entries, settings), last)
+                    trend_of(entries, settings), last, await goals.open_goal(session, draft.student_id, competency_id),
+                    reflection)

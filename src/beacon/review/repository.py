@@ -155,6 +155,7 @@ class LastFeedback:
     released_at: datetime
     feedback: str
     revised_at: datetime | None  # the first revision handed in after the release, if any
+    release_id: uuid.UUID | None = None  # where the student's reflection on it is kept
 
 
 async def last_feedback_on(session: AsyncSession, teacher_id: uuid.UUID, student_id: uuid.UUID,
@@ -165,12 +166,12 @@ async def last_feedback_on(session: AsyncSession, teacher_id: uuid.UUID, student
                .where(Submission.revision_of_id == Draft.submission_id, Submission.created_at > Release.released_at)
                .correlate(Draft, Release).scalar_subquery())
     row = (await session.execute(
-        select(Draft.id, Release.released_at, Release.content["feedback"].astext, revised)
+        select(Draft.id, Release.released_at, Release.content["feedback"].astext, revised, Release.id)
         .join(Release, Release.draft_id == Draft.id)
         .where(Draft.kind == "feedback", Draft.student_id == student_id, Draft.id != other_than,
                Release.content["rubric_id"].astext == competency_id, _draft_in_scope(teacher_id))
         .order_by(Release.released_at.desc(), Release.id.desc()).limit(1))).first()
-    return LastFeedback(row[0], row[1], row[2] or "", row[3]) if row else None
+    return LastFeedback(row[0], row[1], row[2] or "", row[3], row[4]) if row else None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from beacon.config import Settings, get_settings
 from beacon.db.engine import sqlalchemy_url
 from beacon.evals.router import router as coaching
 from beacon.feedback.router import router as submissions
-from beacon.mastery.router import ratings_router
+from beacon.mastery.router import goals_router, portfolio_router, ratings_router, reflections_router
 from beacon.mastery.router import router as mastery
 from beacon.notifications.router import router as notifications
 from beacon.projects.router import router as projects
@@ -31,6 +31,7 @@ from beacon.web.report_pages import router as report_pages
 from beacon.web.mastery_pages import router as mastery_pages
 from beacon.web.notification_pages import router as notification_pages
 from beacon.web.pages import router as pages
+from beacon.web.portfolio_pages import router as portfolio_pages
 from beacon.web.progress_pages import router as progress_pages
 from beacon.web.released_pages import router as released_pages
 from beacon.web.project_pages import router as project_pages
@@ -79,6 +80,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, mastery_pages, guardian_pages, report_pages,
                    staff_pages):
         app.include_router(router)
+    app.include_router(goals_router)
+    app.include_router(reflections_router)
+    app.include_router(portfolio_router)
+    app.include_router(portfolio_pages)
     app.include_router(progress_pages)
     app.include_router(notifications)
     app.include_router(notification_pages)

@@ -20,23 +20,15 @@ English by a layer below the web)."""
 from __future__ import annotations
 
 import functools
-import gettext
-import io
 import re
-from pathlib import Path
 
 from babel.core import Locale
 from babel.dates import format_date, format_skeleton, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import Translations
 from fastapi import Request
 from jinja2 import Environment, pass_context
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-SOURCE = "en"
-LANGUAGES = ("en", "es")  # the interface's languages: the source, and each catalogue
+from beacon.catalogues import LANGUAGES, LOCALE_DIR, SOURCE, supported, translations  # noqa: F401 (re-exported)
 
 
 def N_(message: str) -> str:
@@ -45,12 +37,6 @@ def N_(message: str) -> str:
 
 
 # --- Which language ------------------------------------------------------------------------
-
-def supported(tag: str | None) -> str | None:
-    """The interface language for a language tag ("es-MX" → "es"), or None if there is no catalogue."""
-    primary = re.split(r"[-_]", (tag or "").strip().lower(), maxsplit=1)[0]
-    return primary if primary in LANGUAGES else None
-
 
 def from_accept_language(header: str | None) -> str:
     """The first language the browser asks for that Beacon speaks, else English. Only for a
@@ -79,23 +65,6 @@ def language(request: Request) -> str:
 
 
 # --- Catalogues ----------------------------------------------------------------------------
-
-@functools.cache
-def translations(lang: str) -> gettext.NullTranslations:
-    """The catalogue for ``lang``, compiled in memory from its .po once per process.
-
-    Why not .mo files: a compiled .mo kept in git drifts from the .po it came from, and a
-    compile step is one more thing CI and a fresh checkout could miss. Compiling here takes a
-    few milliseconds and the .po is the only truth; fuzzy entries are left out (English shows)."""
-    if lang not in LANGUAGES or lang == SOURCE:
-        return gettext.NullTranslations()
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale=lang)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled)
-
 
 def _(message: str, request: Request, /, **values) -> str:
     """``message`` in the request's language, with ``values`` put in (``%(name)s``), as the

@@ -21,7 +21,9 @@ from beacon.feedback.intake import MAX_UPLOAD_BYTES, decode_work, read_upload, u
 from beacon.feedback.router import STATUS_FOR_STUDENT
 from beacon.feedback.schemas import DraftContent
 from beacon.feedback.service import submit_for_feedback
+from beacon.mastery import goals
 from beacon.mastery import service as mastery
+from beacon.mastery.models import REFLECTION_MAX_CHARS
 from beacon.offload import in_thread
 from beacon.projects import repository as project_requests
 from beacon.projects import repository as projects
@@ -388,7 +390,27 @@ async def student_release(request: Request, release_id: uuid.UUID, user: User = 
     draft = await drafts.get_draft(db, release.draft_id)
     work = await submissions.get(db, draft.submission_id)
     return render(request, "student_release.html", user=user, release=release, work=work,
-                  segments=marked(work.body, release.content))
+                  segments=marked(work.body, release.content), reflection=await goals.reflection_on(db, release.id),
+                  revised=await goals.revised_since(db, release))
+
+
+@router.post("/student/releases/{release_id}/reflection")
+async def student_reflection(request: Request, release_id: uuid.UUID, user: User = Depends(student), db=Depends(session)):
+    """The answer to the feedback's revision question, back on the feedback's page."""
+    form = await request.form()
+    check_form(form)
+    back = f"/student/releases/{release_id}#reflection"
+    try:
+        await goals.write_reflection(db, user, release_id, str(form.get("text") or ""))
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    except InvalidInput:
+        return flash.redirect(request, back, error=_("Write your reflection in at most %(limit)s characters.", request,
+                                                    limit=REFLECTION_MAX_CHARS))
+    except Conflict:
+        return flash.redirect(request, back, error=_(
+            "You have handed in a revision since, so this reflection stays as your teacher read it.", request))
+    return flash.redirect(request, back, notice=_("Reflection saved. Your teacher sees it next to your next draft.", request))
 
 
 @router.get("/student/export")

@@ -3,19 +3,28 @@ and per criterion a chart of levels over time whose points open the work. The nu
 from ``mastery.progress`` (the record's own); this module only lays them out: the charts are
 inline SVG drawn on the server (no script, no CDN), each with a text alternative and a table.
 Every word is in the templates (student_progress.html, _progress_*.html), in the reader's
-language; a family reads the same page about their child (guardian_pages.py)."""
+language; a family reads the same page about their child (guardian_pages.py). The student sets,
+changes and withdraws their own goal on each competency here (mastery/goals.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
+from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.mastery import goals, portfolio
+from beacon.mastery.models import GOAL_MAX_CHARS
 from beacon.mastery.progress import CompetencyProgress, CriterionProgress, Moment, Progress, progress_of
 from beacon.school.auth import session
 from beacon.school.models import User
+from beacon.text import check_form
+from beacon.web import flash
+from beacon.web.i18n import _
 from beacon.web.rendering import render, student
 
 router = APIRouter(include_in_schema=False)
@@ -121,4 +130,31 @@ def progress_page(request: Request, user: User, progress: Progress, **context) -
 async def my_progress(request: Request, user: User = Depends(student), db=Depends(session)):
     """The signed-in student's own progress: no id in the path, so nobody else's can be asked for."""
     progress = await progress_of(db, user, request.app.state.runtime.settings)
-    return progress_page(request, user, progress, viewer="student", releases="/student/releases/")
+    return progress_page(request, user, progress, viewer="student", releases="/student/releases/",
+                         links=await portfolio.open_links(db, user.id))
+
+
+@router.post("/student/goals")
+async def set_my_goal(request: Request, user: User = Depends(student), db=Depends(session)):
+    """The goal form under a competency: set or change it, back to that competency."""
+    form = await request.form()
+    check_form(form)
+    competency_id = str(form.get("competency_id") or "")[:100]
+    level = str(form.get("target_level") or "").strip()
+    back = f"/student/progress#goal-{competency_id}"
+    try:
+        await goals.set_goal(db, user, competency_id, str(form.get("text") or ""), int(level) if level.isdigit() else None)
+    except InvalidInput:
+        return flash.redirect(request, back, error=_(
+            "A goal needs your words, at most %(limit)s characters, and a level from this skill's steps.",
+            request, limit=GOAL_MAX_CHARS))
+    return flash.redirect(request, back, notice=_("Goal saved. Your teacher sees it next to your next draft.", request))
+
+
+@router.post("/student/goals/{goal_id}/withdraw")
+async def withdraw_my_goal(goal_id: uuid.UUID, request: Request, user: User = Depends(student), db=Depends(session)):
+    try:
+        goal = await goals.withdraw_goal(db, user, goal_id)
+    except (NotFound, Conflict):  # someone else's, or already closed: nothing of theirs to withdraw
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    return flash.redirect(request, f"/student/progress#goal-{goal.competency_id}", notice=_("Goal withdrawn.", request))

@@ -1,0 +1,131 @@
+"""A student's own goals and reflections (issue 15): a goal on a competency in their words, and
+an answer to the revision question of feedback released to them. The student writes both; their
+teachers read them beside the next draft (review/context.py) and their family on the progress
+page; nobody else. Every write is audited with its text."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beacon.approval import repository as releases
+from beacon.approval.models import Draft
+from beacon.db.audit import add_audit
+from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.feedback.models import Submission
+from beacon.mastery.models import GOAL_MAX_CHARS, REFLECTION_MAX_CHARS, Goal, Reflection
+from beacon.rubrics import repository as rubrics
+from beacon.school.models import User
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _words(value: str, limit: int, what: str) -> str:
+    """The student's text, trimmed, refused when empty or over the limit (the schema refuses it too)."""
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise InvalidInput(f"write your {what} first")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"a {what} is at most {limit} characters (this one has {len(cleaned)})")
+    return cleaned
+
+
+# --- Goals ------------------------------------------------------------------------------------
+
+async def open_goals(session: AsyncSession, student_id: uuid.UUID) -> dict[str, Goal]:
+    """The student's open goal per competency."""
+    rows = await session.scalars(select(Goal).where(
+        Goal.student_id == student_id, Goal.achieved_at.is_(None), Goal.withdrawn_at.is_(None)))
+    return {g.competency_id: g for g in rows}
+
+
+async def open_goal(session: AsyncSession, student_id: uuid.UUID, competency_id: str) -> Goal | None:
+    return (await open_goals(session, student_id)).get(competency_id)
+
+
+async def set_goal(session: AsyncSession, student: User, competency_id: str, goal_text: str,
+                   target_level: int | None = None) -> Goal:
+    """Set (or change) the student's goal on a competency of the library. A change closes the
+    open goal as withdrawn and opens the new one: what the teacher read before stays on record."""
+    cleaned = _words(goal_text, GOAL_MAX_CHARS, "goal")
+    version = await rubrics.current_version(session, competency_id)
+    if version is None:
+        raise InvalidInput(f"there is no competency {competency_id!r}")
+    levels = len(version.definition.get("levels", []))
+    if target_level is not None and not 1 <= target_level <= levels:
+        raise InvalidInput(f"a level on {competency_id} is from 1 to {levels}")
+    # Two tabs setting a goal at once take turns, so the second replaces the first (no 500
+    # from the one-open-goal index).
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                          {"key": f"goal:{student.id}:{competency_id}"})
+    replaced = await open_goal(session, student.id, competency_id)
+    if replaced is not None:
+        replaced.withdrawn_at = _now()
+        await session.flush()
+    goal = Goal(student_id=student.id, competency_id=competency_id, text=cleaned, target_level=target_level)
+    session.add(goal)
+    await session.flush()
+    await add_audit(session, actor_id=student.id, action="goal.set", subject_type="student",
+                    subject_id=str(student.id), data={"goal_id": str(goal.id), "competency_id": competency_id,
+                                                      "text": cleaned, "target_level": target_level,
+                                                      "replaces": str(replaced.id) if replaced else None})
+    return goal
+
+
+async def withdraw_goal(session: AsyncSession, student: User, goal_id: uuid.UUID) -> Goal:
+    goal = await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.student_id == student.id).with_for_update())
+    if goal is None:
+        raise NotFound("goal")
+    if goal.achieved_at or goal.withdrawn_at:
+        raise Conflict("that goal is already closed")
+    goal.withdrawn_at = _now()
+    await add_audit(session, actor_id=student.id, action="goal.withdrawn", subject_type="student",
+                    subject_id=str(student.id), data={"goal_id": str(goal.id), "competency_id": goal.competency_id})
+    return goal
+
+
+# --- Reflections --------------------------------------------------------------------------------
+
+async def reflection_on(session: AsyncSession, release_id: uuid.UUID) -> Reflection | None:
+    return await session.scalar(select(Reflection).where(Reflection.release_id == release_id))
+
+
+async def reflections_of(session: AsyncSession, student_id: uuid.UUID) -> dict[str, Reflection]:
+    """The student's reflections by release id (as text: the progress page's key)."""
+    rows = await session.scalars(select(Reflection).where(Reflection.student_id == student_id))
+    return {str(r.release_id): r for r in rows}
+
+
+async def revised_since(session: AsyncSession, release) -> bool:
+    """Whether the student has handed in a revision of the work this feedback was on since it was released."""
+    found = await session.scalar(
+        select(func.count()).select_from(Submission).join(Draft, Draft.submission_id == Submission.revision_of_id)
+        .where(Draft.id == release.draft_id, Submission.created_at > release.released_at))
+    return bool(found)
+
+
+async def write_reflection(session: AsyncSession, student: User, release_id: uuid.UUID, reflection_text: str) -> Reflection:
+    """The student's answer to the revision question of feedback released to them: one per
+    release, rewritten in place until they hand in a revision of that work; from then on it is
+    what their teacher reads beside the new draft, so it stays as it was."""
+    release = await releases.release_for_student(session, release_id, student.id)
+    if release is None:
+        raise NotFound("release")
+    if release.content.get("kind") == "project":
+        raise InvalidInput("project ideas have no revision question to answer")
+    cleaned = _words(reflection_text, REFLECTION_MAX_CHARS, "reflection")
+    if await revised_since(session, release):
+        raise Conflict("you have handed in a revision since: this reflection stays as your teacher read it")
+    written = await session.scalar(
+        insert(Reflection).values(student_id=student.id, release_id=release.id, text=cleaned)
+        .on_conflict_do_update(index_elements=[Reflection.release_id], set_={"text": cleaned, "updated_at": func.now()})
+        .returning(Reflection).execution_options(populate_existing=True))
+    await add_audit(session, actor_id=student.id, action="reflection.written", subject_type="release",
+                    subject_id=str(release.id), data={"reflection_id": str(written.id), "text": cleaned})
+    return written
