@@ -50,6 +50,18 @@ def _ink(image) -> float:
     return sum(histogram[:200]) / sum(histogram)
 
 
+async def _spanish_guardian(runtime, people) -> User:
+    """Alice's guardian, who reads Spanish."""
+    async with runtime.db.transaction() as session:
+        alice = await session.get(User, people["alice_id"])
+        guardian = User(school_id=alice.school_id, email=f"g-{uuid.uuid4().hex[:6]}@example.org", full_name="Gloria A",
+                        role="guardian", password_hash=hash_password(PASSWORD), preferred_language="es")
+        session.add(guardian)
+        await session.flush()
+        await school_service.ensure_guardianship(session, guardian, alice)
+    return guardian
+
+
 async def _sign_in(client, email):
     client.cookies.clear()
     assert (await client.post("/login", data={"email": email, "password": PASSWORD})).status_code == 303
@@ -94,14 +106,8 @@ async def test_the_pdf_is_the_report_on_paper(api, people, runtime):
 async def test_a_guardian_gets_their_childs_report_in_their_language_and_no_other(api, people, runtime):
     _, client = api
     await _history(runtime, people)
-    email = f"g-{uuid.uuid4().hex[:6]}@example.org"
-    async with runtime.db.transaction() as session:
-        alice = await session.get(User, people["alice_id"])
-        guardian = User(school_id=alice.school_id, email=email, full_name="Gloria A", role="guardian",
-                        password_hash=hash_password(PASSWORD), preferred_language="es")
-        session.add(guardian)
-        await session.flush()
-        await school_service.ensure_guardianship(session, guardian, alice)
+    guardian = await _spanish_guardian(runtime, people)
+    email = guardian.email
     await _sign_in(client, email)
     page = await client.get(f"/guardian/children/{people['alice_id']}/report")
     assert page.status_code == 200 and '<html lang="es">' in page.text and "Informe de dominio de Alice A" in page.text
@@ -136,14 +142,8 @@ async def test_publishing_a_class_s_reports_tells_each_student_and_family_once(a
 
     _, client = api
     await _history(runtime, people)
-    email = f"g-{uuid.uuid4().hex[:6]}@example.org"
-    async with runtime.db.transaction() as session:
-        alice = await session.get(User, people["alice_id"])
-        guardian = User(school_id=alice.school_id, email=email, full_name="Gloria A", role="guardian",
-                        password_hash=hash_password(PASSWORD), preferred_language="es")
-        session.add(guardian)
-        await session.flush()
-        await school_service.ensure_guardianship(session, guardian, alice)
+    guardian = await _spanish_guardian(runtime, people)
+    email = guardian.email
     await _sign_in(client, people["teacher"])
     page = await client.get(f"/teacher/mastery?class_id={people['class_id']}")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
