@@ -41,6 +41,7 @@ async def main(runs: int, profile: bool = False, freeze: bool = True) -> dict:
     from sqlalchemy import text
 
     from beacon.config import get_settings
+    from seed import insert_ratings  # bench/seed.py: the script's folder is on the path
     from beacon.mastery import service
     from beacon.rubrics import repository as rubrics
     from beacon.runtime import open_runtime
@@ -99,17 +100,9 @@ async def main(runs: int, profile: bool = False, freeze: bool = True) -> dict:
             if batch:
                 await store(batch)
 
-        columns = ("id", "student_id", "competency_id", "rubric_version_id", "criterion_id", "level", "work_date",
-                   "source", "rated_by")
-        types = ("uuid", "uuid", "text", "int", "text", "int", "date", "text", "uuid")
-        bulk = text(f"INSERT INTO ratings ({', '.join(columns)}) SELECT * FROM unnest("
-                    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True)) + ")")
-
         async def store(batch):
-            # One statement per batch, its columns as arrays (the standings trigger fires per
-            # statement, as for an entry the app writes).
             async with rt.db.transaction() as s:
-                await s.execute(bulk, {c: [r[c] for r in batch] for c in columns})
+                await insert_ratings(s, batch)
 
         await load(overview_students + rest, 30)
         await load(class_students, 40)

@@ -51,6 +51,7 @@ async def main(runs: int, profile: bool = False, save: str | None = None) -> dic
     from sqlalchemy import text
 
     from beacon.config import get_settings
+    from seed import insert_ratings  # bench/seed.py: the script's folder is on the path
     from beacon.mastery.progress import progress_of
     from beacon.rubrics import repository as rubrics
     from beacon.school import service as school
@@ -94,13 +95,8 @@ async def main(runs: int, profile: bool = False, save: str | None = None) -> dic
                              "rubric_version_id": version.id, "criterion_id": criterion, "level": levels[criterion],
                              "work_date": on, "source": "teacher", "note": note, "artifact_url": link,
                              "rated_by": teacher.id})
-        columns = ("id", "student_id", "competency_id", "rubric_version_id", "criterion_id", "level", "work_date",
-                   "source", "note", "artifact_url", "rated_by")
-        types = ("uuid", "uuid", "text", "int", "text", "int", "date", "text", "text", "text", "uuid")
-        async with db.transaction() as s:  # one statement, as an entry the app writes
-            await s.execute(text(f"INSERT INTO ratings ({', '.join(columns)}) SELECT * FROM unnest("
-                                 + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True)) + ")"),
-                            {c: [r[c] for r in rows] for c in columns})
+        async with db.transaction() as s:
+            await insert_ratings(s, rows)
             await s.execute(text("ANALYZE ratings"))
         seeded_s = time.perf_counter() - started
 

@@ -43,6 +43,7 @@ async def main(runs: int) -> dict:
     from sqlalchemy import text
 
     from beacon.config import get_settings
+    from seed import insert_ratings  # bench/seed.py: the script's folder is on the path
     from beacon.rubrics import repository as rubrics
     from beacon.school import service as school
     from beacon.school.auth import hash_password
@@ -84,13 +85,8 @@ async def main(runs: int) -> dict:
                                  "note": f"{version.definition['title']}: demonstration {k // len(criteria) + 1}",
                                  "rated_by": teacher.id,
                                  "evidence": json.dumps([{"start": 0, "end": len(quote), "quote": quote}] if quote else [])})
-        columns = ("id", "student_id", "competency_id", "rubric_version_id", "criterion_id", "level", "work_date",
-                   "source", "note", "rated_by", "evidence")
-        types = ("uuid", "uuid", "text", "int", "text", "int", "date", "text", "text", "uuid", "jsonb")
         async with db.transaction() as s:
-            await s.execute(text(f"INSERT INTO ratings ({', '.join(columns)}) SELECT * FROM unnest("
-                                 + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True)) + ")"),
-                            {c: [r[c] for r in rows] for c in columns})
+            await insert_ratings(s, rows)
             await s.execute(text("ANALYZE ratings"))
         seeded_s = time.perf_counter() - started
 

@@ -51,3 +51,8 @@ def check_form(form) -> None:
         text = (value.filename or "") if isinstance(value, UploadFile) else value
         if isinstance(text, str) and unstorable(text):
             raise HTTPException(422, BAD_TEXT)
+
+
+def first_name(full_name: str) -> str:
+    """How a family's page or an email names a student ("Maya Okafor" → "Maya")."""
+    return (full_name.split() or [full_name])[0]

@@ -275,8 +275,7 @@ async def progress_of(session: AsyncSession, student: User, settings, *, today: 
     rows = await repository.current_ratings(session, student.id)
     titles = await repository.release_titles(session, student.id, {r.release_id for r in rows if r.release_id})
     if language is None:
-        profile = await school.profile(session, student.id)
-        language = profile.preferred_language if profile else "en"
+        language = await school.preferred_language(session, student) or "en"
     by_competency: dict[str, list[Rating]] = {}
     for r in rows:
         by_competency.setdefault(r.competency_id, []).append(r)

@@ -20,9 +20,6 @@ def _(message: str, lang: str, /, **values) -> str:
     return translations(lang).gettext(message) % values
 
 
-def first_name(full_name: str) -> str:
-    return (full_name.split() or [full_name])[0]
-
 
 def subject(kind: str, lang: str, *, title: str | None = None, child: str | None = None) -> str:
     """The one line a notification is: for the student (``child`` None) or for their family."""

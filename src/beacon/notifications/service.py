@@ -19,6 +19,7 @@ from beacon.notifications import repository as rows
 from beacon.notifications.models import KINDS, Notification
 from beacon.school import repository as school
 from beacon.school.models import User
+from beacon.text import first_name
 
 QUEUE = "notifications"
 SEND_TASK = "beacon:send_notifications"
@@ -26,11 +27,8 @@ _UNSUBSCRIBE_SALT = "beacon.unsubscribe"
 
 
 async def language_of(session: AsyncSession, user: User) -> str:
-    """A person's language: a student's profile language, anyone else's own, else English."""
-    own = user.preferred_language
-    if user.role == "student" and (profile := await school.profile(session, user.id)) is not None:
-        own = profile.preferred_language
-    return messages.supported(own)
+    """The language a person's emails are written in (English where there is no catalogue)."""
+    return messages.supported(await school.preferred_language(session, user))
 
 
 async def _recipients(session: AsyncSession, student_id: uuid.UUID) -> list[tuple[User, User | None]]:
@@ -53,7 +51,7 @@ async def notify_release(session: AsyncSession, *, release_id: uuid.UUID, studen
             line = messages.subject(what, lang, title=title)
         else:
             link = f"/guardian/children/{child.id}/releases/{release_id}"
-            line = messages.subject(what, lang, child=messages.first_name(child.full_name))
+            line = messages.subject(what, lang, child=first_name(child.full_name))
         if (new := await rows.add_once(session, user_id=person.id, kind=what, subject=line, link=link,
                                        reference=f"release:{release_id}", release_id=release_id)) is not None:
             added.append(new)
@@ -74,7 +72,7 @@ async def notify_report(session: AsyncSession, *, class_id: uuid.UUID, student_i
                 link, line = f"/student/report?{period}", messages.subject("report_published", lang)
             else:
                 link = f"/guardian/children/{child.id}/report?{period}"
-                line = messages.subject("report_published", lang, child=messages.first_name(child.full_name))
+                line = messages.subject("report_published", lang, child=first_name(child.full_name))
             if (new := await rows.add_once(session, user_id=person.id, kind="report_published", subject=line,
                                            link=link, reference=f"report:{class_id}:{start}:{end}")) is not None:
                 added.append(new)
@@ -142,7 +140,7 @@ def compose(settings: Settings, person: User, notification: Notification, lang: 
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies
-    message.set_content(messages.body(lang, name=messages.first_name(person.full_name),
+    message.set_content(messages.body(lang, name=first_name(person.full_name),
                                       subject_line=notification.subject, link=base + notification.link,
                                       preferences=f"{base}/me/notifications", unsubscribe=unsubscribe))
     message["Content-Language"] = lang  # after set_content, which replaces every Content-* header

@@ -244,3 +244,11 @@ async def guardians_of(session: AsyncSession, student_ids: list[uuid.UUID]) -> l
     rows = await session.execute(select(Guardianship.student_id, User).join(User, User.id == Guardianship.guardian_id)
                                  .where(Guardianship.student_id.in_(student_ids)).order_by(User.full_name))
     return [tuple(r) for r in rows.all()]
+
+
+async def preferred_language(session: AsyncSession, user: User) -> str | None:
+    """The language a person reads Beacon in: a student's profile's, anyone else's own (a
+    guardian's may differ from their child's); None if they never said."""
+    if user.role == "student" and (found := await profile(session, user.id)) is not None:
+        return found.preferred_language
+    return user.preferred_language

@@ -15,6 +15,7 @@ from beacon.mastery.progress import progress_of
 from beacon.school import repository as school
 from beacon.school.auth import session
 from beacon.school.models import User
+from beacon.text import first_name
 from beacon.web import i18n
 from beacon.web.progress_pages import progress_page
 from beacon.web.rendering import marked, page_role, render
@@ -22,10 +23,6 @@ from beacon.web.rendering import marked, page_role, render
 router = APIRouter(include_in_schema=False)
 guardian = page_role("guardian")
 
-
-def _first_name(full_name: str) -> str:
-    """How the progress page names the child to their family ("Maya")."""
-    return (full_name.split() or [full_name])[0]
 
 
 def _missing() -> HTTPException:
@@ -79,5 +76,5 @@ async def child_progress(student_id: uuid.UUID, request: Request, user: User = D
         raise _missing()
     child = await school.get_user(db, student_id)
     progress = await progress_of(db, child, request.app.state.runtime.settings, language=i18n.language(request))
-    return progress_page(request, user, progress, viewer="family", child_name=_first_name(child.full_name),
+    return progress_page(request, user, progress, viewer="family", child_name=first_name(child.full_name),
                          releases=f"/guardian/children/{student_id}/releases/")

@@ -18,6 +18,7 @@ from beacon.mastery import portfolio
 from beacon.mastery.progress import progress_of
 from beacon.school.auth import session
 from beacon.school.models import User
+from beacon.text import first_name
 from beacon.web import flash, i18n
 from beacon.web.i18n import _
 from beacon.web.progress_pages import progress_page
@@ -37,9 +38,6 @@ async def _owner(db, token: str) -> User:
     return found
 
 
-def _first_name(full_name: str) -> str:
-    return (full_name.split() or [full_name])[0]
-
 
 @router.get("/portfolio/{token}", response_class=HTMLResponse)
 async def shared_progress(token: str, request: Request, db=Depends(session)):
@@ -49,7 +47,7 @@ async def shared_progress(token: str, request: Request, db=Depends(session)):
         competency.goal = None
         for work in competency.works:
             work.reflection = None
-    return progress_page(request, None, progress, viewer="portfolio", child_name=_first_name(owner.full_name),
+    return progress_page(request, None, progress, viewer="portfolio", child_name=first_name(owner.full_name),
                          releases=f"/portfolio/{token}/releases/")
 
 
@@ -61,7 +59,7 @@ async def shared_release(token: str, release_id: uuid.UUID, request: Request, db
     if release is None or release.content.get("kind") == "project":
         raise _missing()
     work = await submissions.get(db, (await drafts.get_draft(db, release.draft_id)).submission_id)
-    name = _first_name(owner.full_name)
+    name = first_name(owner.full_name)
     return render(request, "guardian_release.html", user=None, child=owner, release=release, work=work, ideas=[],
                   segments=marked(work.body, release.content), back=f"/portfolio/{token}",
                   back_label=_("%(name)s's progress", request, name=name))

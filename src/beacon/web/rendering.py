@@ -76,13 +76,12 @@ async def page_user(request: Request) -> User:
 
 
 async def _language_of(request: Request, user: User) -> str:
-    """The interface language of a signed-in person: a student's profile language, anyone
-    else's own (a guardian's), else English; one without a catalogue is English too."""
-    own = getattr(user, "preferred_language", None)  # the column came with the guardian role
-    if user.role == "student":
+    """The interface language of a signed-in person (``school.preferred_language``); one
+    without a catalogue is English."""
+    own = user.preferred_language
+    if user.role == "student":  # only a student's is in another row (the profile): read it
         async with request.app.state.runtime.db.transaction() as db:
-            profile = await school.profile(db, user.id)
-        own = profile.preferred_language if profile else own
+            own = await school.preferred_language(db, user)
     return i18n.supported(own) or i18n.SOURCE
 
 
