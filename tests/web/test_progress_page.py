@@ -215,3 +215,19 @@ async def test_an_english_speaking_family_reads_english_in_the_third_person(api,
     assert ("Alice's latest work on Counterargument came in below where they started. That happens when the work "
             "gets harder: Alice has reached Proficient before, and the next piece is the chance to show it again.") in words
     assert "Alice's levels on Claim as a table" in words and "My levels" not in words and "Your latest" not in words
+
+
+async def test_what_a_student_or_teacher_wrote_is_shown_as_text_never_as_markup(api, people, runtime):
+    """The points, the table rows and the evidence list are worded in Python (for speed): every
+    note and title in them is escaped, in the point's title, the row's link and the evidence."""
+    _, client = api
+    teacher = await _teacher(runtime, people)
+    note = 'Debate <img src=x onerror="alert(1)"> & "quotes"'
+    await log(runtime, teacher, people["alice_id"], "argument-writing", {"claim": 3}, OCT, note=note)
+    released = await release(runtime, teacher, people["alice_id"], title='Wind <b>turbines</b>')
+    page = (await _page(client, people["alice"])).text
+    assert "<img src=x" not in page and "<b>turbines</b>" not in page
+    escaped = 'Debate &lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; &#34;quotes&#34;'
+    assert page.count(escaped) >= 3  # the point's title, its table row, the evidence list
+    assert page.count("Wind &lt;b&gt;turbines&lt;/b&gt;") >= 3
+    assert f'<a href="/student/releases/{released}">feedback on “Wind &lt;b&gt;turbines&lt;/b&gt;”</a>' in page
