@@ -56,3 +56,26 @@ def check_form(form) -> None:
 def first_name(full_name: str) -> str:
     """How a family's page or an email names a student ("Maya Okafor" → "Maya")."""
     return (full_name.split() or [full_name])[0]
+
+
+# --- Which language a student's text is in, for screen readers (lang="...") ------------------
+# Beacon stores no language for a piece of work, and its page may be in another (a Spanish-reading
+# family, an English essay): a screen reader voices text by its lang. A guess from the commonest
+# short words of the languages Beacon has pages in; unsure (too short, mixed) is None, and the
+# page's language stands, as before.
+_COMMON = {
+    "en": frozenset("the and of to is that it we are because this for with they be have our should was would "
+                    "their which not".split()),
+    "es": frozenset("el la los las que y es un una por para con se del porque nuestro nuestra son más está "
+                    "este esta pero sus muy".split()),
+}
+_WORD = re.compile(r"[a-záéíóúñü]+")
+GUESS_WORDS = 400  # the first words are enough, and a long essay costs no more
+
+
+def guess_language(text: str | None) -> str | None:
+    """"en" or "es" when the text's common words clearly say so, else None."""
+    words = _WORD.findall((text or "")[:4000].lower())[:GUESS_WORDS]
+    hits = sorted(((sum(w in common for w in words), lang) for lang, common in _COMMON.items()), reverse=True)
+    (best, lang), (second, _) = hits[0], hits[1]
+    return lang if best >= 2 and best > 2 * second else None

@@ -24,7 +24,8 @@ from tests.fixtures.rubrics import CONTINUUM, rubric
 
 
 async def release(runtime, teacher_id: uuid.UUID, student_id: uuid.UUID, *, competency: str = "argument-writing",
-                  title: str = "Wind turbines", levels: dict[str, int] | None = None, body: str = ESSAY) -> uuid.UUID:
+                  title: str = "Wind turbines", levels: dict[str, int] | None = None, body: str = ESSAY,
+                  assignment_id: uuid.UUID | None = None) -> uuid.UUID:
     """Feedback on a piece of work, approved (with ``levels`` where given): its release's id."""
     async with runtime.db.transaction() as session:
         version = await rubrics.current_version(session, competency)
@@ -34,7 +35,7 @@ async def release(runtime, teacher_id: uuid.UUID, student_id: uuid.UUID, *, comp
         content = verify(work=body, rubric=rubric, rubric_version=version.version, assessment=assessment,
                          feedback=drafter.write(rubric, assessment, grade=8, work=body), language="en",
                          injections=[]).content
-        work = await submit(session, student_id=student_id, title=title, body=body)
+        work = await submit(session, student_id=student_id, title=title, body=body, assignment_id=assignment_id)
         draft = Draft(kind="feedback", student_id=student_id, submission_id=work.id, rubric_version_id=version.id,
                       content=content.model_dump(mode="json"), flags=["offline_model"], model="offline",
                       prompt_hash="0" * 64)

@@ -18,6 +18,8 @@ from tests.classroom import ESSAY
 from tests.mastery.progress_helpers import release
 from tests.web.test_progress_page import _family, _teacher, _words
 
+ALL_AT_3 = {c: 3 for c in ("claim", "evidence", "reasoning", "counterargument", "organization", "conventions")}
+
 
 async def _page_as(client, email: str, path: str):
     client.cookies.clear()
@@ -197,7 +199,7 @@ async def test_a_portfolio_link_shows_released_evidence_to_anyone_until_a_teache
     shared = await client.get(path)
     assert shared.status_code == 200, shared.text[:500]
     words = _words(shared.text)
-    assert "Alice's progress" in words and "feedback on “Wind turbines”" in words
+    assert "Alice's portfolio" in words and "feedback on “Wind turbines”" in words
     for hidden in ("Secret aim", "Private thought", "Unreleased essay", "Bob", "needs support", "⚑", "My goal",
                    'action="/student', "My progress"):
         assert hidden not in shared.text, hidden
@@ -219,3 +221,75 @@ async def test_a_portfolio_link_shows_released_evidence_to_anyone_until_a_teache
     assert (await client.get(path)).status_code == 404
     assert (await client.get(f"{path}/releases/{released}")).status_code == 404
     assert (await client.get("/api/v1/portfolio-links", headers=alice)).json() == []
+
+
+async def test_a_goal_reached_is_marked_by_the_student_and_shown_to_family_and_teacher(api, people, runtime):
+    _, client = api
+    teacher_id = await _teacher(runtime, people)
+    await release(runtime, teacher_id, people["alice_id"], title="Wind turbines",
+                  levels=ALL_AT_3)
+    alice = await sign_in(client, people["alice"])
+    low = (await client.post("/api/v1/goals", headers=alice, json={
+        "competency_id": "argument-writing", "text": "Reach Extending", "target_level": 4})).json()
+    page = await _page_as(client, people["alice"], "/student/progress")
+    box = page.text.partition('id="goal-argument-writing"')[2].partition('class="criterion')[0]
+    # Not at the target yet: the button is there (her word), the record's congratulation is not.
+    assert f'action="/student/goals/{low["id"]}/achieve"' in box and "I reached this goal" in box
+    assert 'id="goal-reached-argument-writing"' not in box
+
+    # A goal at the level the record shows: the page says so kindly and offers the button.
+    goal = (await client.post("/api/v1/goals", headers=alice, json={
+        "competency_id": "argument-writing", "text": "Answer the strongest objection", "target_level": 3})).json()
+    page = await client.get("/student/progress")
+    assert "you may have reached this goal. Well done!" in _words(page.text.partition('id="goal-reached-argument-writing"')[2][:400])
+    assert (await client.post(f"/student/goals/{goal['id']}/achieve", data={})).status_code == 403  # no CSRF token
+    done = await client.post(f"/student/goals/{goal['id']}/achieve", data={"csrf": _csrf(page)})
+    assert done.status_code == 303 and done.headers["location"] == "/student/progress#goal-argument-writing"
+    page = await client.get("/student/progress")
+    words = _words(page.text)
+    assert "Goal reached: well done!" in words
+    reached = _words(page.text.partition('id="goals-reached"')[2].partition("</section>")[0])
+    assert "Goals reached" in reached and "“Answer the strongest objection”" in reached and "reached on" in reached
+    assert "No goal yet." in _words(page.text.partition('id="goal-argument-writing"')[2].partition("</form>")[0])
+    # Closed once: again (page or API), or Bob marking hers, is refused; the decision is audited.
+    again = await client.post(f"/student/goals/{goal['id']}/achieve", data={"csrf": _csrf(page)})
+    assert again.status_code == 404
+    assert (await client.post(f"/api/v1/goals/{goal['id']}/achieve", headers=alice)).status_code == 409
+    bob = await sign_in(client, people["bob"])
+    assert (await client.post(f"/api/v1/goals/{goal['id']}/achieve", headers=bob)).status_code == 404
+    async with runtime.db.transaction() as db:
+        events = [e for e in await audit_trail(db, "student", str(people["alice_id"])) if e.action == "goal.achieved"]
+    assert [e.data["goal_id"] for e in events] == [goal["id"]] and events[0].data["target_level"] == 3
+
+    # Her family reads "Goals reached" (and no button); the teacher sees it beside the next draft.
+    _, email = await _family(client, people, "en")
+    family = await _page_as(client, email, f"/guardian/children/{people['alice_id']}/progress")
+    assert "Answer the strongest objection" in _words(family.text.partition('id="goals-reached"')[2])
+    assert "/achieve" not in family.text and "I reached this goal" not in family.text
+    work = await _work_of(runtime, (await _released_to(runtime, people["alice_id"])))
+    assert (await client.post("/api/v1/submissions", headers=alice, json={
+        "title": "Wind turbines, again", "body": ESSAY, "revision_of_id": str(work)})).status_code == 202
+    teacher = await sign_in(client, people["teacher"])
+    [draft] = await wait_for_queue(client, teacher)
+    panel = (await _page_as(client, people["teacher"], f"/teacher/drafts/{draft['id']}")).text
+    reached_panel = _words(panel.partition('id="record-reached"')[2].partition("</dd>")[0])
+    assert "Answer the strongest objection" in reached_panel and "Marked reached by the student" in reached_panel
+
+
+async def test_the_spanish_page_says_a_goal_was_reached_in_spanish(api, people, runtime):
+    _, client = api
+    await release(runtime, await _teacher(runtime, people), people["alice_id"],
+                  levels=ALL_AT_3)
+    alice = await sign_in(client, people["alice"])
+    goal = (await client.post("/api/v1/goals", headers=alice, json={
+        "competency_id": "argument-writing", "text": "Responder la objeción", "target_level": 3})).json()
+    assert (await client.post(f"/api/v1/goals/{goal['id']}/achieve", headers=alice)).status_code == 200
+    _, email = await _family(client, people, "es")
+    words = _words((await _page_as(client, email, f"/guardian/children/{people['alice_id']}/progress")).text)
+    assert "Metas alcanzadas" in words and "Responder la objeción" in words
+
+
+async def _released_to(runtime, student_id) -> uuid.UUID:
+    async with runtime.db.transaction() as db:
+        return (await db.execute(text("SELECT id FROM releases WHERE student_id = :s ORDER BY released_at DESC LIMIT 1"),
+                                 {"s": student_id})).scalar()

@@ -26,7 +26,7 @@ from tests.web.test_mastery_pages import _axe_clean
 WEB = Path(i18n.__file__).resolve().parent
 TEMPLATES = WEB / "templates"
 # The pages a student or a family reads (the progress partials serve both), and what every page shares.
-FAMILY_PAGES = ("base.html", "login.html", "student_*.html", "guardian_*.html", "_progress_*.html", "report.html")
+FAMILY_PAGES = ("base.html", "login.html", "student_*.html", "guardian_*.html", "_progress_*.html", "_portfolio_entries.html", "report.html")
 
 
 def _student_and_family_messages() -> dict[tuple[str, str | None], str]:

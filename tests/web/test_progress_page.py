@@ -89,7 +89,7 @@ async def test_a_student_reads_only_their_own_progress(api, people, runtime):
         assert (await _page(client, people[other])).status_code == 404
     client.cookies.clear()
     signed_out = await client.get("/student/progress")
-    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login?next=/student/progress"
 
 
 async def test_the_rubric_in_the_students_language(api, people, runtime):

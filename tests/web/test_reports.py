@@ -7,6 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+from sqlalchemy import text as sa_text
+
+from beacon.db.audit import audit_trail
 from beacon.mastery import service as mastery
 from beacon.mastery.report import report_of
 from beacon.school import repository as school
@@ -155,8 +158,12 @@ async def test_publishing_a_class_s_reports_tells_each_student_and_family_once(a
         mine = [n for n in await notes.of_user(session, people["alice_id"]) if n.kind == "report_published"]
         family = [n for n in await notes.of_user(session, guardian.id) if n.kind == "report_published"]
         bobs = [n for n in await notes.of_user(session, people["bob_id"]) if n.kind == "report_published"]
-    assert [n.link for n in mine] == [f"/student/report?from=2026-09-01&to={TODAY.isoformat()}"]
-    assert [n.link for n in family] == [f"/guardian/children/{people['alice_id']}/report?from=2026-09-01&to={TODAY.isoformat()}"]
+    # The links open each one's frozen report (published twice: one row, the same id).
+    async with runtime.db.transaction() as session:
+        [frozen] = (await session.execute(sa_text("SELECT id FROM published_reports WHERE student_id = :s"),
+                                          {"s": people["alice_id"]})).scalars().all()
+    assert [n.link for n in mine] == [f"/student/reports/{frozen}"]
+    assert [n.link for n in family] == [f"/guardian/children/{people['alice_id']}/reports/{frozen}"]
     assert family[0].subject == "El informe de progreso de Alice está listo"  # in the guardian's language
     assert len(bobs) == 1  # every student of the class hears of their own
     await _sign_in(client, email)
@@ -165,3 +172,85 @@ async def test_publishing_a_class_s_reports_tells_each_student_and_family_once(a
     page = await client.get("/teacher/mastery")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0] if 'name="csrf"' in page.text else ""
     assert (await client.post(url, data={"csrf": csrf})).status_code == 404
+
+
+def _table(page: str) -> str:
+    """The report's numbers: its table of competencies."""
+    return page.partition("<tbody>")[2].partition("</tbody>")[0]
+
+
+async def _publish(client, people, start="2026-09-01"):
+    await _sign_in(client, people["teacher"])
+    page = await client.get(f"/teacher/mastery?class_id={people['class_id']}")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    done = await client.post(f"/teacher/classes/{people['class_id']}/reports/publish",
+                             data={"csrf": csrf, "from": start, "to": TODAY.isoformat()})
+    assert done.status_code == 303, done.text
+
+
+async def test_a_published_report_keeps_its_numbers_until_it_is_published_again(api, people, runtime):
+    _, client = api
+    teacher = await _history(runtime, people)
+    guardian = await _spanish_guardian(runtime, people)
+    await _publish(client, people)
+    async with runtime.db.transaction() as session:
+        rows = (await session.execute(sa_text(
+            "SELECT id, published_at, data FROM published_reports WHERE class_id = :c ORDER BY student_id"),
+            {"c": people["class_id"]})).all()
+        alices = (await session.execute(sa_text("SELECT id, published_at, data FROM published_reports WHERE student_id = :s"),
+                                        {"s": people["alice_id"]})).one()
+        bobs = (await session.execute(sa_text("SELECT id FROM published_reports WHERE student_id = :s"),
+                                      {"s": people["bob_id"]})).scalar()
+    assert len(rows) >= 2 and set(alices.data["languages"]) == {"en", "es"}  # Alice's language and her guardian's
+    frozen_id, first_at = alices.id, alices.published_at
+
+    # Alice's report page lists it; opened, it is labelled with its day and has the record's numbers of then.
+    await _sign_in(client, people["alice"])
+    live = await client.get("/student/report")
+    assert f'href="/student/reports/{frozen_id}"' in live.text and "Published reports" in live.text
+    frozen = await client.get(f"/student/reports/{frozen_id}")
+    assert frozen.status_code == 200 and "Published " in frozen.text and "later work is not in it" in frozen.text
+    before = _table(frozen.text)
+    assert before == _table((await client.get(f"/student/report?from=2026-09-01&to={TODAY.isoformat()}")).text)
+
+    # A new rating moves the live report, never the published one.
+    await log(runtime, teacher, people["alice_id"], "oral-communication",
+              {"audience": 4, "organization": 4, "delivery": 4}, TODAY - timedelta(days=1), note="Podcast")
+    assert _table((await client.get(f"/student/reports/{frozen_id}")).text) == before
+    moved = _table((await client.get(f"/student/report?from=2026-09-01&to={TODAY.isoformat()}")).text)
+    assert moved != before
+
+    # The PDF of the frozen report renders through the same template, with its label.
+    pdf = await client.get(f"/student/reports/{frozen_id}.pdf")
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    images, texts = _pages(pdf.content)
+    text = " ".join(" ".join(t.split()) for t in texts)
+    assert all(_ink(i) > 0.01 for i in images) and "Published" in text and "Alice A's mastery report" in text
+    assert "Published reports" not in text  # the screen's list is not printed
+
+    # Her guardian opens it in Spanish; Bob's, or one under another child's path, is 404.
+    await _sign_in(client, guardian.email)
+    family = await client.get(f"/guardian/children/{people['alice_id']}/reports/{frozen_id}")
+    assert family.status_code == 200 and "Publicado el" in family.text and "Informe de dominio de Alice A" in family.text
+    assert f'/guardian/children/{people["alice_id"]}/reports/{frozen_id}' in (
+        await client.get(f"/guardian/children/{people['alice_id']}/report")).text
+    pdf = await client.get(f"/guardian/children/{people['alice_id']}/reports/{frozen_id}.pdf")
+    assert pdf.status_code == 200 and "Publicado" in " ".join(_pages(pdf.content)[1])
+    for url in (f"/guardian/children/{people['alice_id']}/reports/{bobs}", f"/guardian/children/{people['bob_id']}/reports/{bobs}",
+                f"/guardian/children/{people['bob_id']}/reports/{frozen_id}", f"/guardian/children/{people['alice_id']}/reports/{uuid.uuid4()}",
+                f"/guardian/children/{people['alice_id']}/reports/{bobs}.pdf"):
+        assert (await client.get(url)).status_code == 404, url
+    await _sign_in(client, people["bob"])
+    assert (await client.get(f"/student/reports/{frozen_id}")).status_code == 404
+    assert (await client.get(f"/student/reports/{frozen_id}.pdf")).status_code == 404
+
+    # Published again: the same row (the link sent still opens it), the new numbers, a later day; audited.
+    await _publish(client, people)
+    async with runtime.db.transaction() as session:
+        again = (await session.execute(sa_text("SELECT id, published_at FROM published_reports WHERE student_id = :s"),
+                                       {"s": people["alice_id"]})).all()
+        trail = [e for e in await audit_trail(session, "student", str(people["alice_id"])) if e.action == "report.published"]
+    assert [r.id for r in again] == [frozen_id] and again[0].published_at > first_at
+    assert len(trail) == 2 and trail[-1].data["published_report_id"] == str(frozen_id)
+    await _sign_in(client, people["alice"])
+    assert _table((await client.get(f"/student/reports/{frozen_id}")).text) == moved

@@ -90,6 +90,13 @@ async def test_review_screen_and_queue_show_the_record_and_whether_feedback_was_
     assert f"{cell['word']} {'%.1f' % standing.status.value}/{standing.levels}" in rows[second["id"]]
     assert "⚑" in rows[second["id"]] and "needs support" in rows[second["id"]]
     assert "Not started" in rows[bobs["id"]] and "⚑" not in rows[bobs["id"]]
+    # The JSON queue carries the same cue, under "record" (the item's "status" is the draft's).
+    listed = {d["id"]: d for d in (await client.get("/api/v1/review/queue", headers=teacher)).json()}
+    assert listed[second["id"]]["record"] == {
+        "status": standing.status.status, "value": standing.status.value, "levels": standing.levels,
+        "flags": sorted({c.kind for c in standing.concerns})}
+    assert "drop" in listed[second["id"]]["record"]["flags"] and listed[second["id"]]["status"] == "pending_review"
+    assert listed[bobs["id"]]["record"] == {"status": "not_started", "value": None, "levels": None, "flags": []}
 
     # She revises the work the feedback was on: the panel says so.
     await _hand_in(client, alice, "Wind, again", revision_of_id=first_work)

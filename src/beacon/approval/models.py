@@ -130,6 +130,7 @@ class Release(Base):
         ),
         UniqueConstraint("draft_id"),
         Index("ix_releases_student_released", "student_id", "released_at"),
+        Index("ix_releases_teacher_released", "teacher_id", "released_at", "id"),  # the released list (0018)
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -90,6 +90,35 @@ async def withdraw_goal(session: AsyncSession, student: User, goal_id: uuid.UUID
     return goal
 
 
+async def achieve_goal(session: AsyncSession, student: User, goal_id: uuid.UUID) -> Goal:
+    """The student says they reached their own open goal: it closes as achieved (kept, and shown
+    as reached), so a new goal on the competency can open. The student's word, not the record's:
+    the page only suggests it when the record shows the target level reached."""
+    goal = await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.student_id == student.id).with_for_update())
+    if goal is None:
+        raise NotFound("goal")
+    if goal.achieved_at or goal.withdrawn_at:
+        raise Conflict("that goal is already closed")
+    goal.achieved_at = _now()
+    await session.flush()
+    await add_audit(session, actor_id=student.id, action="goal.achieved", subject_type="student",
+                    subject_id=str(student.id), data={"goal_id": str(goal.id), "competency_id": goal.competency_id,
+                                                      "text": goal.text, "target_level": goal.target_level})
+    return goal
+
+
+ACHIEVED_SHOWN = 5  # "Goals reached": the last few, a record of moments rather than a ledger
+
+
+async def achieved_goals(session: AsyncSession, student_id: uuid.UUID, *, competency_id: str | None = None,
+                         limit: int = ACHIEVED_SHOWN) -> list[Goal]:
+    """The student's goals reached, latest first (on one competency where given)."""
+    query = select(Goal).where(Goal.student_id == student_id, Goal.achieved_at.is_not(None))
+    if competency_id is not None:
+        query = query.where(Goal.competency_id == competency_id)
+    return list(await session.scalars(query.order_by(Goal.achieved_at.desc(), Goal.id).limit(limit)))
+
+
 # --- Reflections --------------------------------------------------------------------------------
 
 async def reflection_on(session: AsyncSession, release_id: uuid.UUID) -> Reflection | None:

@@ -161,3 +161,26 @@ class PortfolioLink(Base):
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class PublishedReport(Base):
+    """A student's mastery report for a period as a class's teacher published it: ``data`` is the
+    report as computed then (mastery/report.report_json, per reading language), so what a family
+    opens later keeps its numbers whatever is rated after. One per student, class and period: a
+    republish replaces the data and moves ``published_at``."""
+
+    __tablename__ = "published_reports"
+    __table_args__ = (
+        CheckConstraint("period_start <= period_end", name="period_runs_forward"),
+        UniqueConstraint("student_id", "class_id", "period_start", "period_end", name="uq_published_reports_period"),
+        Index("ix_published_reports_student", "student_id", "published_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    data: Mapped[dict] = mapped_column(JSONB)

@@ -1,8 +1,8 @@
-"""A student's portfolio link (issue 15): a read-only link to their progress that opens without
+"""A student's portfolio link (issue 15): a read-only link to their portfolio that opens without
 signing in. The token is random and only its hash is stored; the student makes and stops links,
-and so can a teacher of theirs (a link shared too widely). What the link shows is the progress
-page's released evidence (web/portfolio_pages.py): never a draft, a flag, a goal, a reflection,
-or another student."""
+and so can a teacher of theirs (a link shared too widely). What the link shows is the portfolio's
+released evidence (mastery/portfolio_view.py, web/portfolio_pages.py): never a draft, a flag, a
+goal, a reflection, or another student."""
 
 from __future__ import annotations
 

@@ -132,11 +132,18 @@ class CompetencyProgress:
     def now(self) -> Level | None:
         return reached(self.value, self.levels)
 
+    @property
+    def goal_reached(self) -> bool:
+        """The record shows the open goal's target level reached: the page says so and offers to mark it."""
+        return bool(self.goal and self.goal.target_level and self.now and self.now.number >= self.goal.target_level)
+
 
 @dataclass
 class Progress:
     student_id: uuid.UUID
     competencies: list[CompetencyProgress]
+    achieved: list[Goal] = field(default_factory=list)  # goals reached, latest first ("Goals reached")
+    titles: dict[str, tuple[str, str]] = field(default_factory=dict)  # competency id -> (title, its language), for ``achieved``
 
 
 def reached(value: float | None, levels: list[Level]) -> Level | None:
@@ -268,27 +275,35 @@ async def progress_of(session: AsyncSession, student: User, settings, *, today: 
     choice = await service.school_choice(session, student)
     record = (await service.records_of(session, [student.id], settings, school_choice=choice, today=today))[student.id]
     shown = {cid: s for cid, s in record.competencies.items() if s.status.status != "not_started"}
-    if not shown:
+    achieved = await goals.achieved_goals(session, student.id)
+    if not shown and not achieved:
         return Progress(student.id, [])
-    ids = await rubrics.current_version_ids(session, sorted(shown))
+    if language is None:
+        language = await school.preferred_language(session, student) or "en"
+    ids = await rubrics.current_version_ids(session, sorted(set(shown) | {g.competency_id for g in achieved}))
     definitions = {v.competency_id: v.definition for v in await rubrics.versions_by_ids(session, list(ids.values()))}
     rows = await repository.current_ratings(session, student.id)
     titles = await repository.release_titles(session, student.id, {r.release_id for r in rows if r.release_id})
-    if language is None:
-        language = await school.preferred_language(session, student) or "en"
     by_competency: dict[str, list[Rating]] = {}
     for r in rows:
         by_competency.setdefault(r.competency_id, []).append(r)
     open_goals, reflections = await goals.open_goals(session, student.id), await goals.reflections_of(session, student.id)
+    named: dict[str, tuple[str, str]] = {}  # every competency's title as shown, for the goals reached
     competencies = []
     for cid, standing in shown.items():
         if cid not in definitions:
             continue
         definition, shown_in = in_language(definitions[cid], language, settings.rubrics_dir / "translations")
+        named[cid] = (definition["title"], shown_in)
         competency = _competency(standing, definition, shown_in, by_competency.get(cid, []), titles, settings)
         competency.goal = open_goals.get(cid)
         for work in competency.works:
             if work.release_id in reflections:
                 work.reflection = reflections[work.release_id].text
         competencies.append(competency)
-    return Progress(student.id, sorted(competencies, key=lambda c: c.title.casefold()))
+    for goal in achieved:  # a goal reached on a competency with no evidence shown (rare): its title too
+        if goal.competency_id not in named and goal.competency_id in definitions:
+            definition, shown_in = in_language(definitions[goal.competency_id], language, settings.rubrics_dir / "translations")
+            named[goal.competency_id] = (definition["title"], shown_in)
+    return Progress(student.id, sorted(competencies, key=lambda c: c.title.casefold()),
+                    [g for g in achieved if g.competency_id in named], named)

@@ -8,12 +8,18 @@ flags) is never read into it."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beacon.mastery.progress import CompetencyProgress, CriterionProgress, Level, progress_of
+from beacon.db.audit import add_audit
+from beacon.mastery.models import PublishedReport
+from beacon.mastery.progress import CompetencyProgress, CriterionProgress, Level, Story, progress_of
+from beacon.school import repository as school
 from beacon.school.models import User
 
 STANDING = {"met": 3, "approaching": 2, "emerging": 1, "not_started": 0}
@@ -53,6 +59,7 @@ class Report:
     sections: list[Section]  # strengths first
     highlights: list[Highlight]
     pieces: int  # pieces of work in the period
+    published_at: datetime | None = None  # a frozen, published report's moment; None: read live
 
     @property
     def strengths(self) -> list[Section]:
@@ -119,3 +126,127 @@ async def report_of(session: AsyncSession, student: User, settings, *, start: da
     """``language``: the reader's, for the rubric's words (a family may read another than the child)."""
     progress = await progress_of(session, student, settings, language=language)
     return report_from(student, progress.competencies, start, end)
+
+
+# --- Published reports: the report as it was, kept ----------------------------------------------
+# A snapshot holds what the report shows (report.html reads nothing else), not the whole record:
+# criteria without their chart points, competencies without their evidence lists, since the
+# highlights and counts are already chosen. SNAPSHOT says which shape a row's data has.
+
+SNAPSHOT = 1
+
+
+def _level(level: Level | None) -> list | None:
+    return None if level is None else [level.number, level.label]
+
+
+def _unlevel(value) -> Level | None:
+    return None if value is None else Level(int(value[0]), str(value[1]))
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _criterion_json(c: CriterionProgress) -> dict:
+    st = c.story
+    return {"id": c.id, "title": c.title, "value": c.value, "start": c.start, "now": _level(c.now),
+            "evidence": c.evidence, "required": c.required, "complete": c.complete, "next": _level(c.next),
+            "next_descriptor": c.next_descriptor, "baseline": c.baseline,
+            "story": {"kind": st.kind, "since": _day(st.since), "start": _level(st.start), "now": _level(st.now),
+                      "best": _level(st.best), "pieces": st.pieces}}
+
+
+def _criterion_back(d: dict) -> CriterionProgress:
+    st = d["story"]
+    story = Story(st["kind"], date.fromisoformat(st["since"]) if st["since"] else None, _unlevel(st["start"]),
+                  _unlevel(st["now"]), _unlevel(st["best"]), st["pieces"])
+    return CriterionProgress(d["id"], d["title"], d["value"], d["start"], _unlevel(d["now"]), d["evidence"],
+                             d["required"], d["complete"], story, _unlevel(d["next"]), d["next_descriptor"], d["baseline"])
+
+
+def report_json(report: Report) -> dict:
+    """The report as JSON (``report_back`` reads it again): what it shows, as computed now."""
+    sections = []
+    for s in report.sections:
+        c = s.progress
+        sections.append({
+            "id": c.id, "title": c.title, "language": c.language, "levels": [_level(lv) for lv in c.levels],
+            "threshold": c.threshold.number, "status": c.status, "value": c.value, "start": c.start,
+            "evidence": c.evidence, "required": c.required, "criteria": [_criterion_json(cr) for cr in c.criteria],
+            "strongest": s.strongest.id if s.strongest else None, "next": s.next.id if s.next else None})
+    return {"snapshot": SNAPSHOT, "student_name": report.student.full_name, "start": report.start.isoformat(),
+            "end": report.end.isoformat(), "pieces": report.pieces, "sections": sections,
+            "highlights": [{"competency": h.competency, "criterion": h.criterion, "level": _level(h.level),
+                            "quote": h.quote, "on": h.on.isoformat(), "title": h.title} for h in report.highlights]}
+
+
+def report_back(data: dict, student: User, published_at: datetime | None = None) -> Report:
+    """A report from ``report_json``'s JSON: the same dataclasses, so one template renders both."""
+    sections = []
+    for d in data["sections"]:
+        levels = [_unlevel(lv) for lv in d["levels"]]
+        criteria = [_criterion_back(cr) for cr in d["criteria"]]
+        by_id = {cr.id: cr for cr in criteria}
+        competency = CompetencyProgress(d["id"], d["title"], d["language"], levels, levels[d["threshold"] - 1],
+                                        d["status"], d["value"], d["start"], dict(d["evidence"]), d["required"],
+                                        criteria, [])
+        sections.append(Section(competency, by_id.get(d["strongest"]), by_id.get(d["next"])))
+    highlights = [Highlight(h["competency"], h["criterion"], _unlevel(h["level"]), h["quote"],
+                            date.fromisoformat(h["on"]), h["title"]) for h in data["highlights"]]
+    return Report(student, date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), sections, highlights,
+                  data["pieces"], published_at)
+
+
+async def _languages(session: AsyncSession, student: User) -> list[str]:
+    """Who reads this report (the student, each guardian): their languages, the student's first."""
+    found = [(await school.preferred_language(session, student) or "en").split("-")[0].lower()]
+    for _id, guardian in await school.guardians_of(session, [student.id]):
+        lang = (await school.preferred_language(session, guardian) or "en").split("-")[0].lower()
+        if lang not in found:
+            found.append(lang)
+    return found
+
+
+async def publish(session: AsyncSession, actor: User, class_id: uuid.UUID, student: User, settings, *,
+                  start: date, end: date) -> PublishedReport:
+    """Freeze the student's report for the period as it is now, in the language of each of its
+    readers (the rubric's words are translated; the numbers are one). A republish of the same
+    student, class and period replaces the data and moves ``published_at``; the id stays, so a
+    link already sent opens the new one. Audited (the data itself is the row)."""
+    data = {"languages": {}}
+    for lang in await _languages(session, student):
+        data["languages"][lang] = report_json(await report_of(session, student, settings, start=start, end=end,
+                                                              language=lang))
+    data["first"] = next(iter(data["languages"]))
+    row = await session.scalar(
+        insert(PublishedReport).values(student_id=student.id, class_id=class_id, period_start=start, period_end=end,
+                                       published_by=actor.id, data=data)
+        .on_conflict_do_update(constraint="uq_published_reports_period",
+                               set_={"data": data, "published_at": func.now(), "published_by": actor.id})
+        .returning(PublishedReport).execution_options(populate_existing=True))
+    await add_audit(session, actor_id=actor.id, action="report.published", subject_type="student",
+                    subject_id=str(student.id), data={"published_report_id": str(row.id), "class_id": str(class_id),
+                                                      "from": start.isoformat(), "to": end.isoformat(),
+                                                      "languages": list(data["languages"])})
+    return row
+
+
+async def published_for(session: AsyncSession, student_id: uuid.UUID, *, limit: int = 50) -> list[PublishedReport]:
+    """A student's published reports, newest first (a family's list of their child's too)."""
+    return list(await session.scalars(
+        select(PublishedReport).where(PublishedReport.student_id == student_id)
+        .order_by(PublishedReport.published_at.desc(), PublishedReport.id.desc()).limit(limit)))
+
+
+async def published_one(session: AsyncSession, student_id: uuid.UUID, report_id: uuid.UUID) -> PublishedReport | None:
+    """The student's published report ``report_id``; None if it is not theirs."""
+    return await session.scalar(select(PublishedReport).where(PublishedReport.id == report_id,
+                                                              PublishedReport.student_id == student_id))
+
+
+def frozen(row: PublishedReport, student: User, language: str) -> Report:
+    """The published report in ``language`` where it was frozen in it, else the student's."""
+    languages = row.data["languages"]
+    data = languages.get(language.split("-")[0].lower()) or languages[row.data["first"]]
+    return report_back(data, student, row.published_at)

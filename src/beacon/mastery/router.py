@@ -271,6 +271,14 @@ async def withdraw_goal(goal_id: uuid.UUID, user: User = Depends(student_only), 
     return {"id": str(row.id), "withdrawn": True}
 
 
+@goals_router.post("/{goal_id}/achieve")
+async def achieve_goal(goal_id: uuid.UUID, user: User = Depends(student_only), db=Depends(session)) -> dict:
+    """Mark your open goal reached (409 when it is already closed)."""
+    with _as_http():
+        row = await goals.achieve_goal(db, user, goal_id)
+    return {"id": str(row.id), "achieved": True, "achieved_at": row.achieved_at.isoformat()}
+
+
 @reflections_router.post("/{release_id}/reflection")
 async def write_reflection(release_id: uuid.UUID, reflection: NewReflection, user: User = Depends(student_only),
                            db=Depends(session)) -> dict:

@@ -60,18 +60,23 @@ async def notify_release(session: AsyncSession, *, release_id: uuid.UUID, studen
 
 
 async def notify_report(session: AsyncSession, *, class_id: uuid.UUID, student_ids: list[uuid.UUID],
-                        start: str, end: str) -> list[uuid.UUID]:
+                        start: str, end: str, published: dict[uuid.UUID, uuid.UUID] | None = None) -> list[uuid.UUID]:
     """A class's reports for a period published: each student and each of their guardians hears
-    that theirs is ready (once per period, however often it is published), with one email job."""
+    that theirs is ready (once per period, however often it is published), with one email job.
+    ``published``: each student's frozen report (its page is the link), else the live period's."""
     period = f"from={start}&to={end}"
+    published = published or {}
     added = []
     for student_id in student_ids:
+        frozen = published.get(student_id)
         for person, child in await _recipients(session, student_id):
             lang = await language_of(session, person)
             if child is None:
-                link, line = f"/student/report?{period}", messages.subject("report_published", lang)
+                link = f"/student/reports/{frozen}" if frozen else f"/student/report?{period}"
+                line = messages.subject("report_published", lang)
             else:
-                link = f"/guardian/children/{child.id}/report?{period}"
+                link = (f"/guardian/children/{child.id}/reports/{frozen}" if frozen
+                        else f"/guardian/children/{child.id}/report?{period}")
                 line = messages.subject("report_published", lang, child=first_name(child.full_name))
             if (new := await rows.add_once(session, user_id=person.id, kind="report_published", subject=line,
                                            link=link, reference=f"report:{class_id}:{start}:{end}")) is not None:

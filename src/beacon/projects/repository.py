@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.approval.models import Draft, Release
+from beacon.feedback.models import Submission
 from beacon.projects.models import ProjectRequest
 from beacon.school.models import Assignment, AssignmentCompetency, Enrollment
 
@@ -76,3 +77,31 @@ async def shared_class(session: AsyncSession, student_id: uuid.UUID, teacher_id:
         .where(s.user_id == student_id, s.role_in_class == "student")
         .limit(1)
     )
+
+
+async def started_by(session: AsyncSession, student_id: uuid.UUID) -> list[tuple[Assignment, list[str]]]:
+    """The projects a student started (their own assignments), newest first, each with its competencies."""
+    started = list((await session.scalars(select(Assignment).where(Assignment.student_id == student_id)
+                                          .order_by(Assignment.created_at.desc(), Assignment.id))).all())
+    if not started:
+        return []
+    rows = await session.execute(select(AssignmentCompetency.assignment_id, AssignmentCompetency.competency_id)
+                                 .where(AssignmentCompetency.assignment_id.in_([a.id for a in started])))
+    competencies: dict[uuid.UUID, list[str]] = {}
+    for assignment_id, competency_id in rows.all():
+        competencies.setdefault(assignment_id, []).append(competency_id)
+    return [(a, sorted(competencies.get(a.id, []))) for a in started]
+
+
+async def released_work_for(session: AsyncSession, student_id: uuid.UUID, assignment_ids: list[uuid.UUID]):
+    """(assignment id, submission id, title, release id, released at) of the student's work handed
+    in for these assignments whose feedback was released, oldest release first."""
+    if not assignment_ids:
+        return []
+    rows = await session.execute(
+        select(Submission.assignment_id, Submission.id, Submission.title, Release.id, Release.released_at)
+        .join(Draft, Draft.submission_id == Submission.id).join(Release, Release.draft_id == Draft.id)
+        .where(Submission.student_id == student_id, Submission.assignment_id.in_(assignment_ids),
+               Release.student_id == student_id, Draft.kind == "feedback")
+        .order_by(Release.released_at, Release.id))
+    return rows.all()

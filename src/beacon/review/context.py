@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from beacon.review import repository
 from beacon.review.repository import LastFeedback
 
 TREND_WORKS = 4  # how many pieces of work the trend shows, latest last
+REACHED_RECENTLY = timedelta(days=60)  # a goal reached longer ago is history, not context for this draft
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class OnRecord:
     last: LastFeedback | None
     goal: Goal | None = None  # the student's open goal on this competency
     reflection: Reflection | None = None  # their answer to the last feedback's revision question
+    reached: Goal | None = None  # a goal on this competency the student marked reached lately
 
 
 def trend_of(entries: list[mastery.Entry], settings, n: int = TREND_WORKS) -> list[tuple[date, float]]:
@@ -59,6 +61,29 @@ async def on_record(session: AsyncSession, teacher_id: uuid.UUID, draft, setting
     last = await repository.last_feedback_on(session, teacher_id, draft.student_id, competency_id,
                                              other_than=draft.id)
     reflection = await goals.reflection_on(session, last.release_id) if last and last.release_id else None
+    reached = await goals.achieved_goals(session, draft.student_id, competency_id=competency_id, limit=1)
+    recent = [g for g in reached if g.achieved_at >= datetime.now(timezone.utc) - REACHED_RECENTLY]
     return OnRecord(competency_id, records[draft.student_id].competencies.get(competency_id),
                     trend_of(entries, settings), last, await goals.open_goal(session, draft.student_id, competency_id),
-                    reflection)
+                    reflection, recent[0] if recent else None)
+
+
+async def record_cues(session: AsyncSession, teacher, drafts: list, settings) -> dict[uuid.UUID, mastery.Standing | None]:
+    """Per feedback draft in a queue, its student's standing on its competency (None: nothing
+    rated yet), so a bulk approval is made knowing it: one ``records_of`` read for every student
+    listed. The HTML queue's cue and the JSON queue's ``record`` both come from here."""
+    feedback = [d for d in drafts if d.kind == "feedback"]
+    if not feedback:
+        return {}
+    records = await mastery.records_of(session, sorted({d.student_id for d in feedback}), settings,
+                                       school_choice=await mastery.school_choice(session, teacher))
+    return {d.id: records[d.student_id].competencies.get(d.content["rubric_id"]) for d in feedback}
+
+
+def cue_json(standing: mastery.Standing | None) -> dict:
+    """The record cue as the JSON queue sends it: status, value, levels, and the needs-support
+    flags by kind (teachers only: this is a teacher's queue)."""
+    if standing is None:
+        return {"status": "not_started", "value": None, "levels": None, "flags": []}
+    return {"status": standing.status.status, "value": standing.status.value, "levels": standing.levels,
+            "flags": sorted({c.kind for c in standing.concerns})}

@@ -15,6 +15,7 @@ from beacon.errors import Conflict, InvalidInput, NotFound
 from beacon.feedback.schemas import DraftContent
 from beacon.projects.schemas import ProjectContent
 from beacon.review import repository, service
+from beacon.review.context import cue_json, record_cues
 from beacon.school import repository as school
 from beacon.school.auth import require, session
 from beacon.school.models import User
@@ -45,6 +46,8 @@ async def queue(
     assignment_id: uuid.UUID | None = None,
     competency_id: str | None = None,
     flag: str | None = None,
+    *,
+    request: Request,
     user: User = Depends(teacher),
     db=Depends(session),
 ) -> list[dict]:
@@ -52,8 +55,12 @@ async def queue(
     competency or flag name."""
     items = await repository.queue_for_teacher(db, user.id, class_id=class_id, assignment_id=assignment_id,
                                                competency_id=competency_id, flag=flag)
+    # The student's record on the draft's competency, as the HTML queue's cue (feedback only;
+    # project ideas have no one competency): under "record", as "status" is the draft's.
+    cues = await record_cues(db, user, [i.draft for i in items], request.app.state.runtime.settings)
     return [{**_draft_view(item.draft), "student_name": item.student_name, "title": item.title,
-             "bulk_approvable": not service.needs_own_review(item.draft)} for item in items]
+             "bulk_approvable": not service.needs_own_review(item.draft),
+             "record": cue_json(cues[item.draft.id]) if item.draft.id in cues else None} for item in items]
 
 
 class BulkApproval(BaseModel):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from beacon import offload
 from beacon.config import Settings, get_settings
@@ -73,10 +74,14 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     # FastAPI's /docs loads Swagger UI from a CDN: Beacon serves its own page (no CDN, CSP-clean).
     app = FastAPI(title="Beacon", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    # Outermost last: headers on every answer, then rate limits, then the body guard.
+    # Outermost last: compression, headers on every answer, then rate limits, then the body guard.
     app.add_middleware(RequestGuard)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(SecurityHeaders)
+    # Outermost: compress what the rest answered (a progress page's HTML is large and repetitive,
+    # read on phones). Level 6: most of 9's gain for less CPU; a PDF's streams are compressed already.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6,
+                       exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"))
     for router in (accounts, submissions, projects, review, mastery, ratings_router, coaching, pages, project_pages, mastery_pages, guardian_pages, report_pages,
                    staff_pages):
         app.include_router(router)

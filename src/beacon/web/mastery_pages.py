@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from beacon.errors import Conflict, InvalidInput, NotFound
+from beacon.mastery import portfolio
 from beacon.mastery import repository as ratings
 from beacon.mastery import service as mastery
 from beacon.mastery.calculation import STATUSES
@@ -125,7 +126,9 @@ async def cell_history(student_id: uuid.UUID, competency_id: str, request: Reque
     fragment = request.headers.get("hx-request") == "true"
     return render(request, "_mastery_cell.html" if fragment else "teacher_mastery_cell.html", user=user,
                   student=student, definition=definition, groups=list(groups.values())[::-1], cell=cell_view(standing),
-                  standing=standing, class_id=request.query_params.get("class_id", ""))
+                  standing=standing, class_id=request.query_params.get("class_id", ""),
+                  portfolio_links=await portfolio.open_links(db, student_id),
+                  back=request.url.path + (f"?{request.url.query}" if request.url.query else ""))
 
 
 @router.post("/teacher/mastery/dismissals")

@@ -30,7 +30,7 @@ from beacon.projects import repository as projects
 from beacon.projects.router import STATUS_FOR_STUDENT as PROJECT_STATUS
 from beacon.review import repository as reviews
 from beacon.review import service as review
-from beacon.review.context import on_record
+from beacon.review.context import on_record, record_cues
 from beacon.rubrics import repository as rubrics
 from beacon.school import accounts
 from beacon.school import repository as school
@@ -48,35 +48,46 @@ from beacon.web import flash, i18n
 from beacon.web.i18n import _
 from beacon.web.mastery_pages import cell_view
 from beacon.web.project_pages import project_edits, project_review_screen
-from beacon.web.rendering import marked, page_user, render, student, teacher, uuid_or_none
+from beacon.web.rendering import (
+    NEXT_MAX_CHARS,
+    marked,
+    page_user,
+    render,
+    safe_next,
+    student,
+    teacher,
+    uuid_or_none,
+)
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, email: str = ""):
-    return render(request, "login.html", email=email[:320])
+async def login_form(request: Request, email: str = "", next: str = ""):
+    return render(request, "login.html", email=email[:320], next=safe_next(next[:NEXT_MAX_CHARS + 1]))
 
 
 @router.post("/login")
-async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200)):
+async def login(request: Request, email: str = Form(..., max_length=320), password: str = Form(..., max_length=200),
+                next: str = Form("", max_length=2000)):
     db = request.app.state.runtime.db
+    next = safe_next(next)  # a deep link from an email, back after sign-in; anything else: the home page
     try:
         user = await accounts.sign_in(db, email, password, client_address(request))
     except accounts.TooManyAttempts as exc:
         error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", request,
                   seconds=i18n.number(exc.retry_after_s, i18n.language(request)))
-        response = render(request, "login.html", error=error, email=email[:320])
+        response = render(request, "login.html", error=error, email=email[:320], next=next)
         response.status_code, response.headers["Retry-After"] = 429, str(exc.retry_after_s)
         return response
     except InvalidInput:
-        response = render(request, "login.html", error=_("Wrong email or password.", request), email=email[:320])
+        response = render(request, "login.html", error=_("Wrong email or password.", request), email=email[:320], next=next)
         response.status_code = 401
         return response
     max_age = request.app.state.runtime.settings.token_max_age_s
     async with db.transaction() as session_:
         opened = await accounts.open_session(session_, user, "cookie", max_age)
-    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(next or "/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, session_cookie(request, opened), httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", max_age=max_age)
     return response
@@ -117,12 +128,8 @@ async def _queue_page(request: Request, user: User, db, *, notice: str | None = 
 async def _record_cues(request: Request, user: User, db, items: list[reviews.QueueItem]) -> dict[uuid.UUID, dict]:
     """Per feedback draft in the queue, its student's standing on its competency, so a bulk
     approval is made knowing it: one ``records_of`` read for every student listed."""
-    feedback = [i.draft for i in items if i.draft.kind == "feedback"]
-    if not feedback:
-        return {}
-    records = await mastery.records_of(db, sorted({d.student_id for d in feedback}), request.app.state.runtime.settings,
-                                       school_choice=await mastery.school_choice(db, user))
-    return {d.id: cell_view(records[d.student_id].competencies.get(d.content["rubric_id"])) for d in feedback}
+    standings = await record_cues(db, user, [i.draft for i in items], request.app.state.runtime.settings)
+    return {draft_id: cell_view(standing) for draft_id, standing in standings.items()}
 
 
 # The flags a teacher can filter by, in the order they matter.

@@ -272,3 +272,14 @@ async def withdraw_my_goal(goal_id: uuid.UUID, request: Request, user: User = De
     except (NotFound, Conflict):  # someone else's, or already closed: nothing of theirs to withdraw
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
     return flash.redirect(request, f"/student/progress#goal-{goal.competency_id}", notice=_("Goal withdrawn.", request))
+
+
+@router.post("/student/goals/{goal_id}/achieve")
+async def achieve_my_goal(goal_id: uuid.UUID, request: Request, user: User = Depends(student), db=Depends(session)):
+    """The student marks their own open goal reached; it moves to "Goals reached"."""
+    try:
+        goal = await goals.achieve_goal(db, user, goal_id)
+    except (NotFound, Conflict):  # someone else's, or already closed: nothing of theirs to mark
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
+    return flash.redirect(request, f"/student/progress#goal-{goal.competency_id}", notice=_(
+        "Goal reached: well done! Set a new one when you are ready.", request))

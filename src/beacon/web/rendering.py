@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
@@ -18,6 +19,7 @@ from beacon.rubrics.translations import read_translations
 from beacon.school import repository as school
 from beacon.school.auth import current_user, require
 from beacon.school.models import User
+from beacon.text import guess_language
 from beacon.web import flash, i18n
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
@@ -62,6 +64,31 @@ def competency_name(context, competency_id: str) -> str:
 
 
 templates.env.globals["competency_name"] = competency_name
+templates.env.globals["language_of_text"] = guess_language  # a student's words' lang, for screen readers
+
+
+NEXT_MAX_CHARS = 500  # a deep link longer than this is not one Beacon writes: sign in lands on the home page
+
+
+def safe_next(value) -> str | None:
+    """Where to go after signing in, if it is a path on this site: one "/" first (not "//" or
+    "/\\", which a browser reads as another host), no scheme or host, no control characters, short.
+    Anything else is None: the home page, never an open redirect."""
+    if not isinstance(value, str) or not 1 < len(value) <= NEXT_MAX_CHARS or value[0] != "/":
+        return None
+    if value[1] in "/\\" or "\\" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
+
+
+def login_url(request: Request) -> str:
+    """/login, bringing the page a signed-out person asked for back after sign-in (GETs only: a
+    form posted without a session is not replayed)."""
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or safe_next(wanted) is None or wanted == "/":
+        return "/login"
+    return f"/login?next={quote(wanted, safe='/')}"
 
 
 async def page_user(request: Request) -> User:
@@ -69,7 +96,7 @@ async def page_user(request: Request) -> User:
         user = await current_user(request)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-            raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"}) from None
+            raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": login_url(request)}) from None
         raise
     request.state.lang = await _language_of(request, user)
     return user

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from beacon.db.audit import add_audit
+from beacon.mastery import report as reports
 from beacon.mastery import repository as ratings
 from beacon.mastery.report import Report, report_of
 from beacon.mastery.router import class_access, spreadsheet_safe
@@ -60,9 +61,12 @@ async def _pdf(request: Request, reports: list[Report], filename: str) -> Respon
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _page(request: Request, report: Report, back: str, pdf: str) -> HTMLResponse:
-    query = request.url.query
-    return render(request, "report.html", reports=[report], back_url=back, pdf_url=f"{pdf}?{query}" if query else pdf)
+def _page(request: Request, report: Report, back: str, pdf: str, *, published=(), published_base: str = "") -> HTMLResponse:
+    """``published``: the student's published reports (newest first), listed above the live one;
+    ``published_base``: where one opens."""
+    query = request.url.query if report.published_at is None else ""
+    return render(request, "report.html", reports=[report], back_url=back, pdf_url=f"{pdf}?{query}" if query else pdf,
+                  published=published, published_base=published_base)
 
 
 async def _report(request: Request, db, who: User) -> Report:
@@ -73,7 +77,28 @@ async def _report(request: Request, db, who: User) -> Report:
 
 @router.get("/student/report", response_class=HTMLResponse)
 async def my_report(request: Request, user: User = Depends(student), db=Depends(session)):
-    return _page(request, await _report(request, db, user), "/student/progress", "/student/report.pdf")
+    return _page(request, await _report(request, db, user), "/student/progress", "/student/report.pdf",
+                 published=await reports.published_for(db, user.id), published_base="/student/reports/")
+
+
+async def _frozen(request: Request, db, who: User, report_id: uuid.UUID) -> Report:
+    """A published report of ``who``'s as it was published (404 when it is not theirs)."""
+    row = await reports.published_one(db, who.id, report_id)
+    if row is None:
+        raise _missing()
+    return reports.frozen(row, who, i18n.language(request))
+
+
+# The .pdf routes first: "{report_id}" would take "<id>.pdf" and refuse it as no id.
+@router.get("/student/reports/{report_id}.pdf")
+async def my_published_report_pdf(report_id: uuid.UUID, request: Request, user: User = Depends(student), db=Depends(session)):
+    return await _pdf(request, [await _frozen(request, db, user, report_id)], "mastery-report.pdf")
+
+
+@router.get("/student/reports/{report_id}", response_class=HTMLResponse)
+async def my_published_report(report_id: uuid.UUID, request: Request, user: User = Depends(student), db=Depends(session)):
+    return _page(request, await _frozen(request, db, user, report_id), "/student/report",
+                 f"/student/reports/{report_id}.pdf")
 
 
 @router.get("/student/report.pdf")
@@ -91,7 +116,23 @@ async def _child(db, user: User, student_id: uuid.UUID) -> User:
 async def child_report(student_id: uuid.UUID, request: Request, user: User = Depends(guardian), db=Depends(session)):
     child = await _child(db, user, student_id)
     return _page(request, await _report(request, db, child), "/guardian",
-                 f"/guardian/children/{student_id}/report.pdf")
+                 f"/guardian/children/{student_id}/report.pdf", published=await reports.published_for(db, child.id),
+                 published_base=f"/guardian/children/{student_id}/reports/")
+
+
+@router.get("/guardian/children/{student_id}/reports/{report_id}.pdf")
+async def child_published_report_pdf(student_id: uuid.UUID, report_id: uuid.UUID, request: Request,
+                                     user: User = Depends(guardian), db=Depends(session)):
+    child = await _child(db, user, student_id)
+    return await _pdf(request, [await _frozen(request, db, child, report_id)], "mastery-report.pdf")
+
+
+@router.get("/guardian/children/{student_id}/reports/{report_id}", response_class=HTMLResponse)
+async def child_published_report(student_id: uuid.UUID, report_id: uuid.UUID, request: Request,
+                                 user: User = Depends(guardian), db=Depends(session)):
+    child = await _child(db, user, student_id)
+    return _page(request, await _frozen(request, db, child, report_id), f"/guardian/children/{student_id}/report",
+                 f"/guardian/children/{student_id}/reports/{report_id}.pdf")
 
 
 @router.get("/guardian/children/{student_id}/report.pdf")
@@ -134,18 +175,23 @@ async def class_reports_csv(class_id: uuid.UUID, request: Request, user: User = 
 @router.post("/teacher/classes/{class_id}/reports/publish")
 async def publish_class_reports(class_id: uuid.UUID, request: Request, user: User = Depends(staff),
                                 db=Depends(session)):
-    """Tell each student of the class, and their families, that their report for the period is
-    ready (in-app, and by email to those who want it). The reports themselves are read live."""
+    """Freeze each student's report for the period as it is now (mastery/report.publish: what a
+    family opens later keeps these numbers; publishing again replaces them) and tell each student
+    of the class, and their families, that it is ready (in-app, and by email to those who want it)."""
     if await class_access(db, user, class_id) != "full":
         raise _missing()
     form = await request.form()
     start, end = period(form)
     students = await ratings.students_of_class(db, class_id)
+    settings = request.app.state.runtime.settings
+    published = {s.id: (await reports.publish(db, user, class_id, s, settings, start=start, end=end)).id for s in students}
     sent = await notifications.notify_report(db, class_id=class_id, student_ids=[s.id for s in students],
-                                             start=start.isoformat(), end=end.isoformat())
+                                             start=start.isoformat(), end=end.isoformat(), published=published)
     await add_audit(db, actor_id=user.id, action="reports.published", subject_type="class", subject_id=str(class_id),
-                    data={"from": start.isoformat(), "to": end.isoformat(), "notifications": len(sent)})
+                    data={"from": start.isoformat(), "to": end.isoformat(), "notifications": len(sent),
+                          "reports": len(published)})
     return flash.redirect(request, f"/teacher/mastery?class_id={class_id}",
                           notice=f"Reports from {start.isoformat()} to {end.isoformat()} published: "
+                                 f"{len(published)} reports kept as they are today, "
                                  f"{len(sent)} people told (students and families).")
 
