@@ -78,12 +78,18 @@ async def set_goal(session: AsyncSession, student: User, competency_id: str, goa
     return goal
 
 
-async def withdraw_goal(session: AsyncSession, student: User, goal_id: uuid.UUID) -> Goal:
+async def _open_goal(session: AsyncSession, student: User, goal_id: uuid.UUID) -> Goal:
+    """The student's own goal, still open, locked: another's is "not found", a closed one a conflict."""
     goal = await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.student_id == student.id).with_for_update())
     if goal is None:
         raise NotFound("goal")
     if goal.achieved_at or goal.withdrawn_at:
         raise Conflict("that goal is already closed")
+    return goal
+
+
+async def withdraw_goal(session: AsyncSession, student: User, goal_id: uuid.UUID) -> Goal:
+    goal = await _open_goal(session, student, goal_id)
     goal.withdrawn_at = _now()
     await add_audit(session, actor_id=student.id, action="goal.withdrawn", subject_type="student",
                     subject_id=str(student.id), data={"goal_id": str(goal.id), "competency_id": goal.competency_id})
@@ -94,11 +100,7 @@ async def achieve_goal(session: AsyncSession, student: User, goal_id: uuid.UUID)
     """The student says they reached their own open goal: it closes as achieved (kept, and shown
     as reached), so a new goal on the competency can open. The student's word, not the record's:
     the page only suggests it when the record shows the target level reached."""
-    goal = await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.student_id == student.id).with_for_update())
-    if goal is None:
-        raise NotFound("goal")
-    if goal.achieved_at or goal.withdrawn_at:
-        raise Conflict("that goal is already closed")
+    goal = await _open_goal(session, student, goal_id)
     goal.achieved_at = _now()
     await session.flush()
     await add_audit(session, actor_id=student.id, action="goal.achieved", subject_type="student",
