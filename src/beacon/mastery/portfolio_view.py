@@ -143,6 +143,20 @@ class Portfolio:
     def pieces(self) -> int:
         return sum(len(e.pieces) for e in self.entries)
 
+    def as_json(self) -> dict:
+        """The API's portfolio: the same pieces as the page, dates as ISO strings."""
+        def piece(p: Piece) -> dict:
+            return {"kind": p.kind, "on": p.on.isoformat(), "title": p.title, "note": p.note,
+                    "release_id": p.release_id, "artifact_url": p.artifact_url, "quotes": p.quotes,
+                    "ratings": [{"criterion_id": r.criterion_id, "criterion": r.criterion, "level": r.level.number,
+                                 "level_label": r.level.label, "missed": r.missed} for r in p.ratings],
+                    "driving_question": p.driving_question,
+                    "produced": [{"title": w.title, "on": w.on.isoformat(), "release_id": w.release_id}
+                                 for w in p.produced]}
+        return {"student_id": str(self.student.id), "filters": self.filters.query,
+                "competencies": [{"id": e.id, "title": e.title, "subject": e.subject, "language": e.language,
+                                  "pieces": [piece(p) for p in e.pieces]} for e in self.entries]}
+
 
 def _cut(quote: str) -> str:
     quote = " ".join(quote.split())

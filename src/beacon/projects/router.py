@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
+from beacon.mastery.portfolio_view import Filters
+from beacon.mastery.router import may_read_student
 from beacon.projects import repository, service
+from beacon.projects.portfolio import portfolio
 from beacon.projects.schemas import ProjectAsk
+from beacon.school import repository as school
 from beacon.school.auth import require, session
 from beacon.school.models import User
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 student = require("student")
+# Here, not in mastery/: a portfolio holds started projects, which this domain reads.
+portfolio_api = APIRouter(prefix="/api/v1/portfolio", tags=["portfolio"])
+portfolio_reader = require("student", "teacher", "admin", "guardian")
 
 # What a student is told about a request, in their words: never a draft's content.
 STATUS_FOR_STUDENT = {"queued": "with your teacher", "designing": "with your teacher",
@@ -65,3 +72,22 @@ async def start(release_id: uuid.UUID, body: Start, user: User = Depends(student
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return {"assignment_id": str(assignment.id), "title": assignment.title}
+
+
+@portfolio_api.get("/students/{student_id}")
+async def student_portfolio(student_id: uuid.UUID, request: Request, user: User = Depends(portfolio_reader),
+                            db=Depends(session)) -> dict:
+    """A student's portfolio (``?competency=&subject=&kind=&from=&to=``): per competency, the
+    released feedback with its quotes, logged demonstrations and started projects, newest first.
+    The student, their guardians, their teachers and the school's admins; anyone else: 404."""
+    if not await may_read_student(db, user, student_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    try:
+        filters = Filters.of(request.query_params)
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # The rubric's words in the reader's language (a family's may differ from their child's).
+    language = await school.preferred_language(db, user) if user.id != student_id else None
+    found = await portfolio(db, await school.get_user(db, student_id), request.app.state.runtime.settings, filters,
+                            language=language)
+    return found.as_json()

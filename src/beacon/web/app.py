@@ -21,6 +21,7 @@ from beacon.feedback.router import router as submissions
 from beacon.mastery.router import goals_router, portfolio_router, ratings_router, reflections_router
 from beacon.mastery.router import router as mastery
 from beacon.notifications.router import router as notifications
+from beacon.projects.router import portfolio_api
 from beacon.projects.router import router as projects
 from beacon.review.router import router as review
 from beacon.runtime import WorkerHealth, open_runtime, open_workflows, run_jobs
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.include_router(goals_router)
     app.include_router(reflections_router)
     app.include_router(portfolio_router)
+    app.include_router(portfolio_api)
     app.include_router(portfolio_pages)
     app.include_router(progress_pages)
     app.include_router(notifications)
