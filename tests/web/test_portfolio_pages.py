@@ -51,6 +51,7 @@ async def test_my_portfolio_filtered_and_as_a_pdf(api, people, runtime, tmp_path
     assert f'href="/student/releases/{found["wind"]}"' in page.text
     assert f'href="/student/releases/{found["produced"]}"' in page.text
     assert "Bob" not in words and 'href="/student/portfolio.pdf"' in page.text
+    assert '<blockquote class="work" lang="en">' in page.text  # her quotes keep their language's voice
     assert 'href="/student/portfolio"' in (await client.get("/student")).text  # in the navigation
 
     narrowed = await client.get("/student/portfolio", params={"kind": "demonstration", "from": "", "to": ""})

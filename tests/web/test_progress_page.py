@@ -74,6 +74,7 @@ async def test_released_work_is_linked_and_its_quotes_shown(api, people, runtime
     page = await _page(client, people["alice"])
     assert page.text.count(f'href="/student/releases/{released}"') >= 2  # a point, its table row, the evidence list
     assert "<blockquote" in page.text and "feedback on “Wind turbines”" in _words(page.text)
+    assert '<blockquote class="work" lang="en">' in page.text  # her English words, voiced as English
     opened = await client.get(f"/student/releases/{released}")
     assert opened.status_code == 200 and "Wind turbines" in opened.text
 

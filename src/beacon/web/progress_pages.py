@@ -22,7 +22,7 @@ from beacon.mastery.models import GOAL_MAX_CHARS
 from beacon.mastery.progress import CompetencyProgress, CriterionProgress, Moment, Progress, progress_of
 from beacon.school.auth import session
 from beacon.school.models import User
-from beacon.text import check_form
+from beacon.text import check_form, guess_language
 from beacon.web import flash, i18n
 from beacon.web.i18n import N_, _
 from beacon.web.rendering import render, student
@@ -212,11 +212,14 @@ def evidence(competency: CompetencyProgress, words: _Words, releases: str) -> Ma
         else:
             what = words.showed
         ratings = []
+        # The student's words in their own language, for a screen reader (a Spanish page, an English essay).
+        said_in = guess_language(" ".join(q for r in w.ratings for q in r.quotes))
+        quote_tag = f'<blockquote class="work" lang="{said_in}">' if said_in else '<blockquote class="work">'
         for r in w.ratings:
             line = t[RATED_MISSED if r.missed else RATED] % {
                 "criterion": f'<span lang="{lang}">{_e(r.criterion)}</span>',
                 "level": spans.get(r.level.number) or f'<span lang="{lang}">{_e(r.level.label)}</span>', "number": r.level.number}
-            quotes = "".join(f'<blockquote class="work">{_e(q)}</blockquote>' for q in r.quotes)
+            quotes = "".join(f'{quote_tag}{_e(q)}</blockquote>' for q in r.quotes)
             ratings.append(f"<li>{line}{quotes}</li>")
         item = f'<li id="{_e(w.anchor)}" tabindex="-1"><p><strong>{words.day(w.on)}</strong>: {what}</p><ul>{"".join(ratings)}</ul>'
         if w.reflection:
