@@ -81,6 +81,19 @@ def test_rubrics_show_text_and_unknown_id(runtime):
     assert missing.stderr.decode().strip() == "beacon: error: no rubric with id 'no-such-rubric' (see `beacon rubrics list`)"
 
 
+def test_rubrics_show_keeps_its_columns_on_a_12_level_continuum():
+    from beacon.cli import rubric_lines
+    from tests.fixtures.rubrics import CONTINUUM, rubric
+
+    definition = rubric(CONTINUUM).model_dump(mode="json")
+    lines = rubric_lines(definition)
+    assert any("Strengthening" in line for line in lines)  # 13 letters, and levels 10 to 12
+    # Every descriptor starts in one column.
+    columns = {next(line.index(d) for line in lines if line.endswith(d))
+               for c in definition["criteria"] for d in c["levels"].values()}
+    assert len(columns) == 1, columns
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"", "is empty"), (b"\x00\x01\x02\x03binary", "binary"), (b"\xff\xfe\xfa not utf8", "not UTF-8")],

@@ -343,11 +343,22 @@ def rubrics_show(competency_id: str, as_json: JsonOption = False) -> None:
     typer.echo(f"{rubric['title']} ({rubric['id']} v{version.version}) · {rubric['subject']} · grades {rubric['grade_band']}")
     typer.echo(rubric["description"].strip())
     typer.echo(f"Mastery: {labels[rubric['mastery_threshold']]} (level {rubric['mastery_threshold']}) on every criterion\n")
+    for line in rubric_lines(rubric):
+        typer.echo(line)
+
+
+def rubric_lines(rubric: dict) -> list[str]:
+    """Each criterion, then a line per level: number, label, descriptor, in columns as wide as
+    this rubric's longest number and label (a 12-level continuum has long ones)."""
+    labels = {lv["level"]: lv["label"] for lv in rubric["levels"]}
+    label_width, number_width = max(map(len, labels.values())), len(str(max(labels)))
+    lines = []
     for criterion in rubric["criteria"]:
-        typer.echo(f"  {criterion['title']} [{criterion['id']}]: {criterion['description']}")
+        lines.append(f"  {criterion['title']} [{criterion['id']}]: {criterion['description']}")
         for level, descriptor in sorted(criterion["levels"].items(), key=lambda kv: int(kv[0])):
-            typer.echo(f"    {level} {labels[int(level)]:<11} {descriptor}")
-        typer.echo("")
+            lines.append(f"    {level:>{number_width}} {labels[int(level)]:<{label_width}} {descriptor}")
+        lines.append("")
+    return lines
 
 
 @rubrics_app.command("match")
