@@ -70,6 +70,8 @@ async def test_the_review_screen_offers_all_12_levels_and_takes_level_11_but_not
         offered = re.findall(rf'name="level:{criterion.id}" value="(\d+)"', text)
         assert offered == [str(n) for n in range(1, 13)]
     assert "Transforming" in text and "Leading" in text
+    # Each level's number beside its label: on 12 steps the labels alone do not say where one stands.
+    assert '<span class="n">11</span> Leading</label>' in text
     done = await client.post(f"/teacher/drafts/{first}/decision",
                              data={**hidden, "action": "approve", "level:contribution": "11"})
     assert done.status_code == 303, done.text
