@@ -108,6 +108,35 @@ async def test_review_screen_and_queue_show_the_record_and_whether_feedback_was_
     assert "None released on this competency yet." in _text(page, "record-last")
 
 
+async def test_the_queue_cue_never_calls_a_student_quiet_on_the_work_they_just_handed_in(api, people, runtime):
+    _, client = api
+    alice, bob = await _sign_in(client, people["alice"]), await _sign_in(client, people["bob"])
+    teacher = await _sign_in(client, people["teacher"])
+    await _hand_in(client, alice, "Wind")
+    await _hand_in(client, bob, "Bob's wind")
+    queue = await _wait_for_queue(client, teacher, 2)
+    competency = queue[0]["content"]["rubric_id"]
+    criteria = [c["criterion_id"] for c in queue[0]["content"]["criteria"]]
+    # Alice's last evidence ten weeks ago, Bob's last week: read together, she is "quiet".
+    for student_id, days in ((people["alice_id"], 70), (people["bob_id"], 7)):
+        logged = await client.post("/api/v1/ratings", headers=teacher, json={
+            "student_ids": [str(student_id)], "competency_id": competency,
+            "work_date": (date.today() - timedelta(days=days)).isoformat(),
+            "ratings": [{"criterion_id": c, "level": 2} for c in criteria]})
+        assert logged.status_code in (200, 201), logged.text
+    klass = (await client.get(f"/api/v1/mastery/classes/{people['class_id']}", headers=teacher)).json()
+    assert "quiet" in str(klass)  # the class's record says so, where it is weighed against the class
+
+    # But her draft is new evidence on it: neither the queue nor the review panel says "quiet".
+    listed = {d["id"]: d for d in (await client.get("/api/v1/review/queue", headers=teacher)).json()}
+    mine = next(d for d in listed.values() if d["student_name"].startswith("Alice"))
+    assert mine["record"]["status"] != "not_started" and "quiet" not in mine["record"]["flags"]
+    await client.post("/login", data={"email": people["teacher"], "password": PASSWORD})
+    row = dict(re.findall(r'data-draft="([^"]+)">(.*?)</tr>', (await client.get("/teacher")).text, re.S))[mine["id"]]
+    panel = (await client.get(f"/teacher/drafts/{mine['id']}")).text
+    assert "No evidence since" not in row and "No evidence since" not in panel
+
+
 async def test_released_list_is_this_teachers_with_the_approved_content(api, people):
     _, client = api
     alice, bob = await _sign_in(client, people["alice"]), await _sign_in(client, people["bob"])

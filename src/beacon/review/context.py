@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,7 +77,16 @@ async def record_cues(session: AsyncSession, teacher, drafts: list, settings) ->
         return {}
     records = await mastery.records_of(session, sorted({d.student_id for d in feedback}), settings,
                                        school_choice=await mastery.school_choice(session, teacher))
-    return {d.id: records[d.student_id].competencies.get(d.content["rubric_id"]) for d in feedback}
+    return {d.id: _without_quiet(records[d.student_id].competencies.get(d.content["rubric_id"])) for d in feedback}
+
+
+def _without_quiet(standing: mastery.Standing | None) -> mastery.Standing | None:
+    """A draft is new evidence on its competency, so "no evidence lately" is not its context; and
+    "quiet" is weighed against the students read together, who here are only those in the queue
+    (the review panel, reading one student, never raises it): leave it to the class's record."""
+    if standing is None or not any(c.kind == "quiet" for c in standing.concerns):
+        return standing
+    return replace(standing, concerns=[c for c in standing.concerns if c.kind != "quiet"])
 
 
 def cue_json(standing: mastery.Standing | None) -> dict:
