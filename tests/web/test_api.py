@@ -140,6 +140,16 @@ async def test_pages_need_the_session_csrf_token_and_refuse_bad_uploads(api, peo
 
     forged = await client.post("/student/submissions", data={"title": "x", "body": "My work."})
     assert forged.status_code == 403  # no CSRF token: a cross-site form cannot hand in work
+    # Each page masks the token afresh (a gzipped page never repeats the secret: BREACH), and
+    # any page's mask is taken back; a token altered by one character, or far too long, is not.
+    again = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/student")).text).group(1)
+    assert again != csrf and "beacon_session" not in again
+    broken = csrf[:10] + ("A" if csrf[10] != "A" else "B") + csrf[11:]
+    for wrong in (broken, csrf * 4, "not base64!", ""):
+        refused = await client.post("/student/submissions", data={"csrf": wrong, "title": "x", "body": "My work."})
+        assert refused.status_code == 403, wrong
+    assert (await client.post("/student/submissions", data={"csrf": again, "title": "Short", "body": "My work."})
+            ).status_code == 303
     bad = await client.post("/student/submissions", data={"csrf": csrf, "title": "x"},
                             files={"file": ("essay.exe", b"MZ", "application/octet-stream")})
     assert bad.status_code == 415 and "reads .txt, .md, .docx and .pdf" in bad.text

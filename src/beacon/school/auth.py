@@ -5,6 +5,9 @@ Anything a user may not see answers 404, exactly like something that does not ex
 
 from __future__ import annotations
 
+import base64
+import hmac
+import secrets
 import uuid
 from collections.abc import Callable
 
@@ -64,9 +67,34 @@ def _session_serializer(request: Request) -> URLSafeTimedSerializer:
 
 def session_cookie(request: Request, session_id: uuid.UUID) -> str:
     """A signed cookie value carrying the server-side session's id and its CSRF token."""
-    import secrets
-
     return _session_serializer(request).dumps({"sid": str(session_id), "csrf": secrets.token_urlsafe(24)})
+
+
+CSRF_MAX_CHARS = 200  # a masked token is 88 characters; anything far longer is not one
+
+
+def masked_csrf(token: str) -> str:
+    """The session's CSRF token as a page carries it: XORed with a fresh random pad for each
+    answer, so a compressed page never repeats a secret an attacker could guess byte by byte
+    (BREACH; pages are gzipped). ``csrf_matches`` takes the pad off again."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))).decode()
+
+
+def csrf_matches(sent: str | None, token: str | None) -> bool:
+    """A masked token sent back (a form field or X-CSRF-Token) is the session's, in constant time."""
+    if not sent or not token or len(sent) > CSRF_MAX_CHARS:
+        return False
+    try:
+        both = base64.urlsafe_b64decode(sent.encode())
+    except ValueError:
+        return False
+    raw = token.encode()
+    if len(both) != 2 * len(raw):
+        return False
+    pad, masked = both[:len(raw)], both[len(raw):]
+    return hmac.compare_digest(bytes(a ^ b for a, b in zip(pad, masked, strict=True)), raw)
 
 
 def read_session(request: Request) -> dict | None:
@@ -102,7 +130,7 @@ async def current_user(request: Request) -> User:
                 form = await request.form()
                 check_form(form)
                 sent = form.get("csrf")
-            if not sent or sent != data.get("csrf"):
+            if not csrf_matches(sent if isinstance(sent, str) else None, data.get("csrf")):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page")
         request.state.csrf = data.get("csrf")
         try:

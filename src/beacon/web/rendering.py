@@ -17,7 +17,7 @@ from beacon.llm.client import REASONS
 from beacon.review import service as review
 from beacon.rubrics.translations import read_translations
 from beacon.school import repository as school
-from beacon.school.auth import current_user, require
+from beacon.school.auth import current_user, masked_csrf, require
 from beacon.school.models import User
 from beacon.text import guess_language
 from beacon.web import flash, i18n
@@ -136,7 +136,8 @@ def render(request: Request, name: str, **context) -> HTMLResponse:
         if not context.get(key):
             context[key] = value
     context.setdefault("lang", i18n.language(request) if i18n.is_translated(templates.env, name) else i18n.SOURCE)
-    response = templates.TemplateResponse(request, name, {"csrf": getattr(request.state, "csrf", ""), **context})
+    token = getattr(request.state, "csrf", "")
+    response = templates.TemplateResponse(request, name, {"csrf": masked_csrf(token) if token else "", **context})
     response.headers["Content-Language"] = context["lang"]
     if flash.FLASH_COOKIE in request.cookies:
         response.delete_cookie(flash.FLASH_COOKIE)
