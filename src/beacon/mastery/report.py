@@ -12,11 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.db.audit import add_audit
+from beacon.mastery import repository
 from beacon.mastery.models import PublishedReport
 from beacon.mastery.progress import CompetencyProgress, CriterionProgress, Level, Story, progress_of
 from beacon.school import repository as school
@@ -219,30 +218,13 @@ async def publish(session: AsyncSession, actor: User, class_id: uuid.UUID, stude
         data["languages"][lang] = report_json(await report_of(session, student, settings, start=start, end=end,
                                                               language=lang))
     data["first"] = next(iter(data["languages"]))
-    row = await session.scalar(
-        insert(PublishedReport).values(student_id=student.id, class_id=class_id, period_start=start, period_end=end,
-                                       published_by=actor.id, data=data)
-        .on_conflict_do_update(constraint="uq_published_reports_period",
-                               set_={"data": data, "published_at": func.now(), "published_by": actor.id})
-        .returning(PublishedReport).execution_options(populate_existing=True))
+    row = await repository.put_published_report(session, student_id=student.id, class_id=class_id, start=start,
+                                                end=end, published_by=actor.id, data=data)
     await add_audit(session, actor_id=actor.id, action="report.published", subject_type="student",
                     subject_id=str(student.id), data={"published_report_id": str(row.id), "class_id": str(class_id),
                                                       "from": start.isoformat(), "to": end.isoformat(),
                                                       "languages": list(data["languages"])})
     return row
-
-
-async def published_for(session: AsyncSession, student_id: uuid.UUID, *, limit: int = 50) -> list[PublishedReport]:
-    """A student's published reports, newest first (a family's list of their child's too)."""
-    return list(await session.scalars(
-        select(PublishedReport).where(PublishedReport.student_id == student_id)
-        .order_by(PublishedReport.published_at.desc(), PublishedReport.id.desc()).limit(limit)))
-
-
-async def published_one(session: AsyncSession, student_id: uuid.UUID, report_id: uuid.UUID) -> PublishedReport | None:
-    """The student's published report ``report_id``; None if it is not theirs."""
-    return await session.scalar(select(PublishedReport).where(PublishedReport.id == report_id,
-                                                              PublishedReport.student_id == student_id))
 
 
 def frozen(row: PublishedReport, student: User, language: str) -> Report:

@@ -13,7 +13,7 @@ from sqlalchemy.types import NullType
 
 from beacon.approval.models import Draft, Release
 from beacon.feedback.models import Submission
-from beacon.mastery.models import Rating, StoredStanding, SupportDismissal
+from beacon.mastery.models import PublishedReport, Rating, StoredStanding, SupportDismissal
 from beacon.rubrics.models import Competency
 from beacon.school.models import Assignment, AssignmentCompetency, Enrollment, School, User
 
@@ -223,3 +223,29 @@ async def schools_with_students(session: AsyncSession) -> list[uuid.UUID]:
     rows = await session.scalars(select(User.school_id).where(User.role == "student").distinct()
                                  .order_by(User.school_id))
     return list(rows.all())
+
+
+# --- Published reports ------------------------------------------------------------------------
+
+async def put_published_report(session: AsyncSession, *, student_id: uuid.UUID, class_id: uuid.UUID, start, end,
+                               published_by: uuid.UUID, data: dict) -> PublishedReport:
+    """One row per student, class and period: a republish replaces its data and moment, its id stays."""
+    return await session.scalar(
+        insert(PublishedReport).values(student_id=student_id, class_id=class_id, period_start=start, period_end=end,
+                                       published_by=published_by, data=data)
+        .on_conflict_do_update(constraint="uq_published_reports_period",
+                               set_={"data": data, "published_at": func.now(), "published_by": published_by})
+        .returning(PublishedReport).execution_options(populate_existing=True))
+
+
+async def published_reports(session: AsyncSession, student_id: uuid.UUID, *, limit: int = 50) -> list[PublishedReport]:
+    """A student's published reports, newest first (a family's list of their child's too)."""
+    return list(await session.scalars(
+        select(PublishedReport).where(PublishedReport.student_id == student_id)
+        .order_by(PublishedReport.published_at.desc(), PublishedReport.id.desc()).limit(limit)))
+
+
+async def published_report(session: AsyncSession, student_id: uuid.UUID, report_id: uuid.UUID) -> PublishedReport | None:
+    """The student's published report ``report_id``; None if it is not theirs."""
+    return await session.scalar(select(PublishedReport).where(PublishedReport.id == report_id,
+                                                              PublishedReport.student_id == student_id))

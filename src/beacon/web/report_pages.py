@@ -78,12 +78,12 @@ async def _report(request: Request, db, who: User) -> Report:
 @router.get("/student/report", response_class=HTMLResponse)
 async def my_report(request: Request, user: User = Depends(student), db=Depends(session)):
     return _page(request, await _report(request, db, user), "/student/progress", "/student/report.pdf",
-                 published=await reports.published_for(db, user.id), published_base="/student/reports/")
+                 published=await ratings.published_reports(db, user.id), published_base="/student/reports/")
 
 
 async def _frozen(request: Request, db, who: User, report_id: uuid.UUID) -> Report:
     """A published report of ``who``'s as it was published (404 when it is not theirs)."""
-    row = await reports.published_one(db, who.id, report_id)
+    row = await ratings.published_report(db, who.id, report_id)
     if row is None:
         raise _missing()
     return reports.frozen(row, who, i18n.language(request))
@@ -116,7 +116,7 @@ async def _child(db, user: User, student_id: uuid.UUID) -> User:
 async def child_report(student_id: uuid.UUID, request: Request, user: User = Depends(guardian), db=Depends(session)):
     child = await _child(db, user, student_id)
     return _page(request, await _report(request, db, child), "/guardian",
-                 f"/guardian/children/{student_id}/report.pdf", published=await reports.published_for(db, child.id),
+                 f"/guardian/children/{student_id}/report.pdf", published=await ratings.published_reports(db, child.id),
                  published_base=f"/guardian/children/{student_id}/reports/")
 
 
