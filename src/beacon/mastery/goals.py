@@ -8,15 +8,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.approval import repository as releases
-from beacon.approval.models import Draft
 from beacon.db.audit import add_audit
 from beacon.errors import Conflict, InvalidInput, NotFound
-from beacon.feedback.models import Submission
+from beacon.mastery import repository
 from beacon.mastery.models import GOAL_MAX_CHARS, REFLECTION_MAX_CHARS, Goal, Reflection
 from beacon.rubrics import repository as rubrics
 from beacon.school.models import User
@@ -40,9 +37,7 @@ def _words(value: str, limit: int, what: str) -> str:
 
 async def open_goals(session: AsyncSession, student_id: uuid.UUID) -> dict[str, Goal]:
     """The student's open goal per competency."""
-    rows = await session.scalars(select(Goal).where(
-        Goal.student_id == student_id, Goal.achieved_at.is_(None), Goal.withdrawn_at.is_(None)))
-    return {g.competency_id: g for g in rows}
+    return {g.competency_id: g for g in await repository.open_goals_of(session, student_id)}
 
 
 async def open_goal(session: AsyncSession, student_id: uuid.UUID, competency_id: str) -> Goal | None:
@@ -62,8 +57,7 @@ async def set_goal(session: AsyncSession, student: User, competency_id: str, goa
         raise InvalidInput(f"a level on {competency_id} is from 1 to {levels}")
     # Two tabs setting a goal at once take turns, so the second replaces the first (no 500
     # from the one-open-goal index).
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                          {"key": f"goal:{student.id}:{competency_id}"})
+    await repository.lock_goal_slot(session, student.id, competency_id)
     replaced = await open_goal(session, student.id, competency_id)
     if replaced is not None:
         replaced.withdrawn_at = _now()
@@ -80,7 +74,7 @@ async def set_goal(session: AsyncSession, student: User, competency_id: str, goa
 
 async def _open_goal(session: AsyncSession, student: User, goal_id: uuid.UUID) -> Goal:
     """The student's own goal, still open, locked: another's is "not found", a closed one a conflict."""
-    goal = await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.student_id == student.id).with_for_update())
+    goal = await repository.goal_for_update(session, goal_id, student.id)
     if goal is None:
         raise NotFound("goal")
     if goal.achieved_at or goal.withdrawn_at:
@@ -115,30 +109,23 @@ ACHIEVED_SHOWN = 5  # "Goals reached": the last few, a record of moments rather 
 async def achieved_goals(session: AsyncSession, student_id: uuid.UUID, *, competency_id: str | None = None,
                          limit: int = ACHIEVED_SHOWN) -> list[Goal]:
     """The student's goals reached, latest first (on one competency where given)."""
-    query = select(Goal).where(Goal.student_id == student_id, Goal.achieved_at.is_not(None))
-    if competency_id is not None:
-        query = query.where(Goal.competency_id == competency_id)
-    return list(await session.scalars(query.order_by(Goal.achieved_at.desc(), Goal.id).limit(limit)))
+    return await repository.achieved_goals_of(session, student_id, competency_id, limit)
 
 
 # --- Reflections --------------------------------------------------------------------------------
 
 async def reflection_on(session: AsyncSession, release_id: uuid.UUID) -> Reflection | None:
-    return await session.scalar(select(Reflection).where(Reflection.release_id == release_id))
+    return await repository.reflection_of_release(session, release_id)
 
 
 async def reflections_of(session: AsyncSession, student_id: uuid.UUID) -> dict[str, Reflection]:
     """The student's reflections by release id (as text: the progress page's key)."""
-    rows = await session.scalars(select(Reflection).where(Reflection.student_id == student_id))
-    return {str(r.release_id): r for r in rows}
+    return {str(r.release_id): r for r in await repository.reflections_of_student(session, student_id)}
 
 
 async def revised_since(session: AsyncSession, release) -> bool:
     """Whether the student has handed in a revision of the work this feedback was on since it was released."""
-    found = await session.scalar(
-        select(func.count()).select_from(Submission).join(Draft, Draft.submission_id == Submission.revision_of_id)
-        .where(Draft.id == release.draft_id, Submission.created_at > release.released_at))
-    return bool(found)
+    return bool(await repository.revisions_since(session, release.draft_id, release.released_at))
 
 
 async def write_reflection(session: AsyncSession, student: User, release_id: uuid.UUID, reflection_text: str) -> Reflection:
@@ -153,10 +140,7 @@ async def write_reflection(session: AsyncSession, student: User, release_id: uui
     cleaned = _words(reflection_text, REFLECTION_MAX_CHARS, "reflection")
     if await revised_since(session, release):
         raise Conflict("you have handed in a revision since: this reflection stays as your teacher read it")
-    written = await session.scalar(
-        insert(Reflection).values(student_id=student.id, release_id=release.id, text=cleaned)
-        .on_conflict_do_update(index_elements=[Reflection.release_id], set_={"text": cleaned, "updated_at": func.now()})
-        .returning(Reflection).execution_options(populate_existing=True))
+    written = await repository.put_reflection(session, student_id=student.id, release_id=release.id, written=cleaned)
     await add_audit(session, actor_id=student.id, action="reflection.written", subject_type="release",
                     subject_id=str(release.id), data={"reflection_id": str(written.id), "text": cleaned})
     return written

@@ -11,11 +11,11 @@ import secrets
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.db.audit import add_audit
 from beacon.errors import NotFound
+from beacon.mastery import repository
 from beacon.mastery.models import PortfolioLink
 from beacon.school import repository as school
 from beacon.school.models import User
@@ -28,9 +28,7 @@ def _hashed(token: str) -> str:
 
 
 async def open_links(session: AsyncSession, student_id: uuid.UUID) -> list[PortfolioLink]:
-    rows = await session.scalars(select(PortfolioLink).where(
-        PortfolioLink.student_id == student_id, PortfolioLink.revoked_at.is_(None)).order_by(PortfolioLink.created_at))
-    return list(rows)
+    return await repository.open_portfolio_links(session, student_id)
 
 
 async def make_link(session: AsyncSession, student: User) -> tuple[PortfolioLink, str]:
@@ -52,8 +50,7 @@ async def student_of(session: AsyncSession, token: str) -> User | None:
     """Whose portfolio an open link shows; None for a revoked, unknown or malformed token."""
     if not token or len(token) > 100:
         return None
-    link = await session.scalar(select(PortfolioLink).where(
-        PortfolioLink.token_hash == _hashed(token), PortfolioLink.revoked_at.is_(None)))
+    link = await repository.open_portfolio_link_by_hash(session, _hashed(token))
     if link is None:
         return None
     student = await school.get_user(session, link.student_id)
@@ -69,7 +66,7 @@ async def may_manage(session: AsyncSession, user: User, student_id: uuid.UUID) -
 
 async def revoke_link(session: AsyncSession, user: User, link_id: uuid.UUID) -> PortfolioLink:
     """Stop a link: the student's own, or one of a student this teacher teaches (else not found)."""
-    link = await session.scalar(select(PortfolioLink).where(PortfolioLink.id == link_id).with_for_update())
+    link = await repository.portfolio_link_for_update(session, link_id)
     if link is None or not await may_manage(session, user, link.student_id):
         raise NotFound("portfolio link")
     if link.revoked_at is None:

@@ -6,14 +6,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Text, and_, any_, bindparam, cast, func, select, type_coerce, update
+from sqlalchemy import Text, and_, any_, bindparam, cast, func, select, text, type_coerce, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from beacon.approval.models import Draft, Release
 from beacon.feedback.models import Submission
-from beacon.mastery.models import PublishedReport, Rating, StoredStanding, SupportDismissal
+from beacon.mastery.models import (Goal, PortfolioLink, PublishedReport, Rating, Reflection, StoredStanding,
+                                   SupportDismissal)
 from beacon.rubrics.models import Competency
 from beacon.school.models import Assignment, AssignmentCompetency, Enrollment, School, User
 
@@ -249,3 +250,74 @@ async def published_report(session: AsyncSession, student_id: uuid.UUID, report_
     """The student's published report ``report_id``; None if it is not theirs."""
     return await session.scalar(select(PublishedReport).where(PublishedReport.id == report_id,
                                                               PublishedReport.student_id == student_id))
+
+
+# --- Goals, reflections, portfolio links ------------------------------------------------------
+
+async def lock_goal_slot(session: AsyncSession, student_id: uuid.UUID, competency_id: str) -> None:
+    """Until the transaction ends, one writer at a time of the student's goal on a competency."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                          {"key": f"goal:{student_id}:{competency_id}"})
+
+
+async def open_goals_of(session: AsyncSession, student_id: uuid.UUID) -> list[Goal]:
+    """The student's goals neither achieved nor withdrawn."""
+    rows = await session.scalars(select(Goal).where(
+        Goal.student_id == student_id, Goal.achieved_at.is_(None), Goal.withdrawn_at.is_(None)))
+    return list(rows)
+
+
+async def goal_for_update(session: AsyncSession, goal_id: uuid.UUID, student_id: uuid.UUID) -> Goal | None:
+    """The student's goal ``goal_id``, row-locked; None if it is not theirs."""
+    return await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.student_id == student_id).with_for_update())
+
+
+async def achieved_goals_of(session: AsyncSession, student_id: uuid.UUID, competency_id: str | None,
+                            limit: int) -> list[Goal]:
+    """The student's achieved goals, latest first (on one competency where given)."""
+    query = select(Goal).where(Goal.student_id == student_id, Goal.achieved_at.is_not(None))
+    if competency_id is not None:
+        query = query.where(Goal.competency_id == competency_id)
+    return list(await session.scalars(query.order_by(Goal.achieved_at.desc(), Goal.id).limit(limit)))
+
+
+async def reflection_of_release(session: AsyncSession, release_id: uuid.UUID) -> Reflection | None:
+    return await session.scalar(select(Reflection).where(Reflection.release_id == release_id))
+
+
+async def reflections_of_student(session: AsyncSession, student_id: uuid.UUID) -> list[Reflection]:
+    rows = await session.scalars(select(Reflection).where(Reflection.student_id == student_id))
+    return list(rows)
+
+
+async def revisions_since(session: AsyncSession, draft_id: uuid.UUID, since: datetime) -> int:
+    """How many revisions of the work draft ``draft_id`` was on were handed in after ``since``."""
+    return await session.scalar(
+        select(func.count()).select_from(Submission).join(Draft, Draft.submission_id == Submission.revision_of_id)
+        .where(Draft.id == draft_id, Submission.created_at > since))
+
+
+async def put_reflection(session: AsyncSession, *, student_id: uuid.UUID, release_id: uuid.UUID,
+                         written: str) -> Reflection:
+    """One row per release: a rewrite replaces its text and moment, its id stays."""
+    return await session.scalar(
+        insert(Reflection).values(student_id=student_id, release_id=release_id, text=written)
+        .on_conflict_do_update(index_elements=[Reflection.release_id], set_={"text": written, "updated_at": func.now()})
+        .returning(Reflection).execution_options(populate_existing=True))
+
+
+async def open_portfolio_links(session: AsyncSession, student_id: uuid.UUID) -> list[PortfolioLink]:
+    """The student's links not revoked, oldest first."""
+    rows = await session.scalars(select(PortfolioLink).where(
+        PortfolioLink.student_id == student_id, PortfolioLink.revoked_at.is_(None)).order_by(PortfolioLink.created_at))
+    return list(rows)
+
+
+async def open_portfolio_link_by_hash(session: AsyncSession, token_hash: str) -> PortfolioLink | None:
+    return await session.scalar(select(PortfolioLink).where(
+        PortfolioLink.token_hash == token_hash, PortfolioLink.revoked_at.is_(None)))
+
+
+async def portfolio_link_for_update(session: AsyncSession, link_id: uuid.UUID) -> PortfolioLink | None:
+    """The link ``link_id``, row-locked, revoked or not."""
+    return await session.scalar(select(PortfolioLink).where(PortfolioLink.id == link_id).with_for_update())
