@@ -25,7 +25,7 @@ for _limit in ("REQUESTS", "WORK", "SIGN_IN"):
 from beacon.config import Settings, get_settings
 
 PROJECT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.classroom", "tests.api_client"]
+pytest_plugins = ["tests.classroom", "tests.api_client", "tests.mail"]
 
 
 @pytest.fixture(scope="session")

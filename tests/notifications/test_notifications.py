@@ -8,14 +8,9 @@ down leaves the job to be retried and the notification in place."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-import socket
 import uuid
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from sqlalchemy import text
@@ -25,45 +20,7 @@ from beacon.db.audit import audit_trail
 from beacon.notifications import messages
 from tests.api_client import PASSWORD, sign_in, wait_for_queue
 from tests.classroom import ESSAY
-
-
-class Inbox:
-    """What the SMTP server received: each message, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def mail_settings(runtime):
-    """The SMTP settings, put back after each test (the runtime is the session's)."""
-    settings = runtime.settings
-    saved = (settings.smtp_host, settings.smtp_port, settings.smtp_starttls, settings.smtp_timeout_s)
-    yield settings
-    settings.smtp_host, settings.smtp_port, settings.smtp_starttls, settings.smtp_timeout_s = saved
-
-
-@pytest.fixture
-def inbox(mail_settings):
-    found = Inbox()
-    controller = Controller(found, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    mail_settings.smtp_host, mail_settings.smtp_port, mail_settings.smtp_starttls = "127.0.0.1", controller.port, False
-    yield found
-    controller.stop()
+from tests.mail import free_port
 
 
 async def _family(client, people, language="es") -> tuple[dict, dict, str]:
@@ -228,7 +185,7 @@ async def test_without_smtp_notifications_are_in_app_only(api, people, runtime, 
 
 async def test_a_mail_server_that_is_down_leaves_the_job_to_be_retried(api, people, runtime, inbox, mail_settings):
     live_port = mail_settings.smtp_port
-    mail_settings.smtp_port, mail_settings.smtp_timeout_s = _free_port(), 2.0  # nothing listens there
+    mail_settings.smtp_port, mail_settings.smtp_timeout_s = free_port(), 2.0  # nothing listens there
     _, client = api
     teacher, alice = await sign_in(client, people["teacher"]), await sign_in(client, people["alice"])
     release_id = await _approve(client, teacher, await _hand_in(client, alice, "Wind", 1, teacher))

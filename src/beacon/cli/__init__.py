@@ -25,6 +25,8 @@ projects_app = typer.Typer(help="Project ideas from a student's interests and gr
 app.add_typer(db_app, name="db")
 app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(projects_app, name="projects")
+roster_app = typer.Typer(help="A school's roster from its student information system.", no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
 
 T = TypeVar("T")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -411,6 +413,52 @@ def rubrics_reindex() -> None:
 
     model, count = run(work)
     typer.echo(f"embedded {count} rubric passages with {model}")
+
+
+@roster_app.command("import")
+def roster_import(
+    folder: Annotated[Path, typer.Argument(help="A OneRoster 1.1 CSV export: users.csv [classes.csv enrollments.csv].")],
+    admin: Annotated[str, typer.Option(help="Email of the school's admin the import is made as.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; change nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import people, classes, enrollments and families; all or nothing (``school/roster.py``)."""
+    from beacon.errors import NotFound
+    from beacon.runtime import open_runtime
+    from beacon.school import repository, roster
+
+    files = {}
+    for name in roster.FILES:
+        path = folder / f"{name}.csv"
+        if path.is_file():
+            with path.open("rb") as f:
+                files[name] = f.read(roster.MAX_FILE_BYTES + 1)
+
+    async def work():
+        async with open_runtime(rubrics=False) as rt, rt.db.transaction() as session:
+            user = await repository.user_by_email(session, admin)
+            if user is None or user.role != "admin":
+                raise NotFound(f"no admin {admin}")
+            try:
+                return await roster.import_roster(session, user, files, dry_run=dry_run)
+            except roster.RosterInvalid as exc:
+                return exc
+
+    report = run(work)
+    if isinstance(report, Exception):
+        for e in report.errors:
+            typer.echo(f"{e.file}:{e.line or '-'}: {e.field or '-'}: {e.message}", err=True)
+        fail(str(report), 2)
+    if as_json:
+        print_json(report)
+        return
+    added = "would add" if dry_run else "added"
+    for kind, counts in [*((f"{r}s", c) for r, c in report["people"].items()), ("classes", report["classes"]),
+                         ("enrollments", report["enrollments"]), ("guardian links", report["guardian_links"])]:
+        updated = f"   {'would update' if dry_run else 'updated'} {counts['updated']:>5}" if "updated" in counts else ""
+        typer.echo(f"{kind:<16} {added} {counts['added']:>5}   unchanged {counts['unchanged']:>5}{updated}")
+    for note in report["notes"]:
+        typer.echo(f"note: {note}")
 
 
 def main() -> None:

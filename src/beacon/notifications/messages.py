@@ -44,3 +44,14 @@ def body(lang: str, *, name: str, subject_line: str, link: str, preferences: str
         _("Choose what Beacon emails you about: %(link)s", lang, link=preferences),
         _("Stop all emails from Beacon: %(link)s", lang, link=unsubscribe),
     )) + "\n"
+
+
+def invitation(lang: str, *, teacher: str, child: str, school: str) -> str:
+    """The one line a family's invitation says (the child's first name only)."""
+    return _("%(teacher)s invites you to follow %(child)s's progress at %(school)s", lang,
+             teacher=teacher, child=child, school=school)
+
+
+def invitation_body(lang: str, *, line: str, link: str) -> str:
+    """The invitation email's plain text: its line and the link to accept, nothing else."""
+    return "\n\n".join((line + ".", _("Accept the invitation: %(link)s", lang, link=link))) + "\n"

@@ -17,12 +17,14 @@ from beacon.jobs import defer_in
 from beacon.notifications import messages
 from beacon.notifications import repository as rows
 from beacon.notifications.models import KINDS, Notification
+from beacon.school import invitations
 from beacon.school import repository as school
-from beacon.school.models import User
+from beacon.school.models import GuardianInvitation, School, User
 from beacon.text import first_name
 
 QUEUE = "notifications"
 SEND_TASK = "beacon:send_notifications"
+INVITATION_TASK = "beacon:send_invitation"
 _UNSUBSCRIBE_SALT = "beacon.unsubscribe"
 
 
@@ -148,5 +150,43 @@ def compose(settings: Settings, person: User, notification: Notification, lang: 
     message.set_content(messages.body(lang, name=first_name(person.full_name),
                                       subject_line=notification.subject, link=base + notification.link,
                                       preferences=f"{base}/me/notifications", unsubscribe=unsubscribe))
+    message["Content-Language"] = lang  # after set_content, which replaces every Content-* header
+    return message
+
+
+# --- A family's invitation -------------------------------------------------------------------
+
+async def invite_guardian(session: AsyncSession, settings: Settings, teacher: User, student_id: uuid.UUID,
+                          email: str, language: str | None) -> tuple[GuardianInvitation, str | None]:
+    """A teacher's invitation (school/invitations.py) and its email job, in the caller's
+    transaction. The link is returned when no email will carry it (no SMTP): the teacher passes
+    it on."""
+    invitation = await invitations.invite(session, teacher, student_id, email, language)
+    if settings.smtp_host:
+        await defer_in(session, INVITATION_TASK, f"invite:{invitation.id}", queue=QUEUE,
+                       invitation_id=str(invitation.id))
+        return invitation, None
+    return invitation, invitations.link(settings, invitation.id)
+
+
+async def invitation_email(session: AsyncSession, settings: Settings, invitation_id: uuid.UUID) -> EmailMessage | None:
+    """The email of an invitation still open, in its language: one line (who invites, the child's
+    first name, the school) and the link. None once accepted, revoked or expired."""
+    invitation = await school.invitation(session, invitation_id)
+    if invitation is None or invitations.state(invitation) != "open":
+        return None
+    lang = messages.supported(invitation.preferred_language)
+    teacher = await school.get_user(session, invitation.invited_by) if invitation.invited_by else None
+    child = await school.get_user(session, invitation.student_id)
+    where = await session.get(School, invitation.school_id)
+    line = messages.invitation(lang, teacher=teacher.full_name if teacher else where.name,
+                               child=first_name(child.full_name), school=where.name)
+    message = EmailMessage()
+    message["Subject"] = line
+    message["From"] = settings.smtp_from
+    message["To"] = invitation.email
+    message["Message-ID"] = make_msgid(domain="beacon")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(messages.invitation_body(lang, line=line, link=invitations.link(settings, invitation.id)))
     message["Content-Language"] = lang  # after set_content, which replaces every Content-* header
     return message

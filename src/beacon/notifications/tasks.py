@@ -51,3 +51,25 @@ async def send_emails(settings, db, notification_ids: list[uuid.UUID]) -> int:
             await rows.mark_emailed(session, notification_id)
         sent += 1
     return sent
+
+
+@blueprint.task(name="send_invitation", queue=service.QUEUE, pass_context=True, retry=RETRY)
+async def send_invitation(context: procrastinate.JobContext, invitation_id: str) -> None:
+    runtime = services(context).runtime
+    await send_invitation_email(runtime.settings, runtime.db, uuid.UUID(invitation_id))
+
+
+async def send_invitation_email(settings, db, invitation_id: uuid.UUID) -> bool:
+    """Email a family's invitation if it is still open (revoked before the job ran: nothing)."""
+    if not settings.smtp_host:
+        return False
+    async with db.transaction() as session:  # no connection held while the mail server answers
+        message = await service.invitation_email(session, settings, invitation_id)
+    if message is None:
+        return False
+    try:
+        await mail.send(settings, message)
+    except mail.MailRefused:
+        log.warning("the mail server refused invitation %s for good", invitation_id, exc_info=True)
+        return False
+    return True

@@ -175,3 +175,33 @@ class Guardianship(Base):
     student_role: Mapped[str] = mapped_column(String(16), server_default="student", default="student")
     linked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
+
+
+class GuardianInvitation(Base):
+    """A teacher's invitation to a student's family member, by email: accepting it (once, before
+    ``expires_at``) links the guardian to the child. The link is the signed id of this row
+    (school/invitations.py): nothing secret is stored."""
+
+    __tablename__ = "guardian_invitations"
+    __table_args__ = (
+        CheckConstraint("char_length(email) BETWEEN 3 AND 320 AND position('@' in email) > 1", name="email_shape"),
+        CheckConstraint("expires_at > created_at", name="expires_after_made"),
+        CheckConstraint("accepted_at IS NULL OR revoked_at IS NULL", name="closed_once"),
+        CheckConstraint("accepted_by IS NULL OR accepted_at IS NOT NULL", name="accepted_by_when_accepted"),
+        CheckConstraint("revoked_by IS NULL OR revoked_at IS NOT NULL", name="revoked_by_when_revoked"),
+        Index("uq_guardian_invitations_one_open", "student_id", func.lower(literal_column("email")), unique=True,
+              postgresql_where=literal_column("accepted_at IS NULL AND revoked_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(320))
+    preferred_language: Mapped[str] = mapped_column(String(16), server_default="en", default="en")
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

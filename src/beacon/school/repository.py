@@ -12,6 +12,7 @@ from beacon.school.models import (
     Assignment,
     AssignmentCompetency,
     Enrollment,
+    GuardianInvitation,
     Guardianship,
     School,
     SchoolClass,
@@ -252,3 +253,50 @@ async def preferred_language(session: AsyncSession, user: User) -> str | None:
     if user.role == "student" and (found := await profile(session, user.id)) is not None:
         return found.preferred_language
     return user.preferred_language
+
+
+# --- Roster import ---------------------------------------------------------------------------
+
+async def users_by_emails(session: AsyncSession, emails: list[str]) -> dict[str, User]:
+    """Everyone with one of these emails (in any school), by lower-cased email."""
+    wanted = sorted({e.lower() for e in emails})
+    rows = await session.scalars(select(User).where(func.lower(User.email).in_(wanted))) if wanted else []
+    return {u.email.lower(): u for u in rows}
+
+
+async def classes_by_names(session: AsyncSession, school_id: uuid.UUID, names: list[str]) -> dict[str, SchoolClass]:
+    rows = await session.scalars(select(SchoolClass).where(SchoolClass.school_id == school_id,
+                                                           SchoolClass.name.in_(sorted(set(names))))) if names else []
+    return {c.name: c for c in rows}
+
+
+async def lock_roster(session: AsyncSession, school_id: uuid.UUID) -> None:
+    """One roster import at a time per school, until this transaction ends: two at once would both
+    find an email free and the second would fail on the unique index."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('roster:' || :school))"),
+                          {"school": str(school_id)})
+
+
+# --- Guardian invitations --------------------------------------------------------------------
+
+async def invitation(session: AsyncSession, invitation_id: uuid.UUID, *, lock: bool = False) -> GuardianInvitation | None:
+    """An invitation; ``lock``: held for this transaction (accepting it is one-time)."""
+    query = select(GuardianInvitation).where(GuardianInvitation.id == invitation_id)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def open_invitation(session: AsyncSession, student_id: uuid.UUID, email: str) -> GuardianInvitation | None:
+    """The child's invitation to that address not yet accepted or revoked (expired or not)."""
+    return await session.scalar(select(GuardianInvitation).where(
+        GuardianInvitation.student_id == student_id, func.lower(GuardianInvitation.email) == email.lower(),
+        GuardianInvitation.accepted_at.is_(None), GuardianInvitation.revoked_at.is_(None)).with_for_update())
+
+
+async def invitations_of(session: AsyncSession, student_id: uuid.UUID, *, pending: bool = True) -> list[GuardianInvitation]:
+    """A child's invitations, newest first; ``pending``: only those still waiting for an answer."""
+    query = select(GuardianInvitation).where(GuardianInvitation.student_id == student_id)
+    if pending:
+        query = query.where(GuardianInvitation.accepted_at.is_(None), GuardianInvitation.revoked_at.is_(None),
+                            GuardianInvitation.expires_at > func.now())
+    rows = await session.scalars(query.order_by(GuardianInvitation.created_at.desc(), GuardianInvitation.id))
+    return list(rows.all())

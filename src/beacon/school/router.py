@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
-from beacon.school import accounts, repository, service
+from beacon.school import accounts, repository, roster, service
 from beacon.school.auth import (
     check_password,
     client_address,
@@ -169,6 +169,22 @@ async def _guardianship(db, admin_user: User, guardian_id, student_id, linked: b
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return {"guardian_id": str(guardian_id), "student_id": str(student_id), "linked": linked}
+
+
+@router.post("/admin/roster", tags=["admin"], responses={422: {"description": "problems per file, line and field"}})
+async def import_roster(request: Request, user: User = Depends(admin), db=Depends(session)) -> dict:
+    """Multipart: a OneRoster 1.1 ``users`` CSV, optional ``classes`` and ``enrollments``;
+    ``dry_run=true`` reports what would change without changing it. All or nothing: any problem is
+    a 422 listing each (file, line, field, message) and nothing is written (``school/roster.py``)."""
+    from beacon.text import check_form
+
+    form = await request.form()
+    check_form(form)
+    files, dry_run = await roster.read_uploads(form)
+    try:
+        return await roster.import_roster(db, user, files, dry_run=dry_run)
+    except roster.RosterInvalid as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.as_dict()) from None
 
 
 # --- Teachers set assignments for their classes -----------------------------------------------

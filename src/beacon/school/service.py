@@ -93,6 +93,29 @@ async def add_person(session: AsyncSession, admin: User, new: NewPerson, passwor
     return person
 
 
+async def update_person(session: AsyncSession, admin: User, person: User, *, full_name: str | None = None,
+                        grade: int | None = None, preferred_language: str | None = None) -> None:
+    """A person of the admin's school as the school's records now say (a roster import): their
+    name, a student's grade, their language (a student's lives in their profile). Audited with
+    what changed."""
+    if person.school_id != admin.school_id:
+        raise NotFound(f"no person {person.id}")
+    changed: dict = {}
+    if full_name is not None and full_name.strip() != person.full_name:
+        person.full_name = changed["full_name"] = full_name.strip()
+    profile = await repository.profile(session, person.id) if person.role == "student" else None
+    if grade is not None and profile is not None and profile.grade != grade:
+        profile.grade = changed["grade"] = grade
+    if preferred_language is not None:
+        if profile is not None and profile.preferred_language != preferred_language:
+            profile.preferred_language = changed["preferred_language"] = preferred_language
+        elif person.role != "student" and person.preferred_language != preferred_language:
+            person.preferred_language = changed["preferred_language"] = preferred_language
+    if changed:
+        await session.flush()
+        await _audit(session, admin, "person.updated", "user", person.id, changed)
+
+
 async def add_class(session: AsyncSession, admin: User, new: NewClass) -> SchoolClass:
     if await repository.class_by_name(session, admin.school_id, new.name.strip()) is not None:
         raise InvalidInput(f"there is already a class called {new.name!r}")

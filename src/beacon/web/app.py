@@ -20,6 +20,7 @@ from beacon.evals.router import router as coaching
 from beacon.feedback.router import router as submissions
 from beacon.mastery.router import goals_router, portfolio_router, ratings_router, reflections_router
 from beacon.mastery.router import router as mastery
+from beacon.notifications.router import invitations_router
 from beacon.notifications.router import router as notifications
 from beacon.projects.router import portfolio_api
 from beacon.projects.router import router as projects
@@ -31,6 +32,7 @@ from beacon.web.limits import RateLimits
 from beacon.web.guardian_pages import router as guardian_pages
 from beacon.web.report_pages import router as report_pages
 from beacon.web.mastery_pages import router as mastery_pages
+from beacon.web.invitation_pages import router as invitation_pages
 from beacon.web.notification_pages import router as notification_pages
 from beacon.web.pages import router as pages
 from beacon.web.portfolio_pages import router as portfolio_pages
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.include_router(progress_pages)
     app.include_router(notifications)
     app.include_router(notification_pages)
+    app.include_router(invitations_router)
+    app.include_router(invitation_pages)
     app.include_router(released_pages)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
 

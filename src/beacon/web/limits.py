@@ -42,6 +42,7 @@ WORK = frozenset({
     ("POST", "/student/submissions"), ("POST", "/student/projects/requests"), ("POST", "/coach/evals"),
 })
 SIGN_IN = frozenset({("POST", "/api/v1/auth/token"), ("POST", "/login")})
+JOINING = "/invitations/"  # accepting a family's invitation makes an account and signs in: a sign-in
 NOT_LIMITED = ("/healthz", "/static/")
 REFUSALS = (413, 429)
 MAX_DELAYED = 256
@@ -93,7 +94,7 @@ class RateLimits:
         if scope["type"] != "http" or scope["path"].startswith(NOT_LIMITED):
             return await self.app(scope, receive, send)
         route = (scope["method"], scope["path"].rstrip("/") or "/")
-        if route in SIGN_IN:
+        if route in SIGN_IN or (route[0] == "POST" and route[1].startswith(JOINING)):
             retry = self._refused(self.sign_in, "sign-in:" + _address(scope))
         else:
             who = self._who(scope)

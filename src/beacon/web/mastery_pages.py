@@ -22,10 +22,12 @@ from beacon.mastery.schemas import Dismissal, NewRatings
 from beacon.mastery.service import school_choice
 from beacon.review import repository as reviews
 from beacon.rubrics import repository as rubrics
+from beacon.school import invitations
 from beacon.school import repository as school
 from beacon.school.auth import session
 from beacon.school.models import User
 from beacon.web import flash
+from beacon.web.invitation_pages import LANGUAGE_NAMES
 from beacon.web.rendering import admin, render, teacher, uuid_or_none
 
 router = APIRouter(include_in_schema=False)
@@ -128,6 +130,7 @@ async def cell_history(student_id: uuid.UUID, competency_id: str, request: Reque
                   student=student, definition=definition, groups=list(groups.values())[::-1], cell=cell_view(standing),
                   standing=standing, class_id=request.query_params.get("class_id", ""),
                   portfolio_links=await portfolio.open_links(db, student_id),
+                  invitations=await invitations.pending(db, user, student_id), invitation_languages=LANGUAGE_NAMES,
                   back=request.url.path + (f"?{request.url.query}" if request.url.query else ""))
 
 

@@ -18,6 +18,7 @@ from beacon.evals import repository as evals_repository
 from beacon.evals import service as evals
 from beacon.feedback import repository as submissions
 from beacon.school import repository as school
+from beacon.school import roster
 from beacon.school import service as school_service
 from beacon.school.auth import hash_password_off_loop, session
 from beacon.school.models import School, User
@@ -94,10 +95,14 @@ async def coach_eval_compare(a: uuid.UUID, b: uuid.UUID, user: User = Depends(co
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_home(request: Request, user: User = Depends(admin), db=Depends(session)):
+    return await _admin_page(request, user, db)
+
+
+async def _admin_page(request: Request, user: User, db, **extra):
     people = await school.people_of_school(db, user.school_id)
     return render(request, "admin_home.html", user=user, people=people,
                   classes=await school.classes_of_school(db, user.school_id),
-                  families=await school.guardians_of(db, [p.id for p in people if p.role == "student"]))
+                  families=await school.guardians_of(db, [p.id for p in people if p.role == "student"]), **extra)
 
 
 def _back(request: Request, notice: str | None = None, error: str | None = None) -> RedirectResponse:
@@ -162,3 +167,21 @@ async def set_guardian(request: Request, user: User = Depends(admin), db=Depends
     except InvalidInput as exc:
         return _back(request, error=str(exc))
     return _back(request, notice="Family links updated.")
+
+
+@router.post("/admin/roster", response_class=HTMLResponse)
+async def import_roster(request: Request, user: User = Depends(admin), db=Depends(session)):
+    """The roster form: "Preview" (a dry run) or "Import"; the report, or every problem by line
+    (422, nothing written), on the admin's page."""
+    from beacon.text import check_form
+
+    form = await request.form()
+    check_form(form)
+    files, dry_run = await roster.read_uploads(form)
+    try:
+        report = await roster.import_roster(db, user, files, dry_run=dry_run)
+    except roster.RosterInvalid as exc:
+        response = await _admin_page(request, user, db, roster_problems=exc.as_dict())
+        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        return response
+    return await _admin_page(request, user, db, roster_report=report)
