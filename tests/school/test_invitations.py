@@ -209,3 +209,37 @@ async def test_a_guardian_of_another_school_is_not_invited(api, people, runtime)
         other = await school.ensure_user(session, elsewhere, f"g-{tag}@example.org", "Gil Guardian", "guardian")
     refused = await _invite(client, teacher, people["alice_id"], other.email)
     assert refused.status_code == 422 and "ask an admin" in refused.json()["detail"]
+
+
+async def test_a_family_the_roster_added_claims_their_account_through_an_invitation(api, people, runtime, mail_settings):
+    mail_settings.smtp_host = None
+    _, client = api
+    teacher, admin = await sign_in(client, people["teacher"]), await sign_in(client, people["admin"])
+    address = f"fam-{uuid.uuid4().hex[:6]}@example.org"
+    # As a roster import makes them: a guardian without a password, already linked to Alice.
+    made = await client.post("/api/v1/admin/people", headers=admin, json={
+        "full_name": "Rosa Roster", "email": address, "role": "guardian", "preferred_language": "es"})
+    assert made.status_code == 201, made.text
+    assert (await client.put(f"/api/v1/admin/guardians/{made.json()['id']}/students/{people['alice_id']}",
+                             headers=admin)).status_code == 200
+    invited = await _invite(client, teacher, people["alice_id"], address)
+    assert invited.status_code == 201, invited.text  # linked, but she cannot sign in yet
+    path = _path(invited.json()["link"])
+    client.cookies.clear()
+    page = await client.get(path)
+    assert page.status_code == 200 and "Tu escuela ya te agregó. Elige una contraseña" in page.text
+    assert 'value="Rosa Roster"' in page.text  # her name as the school has it, hers to correct
+    joined = await _join(client, path, name="Rosa María Roster")
+    assert joined.status_code == 303 and joined.headers["location"] == "/guardian"
+    family = await sign_in(client, address)
+    me = (await client.get("/api/v1/me", headers=family)).json()
+    assert me["id"] == made.json()["id"] and me["full_name"] == "Rosa María Roster"  # the same account
+    assert [c["id"] for c in (await client.get("/api/v1/guardian/children", headers=family)).json()] == [
+        str(people["alice_id"])]
+    async with runtime.db.transaction() as session:
+        actions = [e.action for e in await audit_trail(session, "user", made.json()["id"])]
+    assert "person.claimed" in actions
+    # Claimed once: the link is used, and a new invitation is refused (she follows Alice now).
+    assert (await client.get(path)).status_code == 410
+    again = await _invite(client, teacher, people["alice_id"], address)
+    assert again.status_code == 422 and "already follows" in again.json()["detail"]

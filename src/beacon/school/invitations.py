@@ -94,7 +94,8 @@ async def invite(session: AsyncSession, teacher: User, student_id: uuid.UUID, em
     existing = await repository.user_by_email(session, email)
     if existing is not None and (existing.role != "guardian" or existing.school_id != student.school_id):
         raise InvalidInput(f"{email} has a Beacon account that is not a family's of this school: ask an admin")
-    if existing is not None and await repository.is_guardian_of(session, existing.id, student.id):
+    # A family the roster linked but who never signed in (no password) is invited to claim it.
+    if existing is not None and existing.password_hash and await repository.is_guardian_of(session, existing.id, student.id):
         raise InvalidInput(f"{email} already follows {student.full_name}")
     if (earlier := await repository.open_invitation(session, student.id, email)) is not None:
         earlier.revoked_at, earlier.revoked_by = datetime.now(UTC), teacher.id
@@ -154,15 +155,32 @@ async def accept(session: AsyncSession, invitation: GuardianInvitation, guardian
     await _audit(session, guardian.id, "guardian.invitation_accepted", invitation, guardian_id=str(guardian.id))
 
 
+def unclaimed(invitation: GuardianInvitation, existing: User | None) -> bool:
+    """The invited address is a family account of the school that never had a password (made by
+    a roster import): the invitation, which reached that address, is how they claim it."""
+    return (existing is not None and existing.role == "guardian" and existing.school_id == invitation.school_id
+            and not existing.password_hash)
+
+
 async def join(session: AsyncSession, invitation: GuardianInvitation, full_name: str, password_hash: str,
                language: str | None) -> User:
-    """A guardian account for the invited address (someone with no account yet), then accepted.
-    An address that already has an account is refused: its owner signs in to accept."""
-    if await repository.user_by_email(session, invitation.email) is not None:
-        raise InvalidInput("this email address already has a Beacon account: sign in to accept")
+    """A guardian account for the invited address (someone with no account yet), or the
+    password of an unclaimed one, then accepted. An address with an account one signs in to
+    is refused: its owner signs in to accept."""
+    existing = await repository.user_by_email(session, invitation.email)
     full_name = " ".join((full_name or "").split())
     if not 1 <= len(full_name) <= 200:
         raise InvalidInput("write your name")
+    if unclaimed(invitation, existing):
+        existing.password_hash, existing.full_name = password_hash, full_name
+        existing.preferred_language = supported(language) or existing.preferred_language
+        await session.flush()
+        await add_audit(session, actor_id=existing.id, action="person.claimed", subject_type="user",
+                        subject_id=str(existing.id), data={"invitation_id": str(invitation.id)})
+        await accept(session, invitation, existing)
+        return existing
+    if existing is not None:
+        raise InvalidInput("this email address already has a Beacon account: sign in to accept")
     guardian = User(school_id=invitation.school_id, email=invitation.email, full_name=full_name, role="guardian",
                     password_hash=password_hash,
                     preferred_language=supported(language) or invitation.preferred_language)

@@ -17,7 +17,8 @@ nothing: any problem in any row and nothing is written (the request owns the tra
 - Families: ``agentSourcedIds`` on a student's row (their guardians) or a guardian's (their
   students), as OneRoster allows either.
 - No password is imported (an SIS export's is not one to trust): an imported person has no
-  password until an admin sets one, as for anyone added without one.
+  password until an admin sets one, as for anyone added without one; a family chooses theirs
+  through a teacher's invitation (school/invitations.py claims the account).
 """
 
 from __future__ import annotations

@@ -81,9 +81,12 @@ def _page(request: Request, context: dict, user: User | None, *, error: str | No
     existing = context["existing"]
     mine = user is not None and user.role == "guardian" and user.email.lower() == invitation.email.lower()
     refused = existing is not None and existing.role != "guardian"
+    claim = invitations.unclaimed(invitation, existing)
+    if claim and not more.get("full_name"):
+        more["full_name"] = existing.full_name  # as the school's roster has it: theirs to correct
     response = render(request, "guardian_invitation.html", user=user, error=error, closed=None, mine=mine,
-                      someone_else=user is not None and not mine, refused=refused,
-                      has_account=existing is not None and not refused, **context, **more)
+                      someone_else=user is not None and not mine, refused=refused, claim=claim,
+                      has_account=existing is not None and not refused and not claim, **context, **more)
     response.status_code = status.HTTP_409_CONFLICT if refused and code == 200 else code
     return response
 
@@ -131,7 +134,8 @@ async def accept_invitation(token: str, request: Request):
                     "This account cannot accept this invitation. Ask the school's office.", request))
         return flash.redirect(request, "/guardian", notice=_("You now follow %(child)s's progress.", request,
                                                               child=context["child"]))
-    if context["existing"] is not None:  # signing in comes first (or, for staff, an admin)
+    if context["existing"] is not None and not invitations.unclaimed(context["invitation"], context["existing"]):
+        # signing in comes first (or, for staff, an admin)
         return _page(request, context, None, code=status.HTTP_409_CONFLICT)
     password = str(form.get("password") or "")
     error = (_("Write your name.", request) if not full_name.strip() else
