@@ -299,3 +299,52 @@ async def test_the_next_years_export_updates_names_grades_and_languages_it_gives
     # And the same files again change nothing.
     again = (await _send(client, admin, files)).json()
     assert all(c["updated"] == 0 and c["added"] == 0 for c in again["people"].values())
+
+
+async def test_the_admin_emails_the_families_the_roster_added_an_invitation_to_claim_their_account(
+        api, people, runtime, inbox):
+    import asyncio
+    import re
+    from urllib.parse import urlsplit
+
+    _, client = api
+    admin = await sign_in(client, people["admin"])
+    tag = uuid.uuid4().hex[:8]
+    assert (await _send(client, admin, export(tag, people["alice"]))).status_code == 200
+    await client.post("/login", data={"email": people["admin"], "password": PASSWORD})
+    page = (await client.get("/admin")).text
+    assert "2 families added by the roster have not signed in yet." in page and "Email each an invitation" in page
+    teacher = await sign_in(client, people["teacher"])
+    assert (await client.post("/api/v1/admin/guardian-invitations", headers=teacher)).status_code == 404
+
+    done = await client.post("/api/v1/admin/guardian-invitations", headers=admin)
+    assert done.status_code == 200 and done.json() == {"invited": 2}
+    ngozi, wei = f"ngozi-{tag}@example.org", f"wei-{tag}@example.org"
+    for _ in range(200):
+        if inbox.to(ngozi) and inbox.to(wei):
+            break
+        await asyncio.sleep(0.1)
+    [to_ngozi], [to_wei] = inbox.to(ngozi), inbox.to(wei)
+    # Each in the family's language, naming one child by first name: Ngozi's first by name is Leo.
+    assert to_ngozi["Content-Language"] == "es" and "Leo" in to_ngozi["Subject"] and "Okafor" not in to_ngozi["Subject"]
+    assert to_wei["Content-Language"] == "en" and "Sam" in to_wei["Subject"]
+    # Sent once: the invitations are open, so a second press invites no one.
+    assert (await client.post("/api/v1/admin/guardian-invitations", headers=admin)).json() == {"invited": 0}
+
+    [link] = re.findall(r"https?://\S+", to_ngozi.get_content())
+    client.cookies.clear()
+    joined = await client.post(urlsplit(link).path, data={"full_name": "Ngozi Okafor", "password": PASSWORD,
+                                                         "preferred_language": "es"})
+    assert joined.status_code == 303
+    family = await sign_in(client, ngozi)  # both children, as the roster linked them
+    assert [c["full_name"] for c in (await client.get("/api/v1/guardian/children", headers=family)).json()] == [
+        "Leo Okafor", "Maya Okafor"]
+    async with runtime.db.transaction() as session:
+        school_id = (await session.scalar(select(User).where(User.email == people["admin"]))).school_id
+        bulk = [e.data for e in await audit_trail(session, "school", str(school_id))
+                if e.action == "guardians.invited_unclaimed"]
+    assert bulk == [{"invited": 2}, {"invited": 0}]
+    # Without a mail server there is no one to email: the admin is told so.
+    runtime.settings.smtp_host = None  # put back after the test (mail_settings)
+    refused = await client.post("/api/v1/admin/guardian-invitations", headers=admin)
+    assert refused.status_code == 422 and "no mail server" in refused.json()["detail"]

@@ -97,3 +97,21 @@ async def revoke(student_id: uuid.UUID, invitation_id: uuid.UUID, user: User = D
     except invitations.InvitationClosed as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return _invitation_view(invitation)
+
+
+# --- An admin invites the families a roster import added ---------------------------------------
+
+admin_invitations_router = APIRouter(prefix="/api/v1/admin/guardian-invitations", tags=["guardians"])
+admin = require("admin")
+
+
+@admin_invitations_router.post("")
+async def invite_unclaimed(request: Request, user: User = Depends(admin), db=Depends(session)) -> dict:
+    """Email every family account of your school that never signed in (a roster import made it,
+    no invitation is open) an invitation to claim it: ``invited``, how many. Needs a mail server
+    (422 without one)."""
+    try:
+        invited = await service.invite_unclaimed_families(db, request.app.state.runtime.settings, user)
+    except InvalidInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"invited": invited}

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beacon.config import Settings
 from beacon.db.audit import add_audit
+from beacon.errors import InvalidInput
 from beacon.jobs import defer_in
 from beacon.notifications import messages
 from beacon.notifications import repository as rows
@@ -167,6 +168,22 @@ async def invite_guardian(session: AsyncSession, settings: Settings, teacher: Us
                        invitation_id=str(invitation.id))
         return invitation, None
     return invitation, invitations.link(settings, invitation.id)
+
+
+async def invite_unclaimed_families(session: AsyncSession, settings: Settings, admin: User) -> int:
+    """An admin invites every family account of the school that never signed in (made by a
+    roster import, no invitation open) to claim it, by email: one invitation each, naming their
+    first child. Email is needed (a link passed on by hand does not scale to a school). Audited
+    once with the count, each invitation on its own as well."""
+    if not settings.smtp_host:
+        raise InvalidInput("no mail server is set up (BEACON_SMTP_HOST): families cannot be emailed")
+    families = await school.unclaimed_families(session, admin.school_id)
+    for guardian, child in families:
+        await invite_guardian(session, settings, admin, child.id, guardian.email,
+                              await school.preferred_language(session, guardian))
+    await add_audit(session, actor_id=admin.id, action="guardians.invited_unclaimed", subject_type="school",
+                    subject_id=str(admin.school_id), data={"invited": len(families)})
+    return len(families)
 
 
 async def invitation_email(session: AsyncSession, settings: Settings, invitation_id: uuid.UUID) -> EmailMessage | None:

@@ -4,7 +4,8 @@ child as a guardian, with an account made on the way if they have none.
 The link carries the invitation's id, signed with the settings' key: nothing secret is stored,
 and the email job rebuilds the link from the row. The row decides what the link still does
 (one-time, for ``LIFETIME``, until revoked). Only a teacher of a class the child is in invites
-or revokes (anyone else: "not found"). Every step is audited; nothing here commits."""
+or revokes (anyone else: "not found"); an admin invites, in one go, the families a roster import
+added who never signed in (``unclaimed``). Every step is audited; nothing here commits."""
 
 from __future__ import annotations
 
@@ -78,9 +79,15 @@ async def _audit(session: AsyncSession, actor_id, action: str, invitation: Guard
 
 
 async def _teacher_of(session: AsyncSession, teacher: User, student_id: uuid.UUID) -> User:
-    if teacher.role != "teacher" or not await repository.teaches(session, teacher.id, student_id):
-        raise NotFound(f"no student {student_id}")
-    return await repository.get_user(session, student_id)
+    """The child, for a teacher of theirs, or (inviting the families a roster added) an admin of
+    their school; anyone else: not found."""
+    if teacher.role == "admin":
+        student = await repository.get_user(session, student_id)
+        if student is not None and student.role == "student" and student.school_id == teacher.school_id:
+            return student
+    elif teacher.role == "teacher" and await repository.teaches(session, teacher.id, student_id):
+        return await repository.get_user(session, student_id)
+    raise NotFound(f"no student {student_id}")
 
 
 async def invite(session: AsyncSession, teacher: User, student_id: uuid.UUID, email: str,

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from beacon.school.models import (
     Assignment,
@@ -300,3 +301,21 @@ async def invitations_of(session: AsyncSession, student_id: uuid.UUID, *, pendin
                             GuardianInvitation.expires_at > func.now())
     rows = await session.scalars(query.order_by(GuardianInvitation.created_at.desc(), GuardianInvitation.id))
     return list(rows.all())
+
+
+async def unclaimed_families(session: AsyncSession, school_id: uuid.UUID) -> list[tuple[User, User]]:
+    """(guardian, their first child by name) for each family account of the school that never had
+    a password (a roster import made it) and has no invitation still open: who to invite to claim it."""
+    open_ = (select(GuardianInvitation.id).where(
+        func.lower(GuardianInvitation.email) == func.lower(User.email), GuardianInvitation.accepted_at.is_(None),
+        GuardianInvitation.revoked_at.is_(None), GuardianInvitation.expires_at > func.now()).exists())
+    child = aliased(User)
+    rows = await session.execute(
+        select(User, child).join(Guardianship, Guardianship.guardian_id == User.id)
+        .join(child, child.id == Guardianship.student_id)
+        .where(User.school_id == school_id, User.role == "guardian", User.password_hash.is_(None), ~open_)
+        .order_by(User.full_name, User.id, child.full_name, child.id))
+    first: dict[uuid.UUID, tuple[User, User]] = {}
+    for guardian, student in rows.all():
+        first.setdefault(guardian.id, (guardian, student))
+    return list(first.values())

@@ -20,7 +20,7 @@ from beacon.evals.router import router as coaching
 from beacon.feedback.router import router as submissions
 from beacon.mastery.router import goals_router, portfolio_router, ratings_router, reflections_router
 from beacon.mastery.router import router as mastery
-from beacon.notifications.router import invitations_router
+from beacon.notifications.router import admin_invitations_router, invitations_router
 from beacon.notifications.router import router as notifications
 from beacon.projects.router import portfolio_api
 from beacon.projects.router import router as projects
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True, warm: b
     app.include_router(notifications)
     app.include_router(notification_pages)
     app.include_router(invitations_router)
+    app.include_router(admin_invitations_router)
     app.include_router(invitation_pages)
     app.include_router(released_pages)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")

@@ -17,6 +17,7 @@ from beacon.evals import report
 from beacon.evals import repository as evals_repository
 from beacon.evals import service as evals
 from beacon.feedback import repository as submissions
+from beacon.notifications import service as notifications
 from beacon.school import repository as school
 from beacon.school import roster
 from beacon.school import service as school_service
@@ -102,7 +103,19 @@ async def _admin_page(request: Request, user: User, db, **extra):
     people = await school.people_of_school(db, user.school_id)
     return render(request, "admin_home.html", user=user, people=people,
                   classes=await school.classes_of_school(db, user.school_id),
-                  families=await school.guardians_of(db, [p.id for p in people if p.role == "student"]), **extra)
+                  families=await school.guardians_of(db, [p.id for p in people if p.role == "student"]),
+                  unclaimed=len(await school.unclaimed_families(db, user.school_id)),
+                  mail=bool(request.app.state.runtime.settings.smtp_host), **extra)
+
+
+@router.post("/admin/guardian-invitations")
+async def invite_unclaimed_families(request: Request, user: User = Depends(admin), db=Depends(session)):
+    """Email each family the roster added, who never signed in, an invitation to claim their account."""
+    try:
+        invited = await notifications.invite_unclaimed_families(db, request.app.state.runtime.settings, user)
+    except InvalidInput as exc:
+        return _back(request, error=str(exc))
+    return _back(request, notice=f"Invitations emailed to {invited} famil{'y' if invited == 1 else 'ies'}.")
 
 
 def _back(request: Request, notice: str | None = None, error: str | None = None) -> RedirectResponse:
