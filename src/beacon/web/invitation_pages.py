@@ -91,16 +91,23 @@ def _page(request: Request, context: dict, user: User | None, *, error: str | No
     return response
 
 
-@router.get("/invitations/{token}", response_class=HTMLResponse)
-async def invitation_page(token: str, request: Request):
-    user = await _signed_in(request)
+async def _open(request: Request, token: str) -> dict | HTMLResponse:
+    """The open invitation's page context, or the page saying the link is not (or no longer) good."""
     async with request.app.state.runtime.db.transaction() as db:
         try:
-            context = await _context(db, request, token)
+            return await _context(db, request, token)
         except NotFound:
             return _closed_page(request, None)
         except invitations.InvitationClosed as exc:
             return _closed_page(request, exc)
+
+
+@router.get("/invitations/{token}", response_class=HTMLResponse)
+async def invitation_page(token: str, request: Request):
+    user = await _signed_in(request)
+    context = await _open(request, token)
+    if isinstance(context, HTMLResponse):
+        return context
     return _page(request, context, user, full_name="", language=context["invitation"].preferred_language)
 
 
@@ -111,13 +118,9 @@ async def accept_invitation(token: str, request: Request):
     form = await request.form()
     check_form(form)
     db_ = request.app.state.runtime.db
-    async with db_.transaction() as db:
-        try:
-            context = await _context(db, request, token)
-        except NotFound:
-            return _closed_page(request, None)
-        except invitations.InvitationClosed as exc:
-            return _closed_page(request, exc)
+    context = await _open(request, token)
+    if isinstance(context, HTMLResponse):
+        return context
     full_name = str(form.get("full_name") or "")[:200]
     language = str(form.get("preferred_language") or "")
     language = language if language in LANGUAGES or language == SOURCE else context["invitation"].preferred_language
