@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from beacon.errors import InvalidInput, NotFound
-
 from beacon.notifications import repository as rows
 from beacon.notifications import service
 from beacon.notifications.schemas import NotificationView, Preferences

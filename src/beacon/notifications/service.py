@@ -140,17 +140,24 @@ def compose(settings: Settings, person: User, notification: Notification, lang: 
     List-Unsubscribe with List-Unsubscribe-Post makes one-click unsubscribing work (RFC 8058)."""
     base = settings.app_url.rstrip("/")
     unsubscribe = f"{base}/unsubscribe/{unsubscribe_token(settings, person.id)}"
+    return _email(settings, person.email, notification.subject, lang,
+                  messages.body(lang, name=first_name(person.full_name), subject_line=notification.subject,
+                                link=base + notification.link, preferences=f"{base}/me/notifications",
+                                unsubscribe=unsubscribe),
+                  {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+
+
+def _email(settings: Settings, to: str, subject: str, lang: str, body: str, headers: dict | None = None) -> EmailMessage:
+    """A plain-text email from Beacon in ``lang``."""
     message = EmailMessage()
-    message["Subject"] = notification.subject
+    message["Subject"] = subject
     message["From"] = settings.smtp_from
-    message["To"] = person.email
+    message["To"] = to
     message["Message-ID"] = make_msgid(domain="beacon")
-    message["List-Unsubscribe"] = f"<{unsubscribe}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in (headers or {}).items():
+        message[name] = value
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies
-    message.set_content(messages.body(lang, name=first_name(person.full_name),
-                                      subject_line=notification.subject, link=base + notification.link,
-                                      preferences=f"{base}/me/notifications", unsubscribe=unsubscribe))
+    message.set_content(body)
     message["Content-Language"] = lang  # after set_content, which replaces every Content-* header
     return message
 
@@ -198,12 +205,5 @@ async def invitation_email(session: AsyncSession, settings: Settings, invitation
     where = await session.get(School, invitation.school_id)
     line = messages.invitation(lang, teacher=teacher.full_name if teacher else where.name,
                                child=first_name(child.full_name), school=where.name)
-    message = EmailMessage()
-    message["Subject"] = line
-    message["From"] = settings.smtp_from
-    message["To"] = invitation.email
-    message["Message-ID"] = make_msgid(domain="beacon")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(messages.invitation_body(lang, line=line, link=invitations.link(settings, invitation.id)))
-    message["Content-Language"] = lang  # after set_content, which replaces every Content-* header
-    return message
+    return _email(settings, invitation.email, line, lang,
+                  messages.invitation_body(lang, line=line, link=invitations.link(settings, invitation.id)))

@@ -22,10 +22,11 @@ from beacon.db.audit import add_audit
 from beacon.errors import BeaconError, InvalidInput, NotFound
 from beacon.school import repository
 from beacon.school.models import GuardianInvitation, Guardianship, User
+from beacon.school.schemas import EMAIL
 
 LIFETIME = timedelta(days=14)
 _SALT = "beacon.guardian-invitation"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(EMAIL)
 
 
 class InvitationClosed(BeaconError):

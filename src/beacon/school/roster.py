@@ -161,6 +161,15 @@ def _language(row: dict[str, str]) -> str | None:
     return code if code in ("en", "es") else None
 
 
+def _id_problem(source_id: str, seen) -> str | None:
+    """What is wrong with a row's sourcedId (missing, too long, or an earlier row's), if anything."""
+    if not source_id or len(source_id) > 255:
+        return "needs an id of at most 255 characters"
+    if any(source_id in earlier for earlier in seen):
+        return f"{source_id!r} appears twice"
+    return None
+
+
 def _list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -194,11 +203,8 @@ def parse(users: bytes, classes: bytes | None = None, enrollments: bytes | None 
         where = f"users.csv line {line}"
         source_id, role, status = row["sourcedId"], row["role"].lower(), row.get("status", "").lower()
         named.add(source_id)
-        if not source_id or len(source_id) > 255:
-            errors.append(LineError("users.csv", line, "sourcedId", "needs an id of at most 255 characters"))
-            continue
-        if source_id in plan.people or source_id in skipped:
-            errors.append(LineError("users.csv", line, "sourcedId", f"{source_id!r} appears twice"))
+        if problem := _id_problem(source_id, (plan.people, skipped)):
+            errors.append(LineError("users.csv", line, "sourcedId", problem))
             continue
         if status not in ("", "active", "inactive", "tobedeleted"):
             errors.append(LineError("users.csv", line, "status", "must be active or tobedeleted"))
@@ -256,11 +262,8 @@ def parse(users: bytes, classes: bytes | None = None, enrollments: bytes | None 
     for line, row in _read("classes", classes, errors) if classes is not None else []:
         source_id, status = row["sourcedId"], row.get("status", "").lower()
         named.add(f"class:{source_id}")
-        if not source_id or len(source_id) > 255:
-            errors.append(LineError("classes.csv", line, "sourcedId", "needs an id of at most 255 characters"))
-            continue
-        if source_id in plan.classes or source_id in skipped_classes:
-            errors.append(LineError("classes.csv", line, "sourcedId", f"{source_id!r} appears twice"))
+        if problem := _id_problem(source_id, (plan.classes, skipped_classes)):
+            errors.append(LineError("classes.csv", line, "sourcedId", problem))
             continue
         if status == "tobedeleted":
             skipped_classes.add(source_id)

@@ -20,6 +20,7 @@ from beacon.school.auth import (
 )
 from beacon.school.models import User
 from beacon.school.schemas import Membership, NewAssignment, NewClass, NewPerson
+from beacon.text import check_form
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -176,8 +177,6 @@ async def import_roster(request: Request, user: User = Depends(admin), db=Depend
     """Multipart: a OneRoster 1.1 ``users`` CSV, optional ``classes`` and ``enrollments``;
     ``dry_run=true`` reports what would change without changing it. All or nothing: any problem is
     a 422 listing each (file, line, field, message) and nothing is written (``school/roster.py``)."""
-    from beacon.text import check_form
-
     form = await request.form()
     check_form(form)
     files, dry_run = await roster.read_uploads(form)

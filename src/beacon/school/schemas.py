@@ -27,6 +27,7 @@ class StudentSeed(BaseModel):
 
 
 ROLE = Literal["teacher", "student", "coach", "admin", "guardian"]
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # an address's shape; whether it exists is the mail server's to say
 
 
 class NewPerson(BaseModel):
@@ -34,7 +35,7 @@ class NewPerson(BaseModel):
     guardian's language is their own (the interface and reports a family reads)."""
 
     full_name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
     role: ROLE
     password: str | None = Field(default=None, min_length=8, max_length=200)
     grade: int | None = Field(default=None, ge=0, le=13)

@@ -29,7 +29,7 @@ from beacon.school.models import GuardianInvitation, School, User
 from beacon.text import check_form, first_name
 from beacon.web import flash
 from beacon.web.i18n import N_, _
-from beacon.web.rendering import render, teacher
+from beacon.web.rendering import render, safe_next, teacher
 
 router = APIRouter(include_in_schema=False)
 
@@ -170,8 +170,8 @@ async def accept_invitation(token: str, request: Request):
 
 def _back(form, student_id: uuid.UUID) -> str:
     """Back to the teacher page the form was on (only one of Beacon's own teacher pages)."""
-    back = str(form.get("back") or "")
-    if not back.startswith("/teacher/") or "//" in back or "\\" in back:
+    back = safe_next(str(form.get("back") or ""))
+    if not back or not back.startswith("/teacher/"):
         back = "/teacher/mastery"
     return back.split("#")[0] + "#family-invitations"
 
